@@ -1,0 +1,253 @@
+// PKCS#12 keystores: unlock with node-forge (it reads every variant we meet, including RC2 legacy files Node's
+// own `pfx` cannot) and hand Node key + cert + chain as PEM, never `pfx`. Create: RSA + self-signed cert that
+// openssl and keytool open. Traps handled here are from shared/notes/pkcs12-and-hashing-findings.md §1:
+// forge returns EC keys/certs as raw ASN.1 (bag.asn1), accepts any password when there is no MAC, and
+// cannot open PBES2 files with non-ASCII passwords.
+
+import forge from 'node-forge';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { KeygateError } from '../errors.js';
+import type { Secret } from './vault.js';
+
+export interface UnlockedKeystore {
+  readonly keyPem: string;
+  readonly certPem: string;
+  /** Intermediates, leaf's issuer first; self-signed roots left out. */
+  readonly chainPem: string[];
+  readonly alias: string | undefined;
+  readonly subject: string;
+  readonly notAfter: Date;
+  readonly keyType: string;
+}
+
+export interface UnlockOptions {
+  /** friendlyName of the entry to use when the keystore has several keys. */
+  readonly alias?: string;
+  /** Accept an expired or not-yet-valid certificate (explicit consent). */
+  readonly allowExpired?: boolean;
+  readonly now?: Date;
+  /** Where the bytes came from, for messages. */
+  readonly name?: string;
+}
+
+interface Bag {
+  readonly der: Buffer;
+  readonly friendlyName: string | undefined;
+  readonly localKeyId: string | undefined;
+}
+
+const toBuf = (binary: string): Buffer => Buffer.from(binary, 'binary');
+
+function bagAttr(bag: forge.pkcs12.Bag, name: 'friendlyName' | 'localKeyId'): string | undefined {
+  const v = (bag.attributes as Record<string, unknown[] | undefined>)[name]?.[0];
+  if (typeof v !== 'string') return undefined;
+  return name === 'localKeyId' ? toBuf(v).toString('hex') : v;
+}
+
+function keyDer(bag: forge.pkcs12.Bag): Buffer | undefined {
+  if (bag.key) return toBuf(forge.asn1.toDer(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))).getBytes());
+  const raw = (bag as { asn1?: forge.asn1.Asn1 }).asn1;
+  return raw ? toBuf(forge.asn1.toDer(raw).getBytes()) : undefined; // EC and other non-RSA keys
+}
+
+function certDer(bag: forge.pkcs12.Bag): Buffer | undefined {
+  if (bag.cert) return toBuf(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes());
+  const raw = (bag as { asn1?: forge.asn1.Asn1 }).asn1;
+  return raw ? toBuf(forge.asn1.toDer(raw).getBytes()) : undefined;
+}
+
+/** Unlocks a PKCS#12 keystore; every failure is a distinct KEYSTORE_* error. */
+export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOptions = {}): UnlockedKeystore {
+  const name = options.name ?? 'the keystore';
+  const fix = 'check the file, or recreate it: keygate keystore create (then let PAM rotate its password)';
+  let asn1: forge.asn1.Asn1;
+  try {
+    // forge's typings only know the old boolean `strict` argument; the options object is what 1.x takes.
+    const fromDer = forge.asn1.fromDer as unknown as (der: string, options: object) => forge.asn1.Asn1;
+    asn1 = fromDer(bytes.toString('binary'), { strict: true, parseAllBytes: true, decodeBitStrings: true });
+  } catch {
+    throw new KeygateError('KEYSTORE_CORRUPT', `failed to read ${name}: not a DER-encoded PKCS#12 file (truncated or corrupt)`, { hint: fix });
+  }
+  // PFX ::= SEQUENCE { version, authSafe, macData OPTIONAL }. forge cannot demand the MAC, and without it any
+  // password may "open" the file, so we demand it ourselves.
+  const top = asn1.value;
+  if (!Array.isArray(top) || top.length < 2) {
+    throw new KeygateError('KEYSTORE_CORRUPT', `failed to read ${name}: not a PKCS#12 structure`, { hint: fix });
+  }
+  if (top.length < 3) {
+    throw new KeygateError('KEYSTORE_NO_MAC', `failed to open ${name}: it has no integrity MAC, so a wrong password could not be detected`, {
+      hint: 'recreate it with a MAC: openssl pkcs12 -export (without -nomac), or keygate keystore create',
+    });
+  }
+  const password = secret.reveal();
+  let p12: forge.pkcs12.Pkcs12Pfx;
+  try {
+    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : '';
+    // The one place forge's wrong-password text is matched (CONVENTIONS.md §12). With a MAC present, a wrong
+    // password always fails here first (findings §1.4).
+    if (msg.includes('MAC could not be verified')) {
+      throw new KeygateError('KEYSTORE_BAD_PASSWORD', `failed to open ${name}: the password does not match (MAC check failed)`, {
+        hint: 'the vault holds a different password than the keystore: check the PAM target account, or re-sync the keystore password in PAM',
+      });
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[^\x00-\x7f]/.test(password) && msg.includes('Failed to decrypt')) {
+      throw new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: a non-ASCII password on a PBES2 (AES) keystore cannot be read by node-forge`, {
+        hint: 'use an ASCII-only password composition policy in PAM (forge issues #487, #1073)',
+      });
+    }
+    throw new KeygateError('KEYSTORE_CORRUPT', `failed to open ${name}: its contents cannot be decrypted or parsed`, { hint: fix });
+  }
+
+  const keys: Bag[] = [];
+  const certs: Bag[] = [];
+  for (const safe of p12.safeContents) {
+    for (const bag of safe.safeBags) {
+      if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
+        const der = keyDer(bag);
+        if (der) keys.push({ der, friendlyName: bagAttr(bag, 'friendlyName'), localKeyId: bagAttr(bag, 'localKeyId') });
+      } else if (bag.type === forge.pki.oids.certBag) {
+        const der = certDer(bag);
+        if (der) certs.push({ der, friendlyName: bagAttr(bag, 'friendlyName'), localKeyId: bagAttr(bag, 'localKeyId') });
+      }
+    }
+  }
+  if (keys.length === 0) {
+    throw new KeygateError('KEYSTORE_NO_KEY', `failed to use ${name}: it holds no private key (a truststore?)`, { hint: fix });
+  }
+  const aliases = keys.map((k) => k.friendlyName ?? '(no alias)');
+  let chosen: Bag | undefined;
+  if (options.alias !== undefined) {
+    chosen = keys.find((k) => k.friendlyName === options.alias);
+    if (!chosen) {
+      throw new KeygateError('KEYSTORE_ALIAS_NOT_FOUND', `failed to use ${name}: no key entry with alias ${JSON.stringify(options.alias)}; it has ${aliases.join(', ')}`, {
+        hint: 'pass one of those with --alias (or keystore.alias in keygate.config.json)',
+      });
+    }
+  } else if (keys.length > 1) {
+    throw new KeygateError('KEYSTORE_ALIAS_NOT_FOUND', `failed to use ${name}: it holds ${keys.length} keys (${aliases.join(', ')}) and no alias was given`, {
+      hint: 'choose one with --alias (or keystore.alias in keygate.config.json)',
+    });
+  } else {
+    chosen = keys[0]!;
+  }
+
+  let key: KeyObject;
+  let x509s: { bag: Bag; cert: X509Certificate }[];
+  try {
+    key = createPrivateKey({ key: chosen.der, format: 'der', type: 'pkcs8' });
+    x509s = certs.map((bag) => ({ bag, cert: new X509Certificate(bag.der) }));
+  } catch {
+    throw new KeygateError('KEYSTORE_CORRUPT', `failed to use ${name}: its key or certificate cannot be parsed`, { hint: fix });
+  }
+  const byId = chosen.localKeyId ? x509s.find((c) => c.bag.localKeyId === chosen!.localKeyId) : undefined;
+  const leaf = byId ?? x509s.find((c) => c.cert.checkPrivateKey(key));
+  if (!leaf) {
+    if (x509s.length === 0) {
+      throw new KeygateError('KEYSTORE_NO_KEY', `failed to use ${name}: it holds a key but no certificate`, { hint: fix });
+    }
+    throw new KeygateError('KEYSTORE_KEY_MISMATCH', `failed to use ${name}: no certificate in it belongs to the private key${chosen.friendlyName ? ` ${chosen.friendlyName}` : ''}`, {
+      hint: fix,
+    });
+  }
+  if (!leaf.cert.checkPrivateKey(key)) {
+    throw new KeygateError('KEYSTORE_KEY_MISMATCH', `failed to use ${name}: the certificate ${leaf.cert.subject.replace(/\n/g, ', ')} does not match its private key`, {
+      hint: fix,
+    });
+  }
+  const now = options.now ?? new Date();
+  const notAfter = new Date(leaf.cert.validTo);
+  const notBefore = new Date(leaf.cert.validFrom);
+  if (!options.allowExpired && (now > notAfter || now < notBefore)) {
+    throw new KeygateError(
+      'KEYSTORE_CERT_EXPIRED',
+      `failed to use ${name}: the certificate ${now > notAfter ? `expired on ${notAfter.toISOString()}` : `is not valid before ${notBefore.toISOString()}`}`,
+      { hint: 'issue a new certificate into the keystore (keygate keystore create --force for the demo), or pass --allow-expired to serve anyway' },
+    );
+  }
+  // The served chain: walk issuers from the leaf through the other certs that are not another key's leaf.
+  const otherLeafIds = new Set(keys.filter((k) => k !== chosen).map((k) => k.localKeyId).filter(Boolean));
+  const pool = x509s.filter((c) => c !== leaf && !(c.bag.localKeyId && otherLeafIds.has(c.bag.localKeyId)));
+  const chain: X509Certificate[] = [];
+  let current = leaf.cert;
+  for (let i = 0; i < 8; i++) {
+    const issuer = pool.find((c) => !chain.includes(c.cert) && c.cert !== current && current.checkIssued(c.cert));
+    if (!issuer || issuer.cert.checkIssued(issuer.cert)) break; // stop at a self-signed root: clients hold it
+    chain.push(issuer.cert);
+    current = issuer.cert;
+  }
+  return {
+    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certPem: leaf.cert.toString(),
+    chainPem: chain.map((c) => c.toString()),
+    alias: chosen.friendlyName ?? leaf.bag.friendlyName,
+    subject: leaf.cert.subject.replace(/\n/g, ', '),
+    notAfter,
+    keyType: key.asymmetricKeyType ?? 'unknown',
+  };
+}
+
+export interface CreateOptions {
+  readonly alias: string;
+  readonly commonName: string;
+  /** Subject like seed 000's Create-Keystore: CN=…, OU=PAM Test, O=PAM-Exchange, C=CH. */
+  readonly subject?: { OU?: string; O?: string; C?: string };
+  readonly keySize: 2048 | 3072 | 4096;
+  readonly days: number;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** PBKDF2 / MAC iterations. */
+  readonly iterations?: number;
+}
+
+export interface CreatedKeystore {
+  readonly p12: Buffer;
+  readonly certPem: string;
+}
+
+/**
+ * Creates an RSA key and a self-signed server certificate (SAN, serverAuth) in a PKCS#12 keystore with a MAC
+ * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is ~100× slower).
+ */
+export function createKeystore(secret: Secret, options: CreateOptions): CreatedKeystore {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: options.keySize });
+  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
+  const pub = forge.pki.setRsaPublicKey(key.n, key.e);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = pub;
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f; // positive (RFC 5280 §4.1.2.2)
+  cert.serialNumber = serial.toString('hex');
+  const start = new Date(Date.now() - 5 * 60 * 1000); // tolerate small clock skew
+  cert.validity.notBefore = start;
+  cert.validity.notAfter = new Date(start.getTime() + options.days * 86_400_000);
+  const attrs = [
+    { shortName: 'CN', value: options.commonName },
+    { shortName: 'OU', value: options.subject?.OU ?? 'PAM Test' },
+    { shortName: 'O', value: options.subject?.O ?? 'PAM-Exchange' },
+    { shortName: 'C', value: options.subject?.C ?? 'CH' },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: [...options.dnsNames.map((value) => ({ type: 2, value })), ...options.ipAddresses.map((ip) => ({ type: 7, ip }))],
+    },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(key, forge.md.sha256.create());
+  const asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert], secret.reveal(), {
+    algorithm: 'aes256',
+    friendlyName: options.alias,
+    generateLocalKeyId: true,
+    count: options.iterations ?? 10_000, // keytool's default iteration count
+    saltSize: 16,
+  });
+  return { p12: toBuf(forge.asn1.toDer(asn1).getBytes()), certPem: forge.pki.certificateToPem(cert) };
+}

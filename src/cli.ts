@@ -1,0 +1,219 @@
+// The command line: yargs with an explicit command list, flags > KEYGATE_* env > defaults, and the one place
+// where errors become exit statuses. Data goes to stdout, narration to stderr (both injected).
+
+import yargs, { type Argv } from 'yargs';
+import { EXIT, KeygateError, ERROR_CODES, isKeygateError, describeCause, type ExitStatus } from './errors.js';
+import { createLogger, createProgress, type LogFormat, type Logger } from './adapters/logger.js';
+import { checkPin, generateFilelist, integrityError, pinEntry, readPin, reportJson, resolvePaths, verifyTree } from './commands/integrity.js';
+import { ownPin } from './pin-slot.js';
+import type { HashStrategy } from './adapters/file-hash.js';
+import { serveCommand } from './commands/serve.js';
+import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** The node executable running keygate (`${NODE}`). */
+  readonly nodePath: string;
+  /** Absolute path of the running main entry (dist/main.js). */
+  readonly entry: string;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); serve drains on it. */
+  readonly signal?: AbortSignal;
+  /** SIGHUP: re-fetch the password and swap the TLS context. */
+  readonly onReload?: (listener: () => void) => void;
+  /** node's own flags (process.execArgv), checked by serve for code-loading options. */
+  readonly execArgv?: readonly string[];
+}
+
+export interface Context {
+  readonly io: Io;
+  readonly log: Logger;
+  readonly debug: boolean;
+  readonly format: LogFormat;
+}
+
+const EXIT_EPILOGUE = `Exit codes: ${Object.entries(EXIT)
+  .map(([k, v]) => `${v} ${k.toLowerCase()}`)
+  .join(', ')} (docs/errors.md)`;
+
+type Handler = (ctx: Context, args: Record<string, unknown>) => Promise<ExitStatus>;
+
+/** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
+export async function main(argv: readonly string[], io: Io): Promise<ExitStatus> {
+  let chosen: { handler: Handler; args: Record<string, unknown> } | undefined;
+  const choose = (handler: Handler) => (args: Record<string, unknown>) => {
+    chosen = { handler, args };
+  };
+  let usageError: string | undefined;
+  const parser = buildParser(argv, io, choose).fail((msg, err) => {
+    usageError = msg || (err ? err.message : 'invalid arguments');
+  });
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = (await parser.parseAsync()) as Record<string, unknown>;
+  } catch (err) {
+    usageError ??= describeCause(err);
+    parsed = {};
+  }
+  const format: LogFormat = parsed['log-format'] === 'json' ? 'json' : 'text';
+  const debug = Boolean(parsed['debug']) || io.env['KEYGATE_DEBUG'] === '1';
+  const log = createLogger({ stream: io.stderr, format, level: debug ? 'debug' : 'info', file: typeof parsed['log-file'] === 'string' ? parsed['log-file'] : undefined });
+  const ctx: Context = { io, log, debug, format };
+  try {
+    if (usageError !== undefined) throw new KeygateError('USAGE', usageError, { hint: 'run keygate --help' });
+    if (!chosen) return EXIT.OK; // --help / --version printed already
+    return await chosen.handler(ctx, chosen.args);
+  } catch (err) {
+    return reportError(ctx, err);
+  } finally {
+    await log.close();
+  }
+}
+
+/** Prints an error once, in the configured format, and maps it to its exit status. */
+export function reportError(ctx: Context, err: unknown): ExitStatus {
+  if (isKeygateError(err)) {
+    const [first, ...rest] = err.message.split('\n');
+    const rows = rest.map((r) => r.trim());
+    if (ctx.format === 'json') {
+      ctx.log.error(first!, { code: err.code, exit: err.exitStatus, ...(rows.length ? { problems: rows } : {}), ...(err.hint ? { fix: err.hint } : {}) });
+    } else {
+      ctx.log.error(`${first!} [${err.code}]`);
+      for (const row of rows) ctx.io.stderr.write(`  ${row}\n`);
+      if (err.hint) ctx.io.stderr.write(`  fix: ${err.hint}\n`);
+    }
+    if (ctx.debug && err.cause instanceof Error) ctx.io.stderr.write(`cause: ${err.cause.stack ?? err.cause.message}\n`);
+    return err.exitStatus;
+  }
+  ctx.log.error(`unexpected error, please report it: ${describeCause(err)}`, { code: 'INTERNAL' });
+  if (ctx.debug && err instanceof Error) ctx.io.stderr.write(`${err.stack}\n`);
+  else ctx.io.stderr.write('re-run with --debug (or KEYGATE_DEBUG=1) for the stack trace\n');
+  return ERROR_CODES.INTERNAL.exit;
+}
+
+function integrityOptions<T>(y: Argv<T>) {
+  return y
+    .option('template', { type: 'string', describe: 'filelist template', default: 'filelist.template' })
+    .option('manifest', { type: 'string', alias: 'output', describe: 'manifest file (default: filelist.sha256 beside the template)' })
+    .option('entry', { type: 'string', describe: 'main entry holding the pin (default: dist/main.js beside the template)' })
+    .option('strategy', { choices: ['auto', 'sync', 'parallel'] as const, default: 'auto', describe: 'hashing strategy (warm cache: sync, cold: parallel)' });
+}
+
+function pathsFrom(ctx: Context, args: Record<string, unknown>) {
+  return resolvePaths(ctx.io.cwd, {
+    template: args['template'] as string | undefined,
+    manifest: args['manifest'] as string | undefined,
+    entry: args['entry'] as string | undefined,
+  });
+}
+
+function envFrom(ctx: Context, args: Record<string, unknown>, label: string) {
+  return {
+    env: ctx.io.env,
+    nodePath: ctx.io.nodePath,
+    strategy: (args['strategy'] as HashStrategy | undefined) ?? 'auto',
+    onProgress: createProgress(ctx.io.stderr, label),
+  };
+}
+
+const generateHandler: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const built = await generateFilelist(paths, envFrom(ctx, args, 'hashing'));
+  ctx.log.info(`wrote ${paths.manifest}`, { files: built.files });
+  ctx.io.stdout.write(`${built.sha256}\n`);
+  return EXIT.OK;
+};
+
+const pinHandler: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const result = pinEntry(paths);
+  ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
+  ctx.io.stdout.write(`${result.entrySha256}\n`);
+  return EXIT.OK;
+};
+
+/** The pin to check against: the named entry's, else this running entry's own. */
+function pinFor(ctx: Context, args: Record<string, unknown>, entry: string): string {
+  return args['entry'] !== undefined || entry !== ctx.io.entry ? readPin(entry) : ownPin();
+}
+
+const verifyHandler: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const report = await verifyTree(paths, pinFor(ctx, args, paths.entry), envFrom(ctx, args, 'verifying'));
+  if (args['json']) ctx.io.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
+  if (!report.ok) {
+    const err = integrityError(report);
+    if (args['json']) {
+      ctx.log.error(err.message.split('\n')[0]!, { code: err.code });
+      return err.exitStatus;
+    }
+    throw err;
+  }
+  ctx.log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { manifest: report.manifestSha256 });
+  return EXIT.OK;
+};
+
+const checkHandler: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const result = await checkPin(paths, readPin(paths.entry), envFrom(ctx, args, 'hashing'));
+  if (result.ok) {
+    ctx.log.info(`pin is current: ${result.pin}`);
+    return EXIT.OK;
+  }
+  throw new KeygateError(
+    'PIN_STALE',
+    `failed check: the tree now hashes to ${result.regenerated}, the entry pins ${result.pin}\n  ${result.differences.join('\n  ')}`,
+    { hint: 'keygate generate-filelist && keygate pin, commit, and register the new entry hash in the vault' },
+  );
+};
+
+function buildParser(argv: readonly string[], io: Io, choose: (h: Handler) => (args: Record<string, unknown>) => void) {
+  return yargs([...argv])
+    .scriptName('keygate')
+    .env('KEYGATE')
+    .locale('en')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, (io.stdout as { columns?: number }).columns ?? 100))
+    .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as LogFormat, describe: 'stderr log format', global: true })
+    .option('log-file', { type: 'string', describe: 'also append JSON log lines to this file', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'print causes and stack traces', global: true })
+    .command(
+      'generate-filelist',
+      'expand the template into filelist.sha256 and print its sha256',
+      (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
+      choose(generateHandler),
+    )
+    .command(
+      'pin',
+      "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
+      (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
+      choose(pinHandler),
+    )
+    .command(
+      'verify',
+      'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
+      (y) =>
+        integrityOptions(y)
+          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
+          .example('$0 verify --json', 'machine-readable report')
+          .epilogue(EXIT_EPILOGUE),
+      choose(verifyHandler),
+    )
+    .command(
+      'check',
+      'CI gate: regenerate in memory and fail when the pinned hash is stale',
+      (y) => integrityOptions(y).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
+      choose(checkHandler),
+    )
+    .command(serveCommand(choose))
+    .command(keystoreCreateCommand(choose))
+    .command(devSetupCommand(choose))
+    .epilogue(EXIT_EPILOGUE);
+}
+
+export type { Handler };

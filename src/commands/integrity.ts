@@ -1,0 +1,363 @@
+// The integrity toolchain: generate-filelist, pin, verify, check. One file because they share the same
+// three steps (read template → expand → hash) and differ only in what they compare against.
+
+import { readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { KeygateError, describeCause } from '../errors.js';
+import { parseTemplate, type TemplateLine } from '../core/template.js';
+import {
+  compareManifest,
+  diffSummary,
+  formatDiff,
+  isCleanDiff,
+  parseManifest,
+  serializeManifest,
+  type HashResult,
+  type ManifestDiff,
+} from '../core/manifest.js';
+import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
+import { hashFiles, sha256, type HashStrategy } from '../adapters/file-hash.js';
+import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
+
+/** Where the integrity files are; every path absolute. */
+export interface IntegrityPaths {
+  readonly template: string;
+  readonly manifest: string;
+  /** The main entry: never listed in the manifest (the vault hashes it). */
+  readonly entry: string;
+}
+
+export interface IntegrityEnv {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly nodePath: string;
+  readonly strategy?: HashStrategy;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Resolves the default locations: template in cwd, manifest beside it, entry dist/main.js beside it. */
+export function resolvePaths(cwd: string, opts: { template?: string; manifest?: string; entry?: string }): IntegrityPaths {
+  const template = resolve(cwd, opts.template ?? 'filelist.template');
+  const base = dirname(template);
+  return {
+    template,
+    manifest: resolve(cwd, opts.manifest ?? resolve(base, 'filelist.sha256')),
+    entry: resolve(cwd, opts.entry ?? resolve(base, 'dist/main.js')),
+  };
+}
+
+function readTemplate(paths: IntegrityPaths): Buffer {
+  try {
+    return readFileSync(paths.template);
+  } catch (err) {
+    throw new KeygateError('TEMPLATE_UNREADABLE', `failed to read template ${paths.template}: ${describeCause(err)}`, {
+      hint: 'create filelist.template (syntax: docs/template.md) or pass --template <file>',
+      cause: err,
+    });
+  }
+}
+
+function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: IntegrityEnv): TemplateLine[] {
+  return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, env: env.env }, basename(paths.template));
+}
+
+function problemText(p: ExpandProblem): string {
+  switch (p.kind) {
+    case 'no-match':
+      return `line ${p.line} (${p.source}) matches no file`;
+    case 'symlink-folder':
+      return `line ${p.line} (${p.source}): ${p.path} is a symlinked folder, which keygate does not follow`;
+    case 'dangling-symlink':
+      return `line ${p.line} (${p.source}): ${p.path ?? p.source} is a symlink to nothing`;
+    case 'unreadable':
+      return `line ${p.line} (${p.source}): ${p.path ?? p.source} cannot be read`;
+  }
+}
+
+function throwProblems(problems: ExpandProblem[], paths: IntegrityPaths): never {
+  const first = problems[0]!;
+  const name = basename(paths.template);
+  const text = problems.map(problemText).join('; ');
+  if (first.kind === 'no-match' && problems.every((p) => p.kind === 'no-match')) {
+    throw new KeygateError('TEMPLATE_NO_MATCH', `failed to expand ${name}: ${text}`, {
+      hint: `fix the path, or mark the line optional with a leading '? ' (docs/template.md)`,
+      details: { problems },
+    });
+  }
+  throw new KeygateError('SYMLINK_REFUSED', `failed to expand ${name}: ${text}`, {
+    hint: `list the symlink's target folder explicitly, or exclude it with a '!' line (docs/template.md#symlinks)`,
+    details: { problems },
+  });
+}
+
+export interface BuiltManifest {
+  readonly text: string;
+  readonly sha256: string;
+  readonly files: number;
+  readonly hashes: ReadonlyMap<string, HashResult>;
+}
+
+/** Reads the template, expands it and hashes every file into manifest text. Throws on any problem. */
+export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
+  const base = dirname(paths.template);
+  const templateBytes = readTemplate(paths);
+  const lines = parseTemplateBytes(templateBytes, paths, env);
+  const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
+  if (expansion.problems.length) throwProblems(expansion.problems, paths);
+  const files = new Set(expansion.files);
+  files.add(basename(paths.template)); // the template decides what "new" means: it is protected too
+  const list = [...files];
+  const hashes = await hashFiles(list, { base, strategy: env.strategy, onProgress: env.onProgress });
+  const entries = [];
+  const unreadable: string[] = [];
+  for (const p of list) {
+    const r = hashes.get(p)!;
+    if (r.ok) entries.push({ path: p, sha256: r.sha256 });
+    else unreadable.push(`${p} (${r.reason})`);
+  }
+  if (unreadable.length) {
+    throw new KeygateError('FILE_UNREADABLE', `failed to hash ${unreadable.length} file(s): ${unreadable.slice(0, 10).join(', ')}${unreadable.length > 10 ? ', ...' : ''}`, {
+      hint: 'give the user that runs keygate read access, or exclude the files with a ! line',
+    });
+  }
+  const text = serializeManifest(entries);
+  return { text, sha256: sha256(text), files: entries.length, hashes };
+}
+
+/** Writes a file atomically (temp + rename) so a crash never leaves half a manifest or entry. */
+export function writeAtomic(file: string, data: string | Uint8Array, mode?: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
+  if (mode !== undefined) chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
+/** generate-filelist: writes the manifest, returns its sha256. */
+export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
+  const built = await buildManifest(paths, env);
+  try {
+    writeAtomic(paths.manifest, built.text);
+  } catch (err) {
+    throw new KeygateError('MANIFEST_UNREADABLE', `failed to write manifest ${paths.manifest}: ${describeCause(err)}`, { cause: err });
+  }
+  return built;
+}
+
+function readEntry(entry: string): Buffer {
+  try {
+    return readFileSync(entry);
+  } catch (err) {
+    throw new KeygateError('ENTRY_UNREADABLE', `failed to read main entry ${entry}: ${describeCause(err)}`, {
+      hint: 'build it first: npm run build (or pass --entry <file>)',
+      cause: err,
+    });
+  }
+}
+
+function findPinOffset(bytes: Buffer, entry: string): number {
+  const marker = Buffer.from(PIN_MARKER);
+  const first = bytes.indexOf(marker);
+  if (first < 0 || bytes.indexOf(marker, first + 1) >= 0) {
+    throw new KeygateError('PIN_INVALID', `failed to find the pin slot in ${entry}: ${first < 0 ? 'no' : 'more than one'} ${PIN_MARKER} marker`, {
+      hint: 'pin the keygate main entry built by npm run build (dist/main.js)',
+    });
+  }
+  return first + marker.length;
+}
+
+/** Reads the hash pinned in an entry file; PIN_INVALID when malformed. Unpinned gives UNPINNED. */
+export function readPin(entry: string): string {
+  const bytes = readEntry(entry);
+  const at = findPinOffset(bytes, entry);
+  const pin = bytes.subarray(at, at + 64).toString('latin1');
+  assertPinFormat(pin, entry);
+  return pin;
+}
+
+export function assertPinFormat(pin: string, where: string): void {
+  if (!/^[0-9a-f]{64}$/.test(pin)) {
+    throw new KeygateError('PIN_INVALID', `failed to read the pin in ${where}: expected 64 lowercase hex digits, got ${JSON.stringify(pin.slice(0, 80))}`, {
+      hint: 'rebuild and re-pin: npm run build && keygate pin',
+    });
+  }
+}
+
+export interface PinResult {
+  readonly manifestSha256: string;
+  readonly entrySha256: string;
+  readonly changed: boolean;
+}
+
+/** pin: writes the manifest's sha256 into the entry; returns the entry's new sha256 (to register in PAM). */
+export function pinEntry(paths: IntegrityPaths): PinResult {
+  let manifestBytes: Buffer;
+  try {
+    manifestBytes = readFileSync(paths.manifest);
+  } catch (err) {
+    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, {
+      hint: 'generate it first: keygate generate-filelist',
+      cause: err,
+    });
+  }
+  parseManifest(manifestBytes.toString('utf8'), basename(paths.manifest)); // never pin garbage
+  const manifestSha256 = sha256(manifestBytes);
+  const bytes = readEntry(paths.entry);
+  const at = findPinOffset(bytes, paths.entry);
+  const current = bytes.subarray(at, at + 64).toString('latin1');
+  let changed = false;
+  if (current !== manifestSha256) {
+    bytes.write(manifestSha256, at, 'latin1');
+    try {
+      writeAtomic(paths.entry, bytes, statSync(paths.entry).mode & 0o7777);
+    } catch (err) {
+      throw new KeygateError('ENTRY_UNREADABLE', `failed to write main entry ${paths.entry}: ${describeCause(err)}`, { cause: err });
+    }
+    changed = true;
+  }
+  return { manifestSha256, entrySha256: sha256(bytes), changed };
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly pin: string;
+  readonly manifestSha256: string;
+  readonly files: number;
+  readonly diff: ManifestDiff;
+  readonly templateProblems: string[];
+  readonly ms: number;
+  /** Verified hashes by manifest path, for loading files later from verified bytes. */
+  readonly manifest: ReadonlyMap<string, string>;
+}
+
+/**
+ * verify: the manifest's bytes against the pin, every listed file against the manifest, and the template
+ * (read from bytes verified against the manifest) against the manifest, to find new files.
+ * Throws for a bad pin or manifest (nothing below them can be trusted); returns a report for file problems.
+ */
+export async function verifyTree(paths: IntegrityPaths, pin: string, env: IntegrityEnv): Promise<VerifyReport> {
+  const started = process.hrtime.bigint();
+  assertPinFormat(pin, 'the main entry');
+  if (pin === UNPINNED) {
+    throw new KeygateError('PIN_INVALID', `failed to verify: the main entry ${paths.entry} was never pinned`, {
+      hint: 'keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+    });
+  }
+  let manifestBytes: Buffer;
+  try {
+    manifestBytes = readFileSync(paths.manifest);
+  } catch (err) {
+    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, {
+      hint: 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin',
+      cause: err,
+    });
+  }
+  const manifestSha256 = sha256(manifestBytes);
+  if (manifestSha256 !== pin) {
+    throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {
+      hint: 'if the change is yours: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+      details: { expected: pin, actual: manifestSha256 },
+    });
+  }
+  const manifest = parseManifest(manifestBytes.toString('utf8'), basename(paths.manifest));
+  const base = dirname(paths.template);
+  const templateName = basename(paths.template);
+
+  // The template first: it is read from the same bytes that are hashed, so what we expand is what was verified.
+  const templateProblems: string[] = [];
+  let templateBytes: Buffer | undefined;
+  const templateResult: HashResult = (() => {
+    try {
+      templateBytes = readFileSync(paths.template);
+      return { ok: true, sha256: sha256(templateBytes) } as const;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return { ok: false, missing: code === 'ENOENT', reason: describeCause(err) } as const;
+    }
+  })();
+  const others = [...manifest.keys()].filter((p) => p !== templateName);
+  const hashes = await hashFiles(others, { base, strategy: env.strategy, onProgress: env.onProgress });
+  hashes.set(templateName, templateResult);
+
+  let current: string[] | undefined;
+  const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
+  if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
+  if (templateTrusted && templateBytes) {
+    try {
+      const lines = parseTemplateBytes(templateBytes, paths, env);
+      const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
+      templateProblems.push(...expansion.problems.filter((p) => p.kind !== 'no-match').map(problemText));
+      current = [...expansion.files, templateName];
+    } catch (err) {
+      templateProblems.push(describeCause(err));
+    }
+  }
+  const diff = compareManifest(manifest, hashes, current);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    ok: isCleanDiff(diff) && templateProblems.length === 0,
+    pin,
+    manifestSha256,
+    files: manifest.size,
+    diff,
+    templateProblems,
+    ms,
+    manifest,
+  };
+}
+
+/** Turns a failed report into the error that stops a start, listing every problem. */
+export function integrityError(report: VerifyReport): KeygateError {
+  const rows = [...formatDiff(report.diff), ...report.templateProblems.map((t) => `template:   ${t}`)];
+  const summary = [diffSummary(report.diff), report.templateProblems.length ? `${report.templateProblems.length} template problem(s)` : '']
+    .filter(Boolean)
+    .join(', ');
+  return new KeygateError('INTEGRITY_MISMATCH', `failed to verify ${report.files} files: ${summary}\n  ${rows.join('\n  ')}`, {
+    hint: 'restore the files from your release; if the change is intended: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+    details: reportJson(report),
+  });
+}
+
+/** The machine-readable report (`verify --json`). */
+export function reportJson(report: VerifyReport): Record<string, unknown> {
+  return {
+    ok: report.ok,
+    pin: report.pin,
+    manifestSha256: report.manifestSha256,
+    files: report.files,
+    changed: report.diff.changed,
+    missing: report.diff.missing,
+    new: report.diff.added,
+    unreadable: report.diff.unreadable,
+    template: report.templateProblems,
+    ms: Math.round(report.ms),
+  };
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly pin: string;
+  readonly regenerated: string;
+  readonly differences: string[];
+}
+
+/** check: the CI gate. Regenerates in memory and compares with the pin; lists differing files when stale. */
+export async function checkPin(paths: IntegrityPaths, pin: string, env: IntegrityEnv): Promise<CheckResult> {
+  assertPinFormat(pin, paths.entry);
+  const built = await buildManifest(paths, env);
+  if (built.sha256 === pin) return { ok: true, pin, regenerated: built.sha256, differences: [] };
+  let previous = new Map<string, string>();
+  try {
+    const bytes = readFileSync(paths.manifest);
+    if (sha256(bytes) === pin) previous = parseManifest(bytes.toString('utf8'), basename(paths.manifest));
+  } catch {
+    // no usable manifest on disk: every file counts as new
+  }
+  const regenerated = parseManifest(built.text);
+  const diff = compareManifest(
+    previous,
+    new Map([...regenerated].map(([p, s]) => [p, { ok: true, sha256: s } as const])),
+    regenerated.keys(),
+  );
+  const differences = formatDiff(diff, 1000);
+  if (differences.length === 0) differences.push(pin === UNPINNED ? 'the entry was never pinned' : 'the manifest pinned in the entry is not on disk; files cannot be compared');
+  return { ok: false, pin, regenerated: built.sha256, differences };
+}

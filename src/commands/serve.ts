@@ -1,0 +1,293 @@
+// serve: the gated launch. The order is the whole point and is enforced here, step by step:
+//   1. refuse a runtime that loads code before us (NODE_OPTIONS --require/--import, -r, --loader)
+//   2. verify: manifest sha256 == pin, every file == manifest, no new files   (else exit 3, vault not asked)
+//   3. read keygate.config.json from verified bytes
+//   4. ask the vault for the keystore password (bypassCache=false)
+//   5. unlock the PKCS#12 keystore; on a wrong password ask again with bypassCache=true (PAM rotated it)
+//   6. load the request handler from verified bytes
+//   7. listen; on SIGHUP or a keystore change re-fetch + unlock + swap the TLS context; on SIGINT/SIGTERM
+//      drain open requests and exit 0.
+
+import { existsSync, readFileSync, statSync, watchFile, unwatchFile } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CommandModule } from 'yargs';
+import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
+import type { Context, Handler } from '../cli.js';
+import { validateConfig, type Config } from '../core/config.js';
+import { integrityError, resolvePaths, verifyTree } from './integrity.js';
+import { ownPin } from '../pin-slot.js';
+import { cspmProvider, commandProvider, defaultCspmClientPath, type SecretProvider } from '../adapters/vault.js';
+import { unlockKeystore, type UnlockedKeystore } from '../adapters/keystore.js';
+import { VerifiedTree } from '../server/verified-tree.js';
+import { startHttpsServer, type RequestHandler } from '../server/https-server.js';
+
+const CONFIG_FILE = 'keygate.config.json';
+const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;
+
+/** Step 1: node must not have been told to run other code before the entry. */
+export function assertSafeRuntime(env: Readonly<Record<string, string | undefined>>, execArgv: readonly string[]): void {
+  const opts = env['NODE_OPTIONS'] ?? '';
+  const bad = RUNTIME_FLAGS.test(opts) ? `NODE_OPTIONS=${opts}` : execArgv.find((a) => RUNTIME_FLAGS.test(a));
+  if (bad) {
+    throw new KeygateError('UNSAFE_RUNTIME', `refused to start: ${bad.split(/\s/)[0]} would load code that keygate cannot verify`, {
+      hint: 'start keygate as: node dist/main.js serve (no -r/--import/--loader, NODE_OPTIONS unset)',
+    });
+  }
+}
+
+/** Reads and validates the config from verified bytes; defaults when the file does not exist. */
+export function loadConfig(tree: VerifiedTree): Config {
+  const file = resolve(tree.base, CONFIG_FILE);
+  let raw: unknown = {};
+  if (existsSync(file) || tree.has(file)) {
+    const bytes = tree.read(file); // refuses a config that is not in the manifest
+    try {
+      raw = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${describeCause(err)}`, { hint: 'fix the JSON, then keygate generate-filelist && keygate pin' });
+    }
+  }
+  const result = validateConfig(raw);
+  if (!result.ok) {
+    throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${result.errors.join('; ')}`, {
+      hint: 'fix the settings (docs/configuration.md), then keygate generate-filelist && keygate pin',
+    });
+  }
+  return result.config;
+}
+
+export interface ServeFlags {
+  readonly port?: number;
+  readonly host?: string;
+  readonly alias?: string;
+  readonly allowExpired?: boolean;
+}
+
+function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): SecretProvider {
+  const limits = { timeoutMs: config.vault.timeoutMs, maxOutputBytes: config.vault.maxOutputBytes };
+  if (config.vault.provider === 'command') return commandProvider({ command: config.vault.command!, limits, env });
+  const clientPath = config.vault.clientPath ? resolve(base, config.vault.clientPath) : defaultCspmClientPath(env);
+  return cspmProvider({ clientPath, alias: config.vault.alias, output: config.vault.output, limits, env });
+}
+
+/** Steps 4–5: fetch and unlock, retrying once with the cache bypassed when the cached password is stale. */
+export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, keystorePath: string, opts: { alias?: string; allowExpired: boolean }): Promise<UnlockedKeystore> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(keystorePath);
+  } catch (err) {
+    throw new KeygateError('KEYSTORE_UNREADABLE', `failed to read keystore ${keystorePath}: ${describeCause(err)}`, {
+      hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
+    });
+  }
+  const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
+    const secret = await provider.fetch({ bypassCache });
+    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache });
+    return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
+  };
+  try {
+    return await unlock(false);
+  } catch (err) {
+    if (!(err instanceof KeygateError) || err.code !== 'KEYSTORE_BAD_PASSWORD') throw err;
+    ctx.log.warn('the cached password does not open the keystore; asking the vault again with bypassCache=true', { gate: 'vault' });
+    return unlock(true);
+  }
+}
+
+function helloHandler(tree: VerifiedTree, staticDir: string | undefined): RequestHandler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/' || url.pathname === '/hello') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>keygate</title><h1>Hello from keygate</h1><p>Every file verified before the keystore was unlocked.</p>\n');
+      return;
+    }
+    if (staticDir && url.pathname.startsWith('/static/')) {
+      const body = tree.staticFile(staticDir, url.pathname.slice('/static/'.length));
+      if (body) {
+        res.writeHead(200, { 'content-type': contentType(url.pathname), 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+  };
+}
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  json: 'application/json',
+  txt: 'text/plain; charset=utf-8',
+  png: 'image/png',
+  ico: 'image/x-icon',
+  svg: 'image/svg+xml',
+};
+
+/** Content type by extension, for static files. */
+export function contentType(path: string): string {
+  return TYPES[path.slice(path.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** The app module contract: `module.exports = { handle(req, res, ctx) }` (CommonJS). */
+export interface AppContext {
+  /** Bytes of a file under the static folder, verified; undefined when absent or outside it. */
+  staticFile(name: string): Buffer | undefined;
+  readonly log: Context['log'];
+}
+
+function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefined, ctx: Context): RequestHandler {
+  let mod: unknown;
+  try {
+    mod = tree.loadModule(file);
+  } catch (err) {
+    if (err instanceof KeygateError) throw err;
+    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: ${describeCause(err)}`, { hint: `run node ${file} to see the error` });
+  }
+  const handle = (mod as { handle?: unknown }).handle;
+  if (typeof handle !== 'function') {
+    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: it does not export handle(req, res, ctx)`, {
+      hint: 'export it: module.exports = { handle(req, res, ctx) { ... } }',
+    });
+  }
+  const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: ctx.log };
+  return (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
+}
+
+/** Test-only pause point between verification and use, to prove swaps after verification are caught. */
+async function testPause(env: Readonly<Record<string, string | undefined>>, log: Context['log']): Promise<void> {
+  const ms = Number(env['KEYGATE_TEST_PAUSE_AFTER_VERIFY_MS'] ?? 0);
+  if (ms > 0) {
+    log.warn(`test pause: waiting ${ms} ms after verification (KEYGATE_TEST_PAUSE_AFTER_VERIFY_MS)`);
+    await new Promise((r) => setTimeout(r, Math.min(ms, 60_000)));
+  }
+}
+
+/** The whole gated launch; resolves with the exit status after a signal stops the server. */
+export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly string[]): Promise<ExitStatus> {
+  const { io, log } = ctx;
+  assertSafeRuntime(io.env, execArgv);
+  const paths = resolvePaths(io.cwd, { entry: io.entry });
+  const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
+  if (!report.ok) throw integrityError(report);
+  log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });
+  await testPause(io.env, log);
+
+  const base = dirname(paths.template);
+  const tree = new VerifiedTree(base, report.manifest);
+  const config = loadConfig(tree);
+  const provider = providerFor(config, base, io.env);
+  const keystorePath = resolve(base, config.keystore.path);
+  const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
+  const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
+  logUnlocked(ctx, material);
+
+  const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);
+  const server = await startHttpsServer({
+    host: flags.host ?? config.server.host,
+    port: flags.port ?? config.server.port,
+    tls: material,
+    handler,
+    hsts: config.server.hsts,
+    onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
+  });
+  log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });
+  io.stdout.write(`${server.url}\n`);
+
+  // Rotation: SIGHUP or a rewritten keystore → re-fetch (bypass cache), unlock, swap. A failure keeps the old context.
+  let reloading = false;
+  const reload = async (why: string): Promise<void> => {
+    if (reloading) return;
+    reloading = true;
+    try {
+      const bytesChanged = await fetchAndUnlockFresh(ctx, provider, keystorePath, unlockOpts);
+      server.setTls(bytesChanged);
+      logUnlocked(ctx, bytesChanged);
+      log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
+    } catch (err) {
+      log.error(`reload failed, still serving the previous certificate: ${err instanceof KeygateError ? err.message : describeCause(err)}`, {
+        gate: 'reload',
+        ...(err instanceof KeygateError ? { code: err.code } : {}),
+      });
+    } finally {
+      reloading = false;
+    }
+  };
+  io.onReload?.(() => void reload('SIGHUP'));
+  let lastMtime = safeMtime(keystorePath);
+  const onChange = (): void => {
+    const m = safeMtime(keystorePath);
+    if (m !== lastMtime) {
+      lastMtime = m;
+      void reload('keystore file changed');
+    }
+  };
+  watchFile(keystorePath, { interval: 1000, persistent: false }, onChange);
+
+  await new Promise<void>((resolveStop) => {
+    if (!io.signal) return; // no signal wiring: serve until the process is killed
+    if (io.signal.aborted) return resolveStop();
+    io.signal.addEventListener('abort', () => resolveStop(), { once: true });
+  });
+  unwatchFile(keystorePath, onChange);
+  log.info('shutting down: draining open connections', { gate: 'shutdown' });
+  await server.close();
+  log.info('stopped', { gate: 'shutdown' });
+  return EXIT.OK;
+}
+
+async function fetchAndUnlockFresh(ctx: Context, provider: SecretProvider, keystorePath: string, opts: { alias?: string; allowExpired: boolean }): Promise<UnlockedKeystore> {
+  // After a rotation the client's cache is stale by definition: go straight to the vault.
+  const bytes = readFileSync(keystorePath);
+  const secret = await provider.fetch({ bypassCache: true });
+  ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache: true });
+  return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
+}
+
+function safeMtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function logUnlocked(ctx: Context, m: UnlockedKeystore): void {
+  ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, { gate: 'keystore', alias: m.alias ?? null, keyType: m.keyType });
+  const days = (m.notAfter.getTime() - Date.now()) / 86_400_000;
+  if (days < 30) ctx.log.warn(`the certificate expires in ${Math.max(0, Math.floor(days))} days`, { gate: 'keystore' });
+}
+
+/** yargs adapter for serve; also the default command (`node dist/main.js`). */
+export function serveCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
+  return {
+    command: ['serve', '$0'],
+    describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS (the default command)',
+    builder: (y) =>
+      y
+        .option('port', { type: 'number', describe: 'port (default: server.port in keygate.config.json, else 8443)' })
+        .option('host', { type: 'string', describe: 'address to listen on (default 127.0.0.1)' })
+        .option('alias', { type: 'string', describe: 'keystore entry to use when it holds several keys' })
+        .option('allow-expired', { type: 'boolean', describe: 'serve an expired certificate (explicit consent)' })
+        .example('node dist/main.js serve', 'the gated start (what npm start runs)')
+        .epilogue('Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)'),
+    handler: choose((ctx, args) =>
+      serve(
+        ctx,
+        {
+          port: args['port'] as number | undefined,
+          host: args['host'] as string | undefined,
+          alias: args['alias'] as string | undefined,
+          allowExpired: args['allow-expired'] as boolean | undefined,
+        },
+        ctx.io.execArgv ?? [],
+      ),
+    ),
+  };
+}

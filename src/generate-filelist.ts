@@ -1,0 +1,14 @@
+// `generate-filelist` as a bin of its own (seed 000's program name): same as `keygate generate-filelist`.
+
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { main } from './cli.js';
+
+process.exitCode = await main(['generate-filelist', ...process.argv.slice(2)], {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  nodePath: process.execPath,
+  entry: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js'),
+});

@@ -1,0 +1,124 @@
+// The HTTPS server as a handle: TLS profile, timeouts, security headers, bounded graceful close.
+
+import https from 'node:https';
+import { constants } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KeygateError, describeCause } from '../errors.js';
+
+/** Mozilla server-side TLS "intermediate" (v5.7): TLS 1.2 + 1.3, AEAD ECDHE suites only. DHE is left out:
+ * Node has no DH parameters unless given some, and clients that need DHE are rare. */
+export const INTERMEDIATE_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export interface TlsMaterial {
+  readonly keyPem: string;
+  readonly certPem: string;
+  readonly chainPem: readonly string[];
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsMaterial;
+  readonly handler: RequestHandler;
+  readonly hsts: boolean;
+  readonly onError?: (err: unknown) => void;
+  /** How long close() waits for open requests before cutting connections. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface ServerHandle {
+  readonly url: string;
+  readonly port: number;
+  /** Swaps certificate and key for new connections; open connections keep theirs. */
+  setTls(tls: TlsMaterial): void;
+  close(): Promise<void>;
+}
+
+function secureOptions(tls: TlsMaterial) {
+  return {
+    key: tls.keyPem,
+    cert: [tls.certPem, ...tls.chainPem].join('\n'),
+    minVersion: 'TLSv1.2' as const,
+    ciphers: INTERMEDIATE_CIPHERS,
+    ecdhCurve: 'X25519:prime256v1:secp384r1',
+    honorCipherOrder: false, // Mozilla intermediate: let the client choose among strong suites
+    // No TLS compression (CRIME) and no renegotiation (client-initiated renegotiation DoS).
+    secureOptions: constants.SSL_OP_NO_COMPRESSION | constants.SSL_OP_NO_RENEGOTIATION,
+  };
+}
+
+/** Starts the HTTPS server; resolves once it listens. */
+export async function startHttpsServer(options: ServerOptions): Promise<ServerHandle> {
+  const server = https.createServer(
+    {
+      ...secureOptions(options.tls),
+      headersTimeout: 10_000, // slowloris: whole header block within 10 s
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('X-Frame-Options', 'DENY');
+      res.setHeader('Referrer-Policy', 'no-referrer');
+      if (options.hsts) res.setHeader('Strict-Transport-Security', 'max-age=63072000');
+      Promise.resolve()
+        .then(() => options.handler(req, res))
+        .catch((err) => {
+          options.onError?.(err);
+          if (!res.headersSent) {
+            res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end('internal server error\n');
+          } else res.destroy();
+        });
+    },
+  );
+  server.maxHeadersCount = 100;
+  server.headersTimeout = 10_000;
+  server.on('tlsClientError', () => {}); // plain HTTP on the TLS port, scanners: drop quietly
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new KeygateError('SERVER_LISTEN_FAILED', `failed to listen on ${options.host}:${options.port}: ${describeCause(err)}`, {
+          hint: err.code === 'EADDRINUSE' ? 'another process uses the port: stop it or pass --port' : 'check --host and --port (ports below 1024 need privileges)',
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `https://${hostForUrl}:${port}/`,
+    port,
+    setTls(tls) {
+      server.setSecureContext(secureOptions(tls));
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// Reading and loading from the verified tree: "what runs is what was verified" (DESIGN.md rule 2).
+// Every read re-hashes the bytes it returns against the manifest, so a file swapped after start-up
+// verification is refused at use time. Modules are compiled from those same bytes (no second read from disk),
+// and the only `require` handed to them loads Node built-ins or other manifest-listed files.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { compileFunction } from 'node:vm';
+import { KeygateError, describeCause } from '../errors.js';
+
+export class VerifiedTree {
+  readonly #base: string;
+  readonly #manifest: ReadonlyMap<string, string>;
+  readonly #modules = new Map<string, { exports: unknown }>();
+
+  /** base: the template's folder; manifest: path → sha256 as verified at start. */
+  constructor(base: string, manifest: ReadonlyMap<string, string>) {
+    this.#base = base;
+    this.#manifest = manifest;
+  }
+
+  get base(): string {
+    return this.#base;
+  }
+
+  /** The manifest key for a file, or undefined when the manifest does not list it. */
+  keyFor(file: string): string | undefined {
+    const abs = resolve(this.#base, file);
+    const rel = relative(this.#base, abs).split(sep).join('/');
+    if (!rel.startsWith('..') && !isAbsolute(rel) && this.#manifest.has(rel)) return rel;
+    if (this.#manifest.has(abs)) return abs;
+    return undefined;
+  }
+
+  has(file: string): boolean {
+    return this.keyFor(file) !== undefined;
+  }
+
+  /** Reads a listed file and returns its bytes only if they still hash to the manifest's value. */
+  read(file: string): Buffer {
+    const key = this.keyFor(file);
+    if (key === undefined) {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to read ${file}: it is not in the verified manifest`, {
+        hint: 'add it to filelist.template, then keygate generate-filelist && keygate pin',
+      });
+    }
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(resolve(this.#base, key));
+    } catch (err) {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to read ${key}: ${describeCause(err)}`, { hint: 'restore the file from your release' });
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== this.#manifest.get(key)) {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to read ${key}: it changed after verification (sha256 ${actual})`, {
+        hint: 'something is modifying protected files: investigate, restore them and restart',
+      });
+    }
+    return bytes;
+  }
+
+  /** Loads a CommonJS module from verified bytes; its `require` reaches only built-ins and verified files. */
+  loadModule(file: string): unknown {
+    return this.#load(resolve(this.#base, file));
+  }
+
+  #load(abs: string): unknown {
+    const cached = this.#modules.get(abs);
+    if (cached) return cached.exports;
+    const bytes = this.read(abs);
+    const module = { exports: {} as unknown };
+    this.#modules.set(abs, module);
+    if (abs.endsWith('.json')) {
+      module.exports = JSON.parse(bytes.toString('utf8'));
+      return module.exports;
+    }
+    if (abs.endsWith('.node') || abs.endsWith('.mjs')) {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${abs}: only CommonJS (.js, .cjs) and .json modules can be loaded from verified bytes`, {});
+    }
+    const fn = compileFunction(stripShebang(bytes.toString('utf8')), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: abs });
+    fn.call(module.exports, module.exports, this.#requireFrom(abs), module, abs, dirname(abs));
+    return module.exports;
+  }
+
+  #requireFrom(parent: string): (id: string) => unknown {
+    const nodeRequire = createRequire(parent);
+    const req = (id: string): unknown => {
+      if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
+      const target = this.#resolve(id, parent, nodeRequire);
+      return this.#load(target);
+    };
+    return req;
+  }
+
+  #resolve(id: string, parent: string, nodeRequire: NodeJS.Require): string {
+    if (id.startsWith('./') || id.startsWith('../') || isAbsolute(id)) {
+      const p = resolve(dirname(parent), id);
+      // Pick among the candidates the manifest lists, never by probing the disk.
+      for (const c of [p, `${p}.js`, `${p}.cjs`, `${p}.json`, `${p}/index.js`]) if (this.has(c)) return c;
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${id} from ${relative(this.#base, parent)}: no verified file by that name`, {
+        hint: 'add it to filelist.template, then keygate generate-filelist && keygate pin',
+      });
+    }
+    let found: string;
+    try {
+      found = nodeRequire.resolve(id);
+    } catch {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${id}: cannot be resolved`, {});
+    }
+    if (!this.has(found)) {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${id} (${found}): it is not in the verified manifest`, {
+        hint: 'add its package folder to filelist.template, then keygate generate-filelist && keygate pin',
+      });
+    }
+    return found;
+  }
+
+  /**
+   * A file under `folder` named by a request path, safely: decoded, normalised and kept inside the folder
+   * (a real containment check, not a string prefix: `content2/` is not inside `content/`). Undefined when the
+   * name escapes, or the file is not listed.
+   */
+  staticFile(folder: string, name: string): Buffer | undefined {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      return undefined;
+    }
+    if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
+    const root = resolve(this.#base, folder);
+    const target = resolve(root, decoded);
+    const rel = relative(root, target);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+    if (!this.has(target)) return undefined;
+    return this.read(target);
+  }
+}
+
+function stripShebang(src: string): string {
+  return src.startsWith('#!') ? `//${src.slice(2)}` : src;
+}
