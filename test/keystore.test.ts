@@ -1,0 +1,214 @@
+// Keystores made at test time by the real openssl 3 and keytool 17, opened by keygate's unlock; and
+// keystores made by `keygate keystore create`, opened by openssl and keytool.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import forge from 'node-forge';
+import { generateKeyPairSync } from 'node:crypto';
+import { unlockKeystore } from '../src/adapters/keystore.js';
+import { Secret } from '../src/adapters/vault.js';
+import { KeygateError } from '../src/errors.js';
+import { copyEntry, keygate, run, tempDir, SENTINEL } from './helpers/project.js';
+
+const PW = 'changeit-Long-Pass';
+let dir: string;
+const pwFile = () => join(dir, 'pw');
+
+function sh(cmd: string, args: string[]): void {
+  const r = run(cmd, args, { cwd: dir });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+}
+const openssl = (...args: string[]) => sh('openssl', args);
+const keytool = (...args: string[]) => sh('keytool', args);
+const file = (name: string) => readFileSync(join(dir, name));
+
+function selfSigned(name: string, keyArgs: string[], cn = 'localhost'): void {
+  openssl('req', '-x509', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=DNS:localhost');
+}
+
+before(() => {
+  dir = tempDir('kg-ks-');
+  writeFileSync(pwFile(), PW);
+  const RSA = ['-newkey', 'rsa:2048'];
+  const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  selfSigned('rsa', RSA);
+  selfSigned('ec', EC);
+  selfSigned('other', RSA, 'other');
+  const p = ['-passout', `file:${pwFile()}`];
+  openssl('pkcs12', '-export', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'a-rsa.p12', ...p);
+  openssl('pkcs12', '-export', '-inkey', 'ec.key', '-in', 'ec.pem', '-out', 'a-ec.p12', ...p);
+  openssl('pkcs12', '-export', '-legacy', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'b-rsa.p12', ...p);
+  openssl('pkcs12', '-export', '-legacy', '-inkey', 'ec.key', '-in', 'ec.pem', '-out', 'b-ec.p12', ...p);
+  openssl('pkcs12', '-export', '-nomac', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'x-nomac.p12', ...p);
+  openssl('pkcs12', '-export', '-nokeys', '-in', 'rsa.pem', '-out', 'x-certonly.p12', ...p);
+  // chain: root -> intermediate -> leaf, with a friendlyName
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-days', '30', '-subj', '/CN=Test Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/CN=Test Intermediate');
+  writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  openssl('x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'int.pem', '-days', '30', '-extfile', 'ca.ext');
+  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=localhost');
+  writeFileSync(join(dir, 'leaf.ext'), 'subjectAltName=DNS:localhost\n');
+  openssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '30', '-extfile', 'leaf.ext');
+  writeFileSync(join(dir, 'cas.pem'), Buffer.concat([file('int.pem'), file('root.pem')]));
+  openssl('pkcs12', '-export', '-inkey', 'leaf.key', '-in', 'leaf.pem', '-certfile', 'cas.pem', '-name', 'my-server-alias', '-out', 'f-chain.p12', ...p);
+
+  const kt = (extra: string[], ...args: string[]) => keytool(...extra, ...args, '-storepass:file', pwFile(), '-keypass:file', pwFile());
+  const gen = (store: string, alias: string, alg: string[], extra: string[] = [], type = 'PKCS12') =>
+    kt(extra, '-genkeypair', '-alias', alias, ...alg, '-dname', `CN=${alias}.localhost`, '-validity', '30', '-storetype', type, '-keystore', store);
+  const RSAK = ['-keyalg', 'RSA', '-keysize', '2048'];
+  gen('c-rsa.p12', 'mykey', RSAK);
+  gen('c-ec.p12', 'mykey', ['-keyalg', 'EC', '-groupname', 'secp256r1']);
+  gen('d-rsa.p12', 'mykey', RSAK, ['-J-Dkeystore.pkcs12.legacy']);
+  gen('e.jks', 'mykey', RSAK, [], 'JKS');
+  keytool('-importkeystore', '-srckeystore', 'e.jks', '-srcstoretype', 'JKS', '-srcstorepass:file', pwFile(), '-destkeystore', 'e-rsa.p12', '-deststoretype', 'pkcs12', '-deststorepass:file', pwFile());
+  gen('g-two.p12', 'first', RSAK);
+  gen('g-two.p12', 'second', RSAK);
+});
+
+const open = (name: string, opts: Parameters<typeof unlockKeystore>[2] = {}, pw = PW) => unlockKeystore(file(name), new Secret(pw), { name, ...opts });
+
+function assertServable(name: string, opts: Parameters<typeof unlockKeystore>[2] = {}): ReturnType<typeof unlockKeystore> {
+  const u = open(name, opts);
+  assert.ok(u.keyPem.startsWith('-----BEGIN PRIVATE KEY-----'), name);
+  assert.ok(u.certPem.startsWith('-----BEGIN CERTIFICATE-----'), name);
+  createSecureContext({ key: u.keyPem, cert: [u.certPem, ...u.chainPem].join('\n') }); // Node accepts the pair
+  return u;
+}
+
+test('opens openssl 3 keystores: default and -legacy (RC2), RSA and EC', () => {
+  for (const n of ['a-rsa.p12', 'b-rsa.p12']) assert.equal(assertServable(n).keyType, 'rsa');
+  for (const n of ['a-ec.p12', 'b-ec.p12']) assert.equal(assertServable(n).keyType, 'ec');
+});
+
+test('opens keytool 17 keystores: default, legacy, EC, and JKS converted with -importkeystore', () => {
+  for (const n of ['c-rsa.p12', 'd-rsa.p12', 'e-rsa.p12']) assert.equal(assertServable(n).alias, 'mykey', n);
+  assert.equal(assertServable('c-ec.p12').keyType, 'ec');
+});
+
+test('a chain: serves leaf + intermediate, not the self-signed root; alias from friendlyName', () => {
+  const u = assertServable('f-chain.p12');
+  assert.equal(u.alias, 'my-server-alias');
+  assert.match(u.subject, /CN=localhost/);
+  assert.equal(u.chainPem.length, 1);
+  assert.equal(u.chainPem[0], file('int.pem').toString().replace(/\r/g, ''));
+});
+
+test('several aliases: --alias picks one; none given or an unknown one is a clear error', () => {
+  assert.match(assertServable('g-two.p12', { alias: 'second' }).subject, /CN=second\.localhost/);
+  assert.match(assertServable('g-two.p12', { alias: 'first' }).subject, /CN=first\.localhost/);
+  assert.equal(assertServable('g-two.p12', { alias: 'second' }).chainPem.length, 0); // never the other alias's cert
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as KeygateError;
+    }
+    assert.fail('expected an error');
+  };
+  const none = err(() => open('g-two.p12'));
+  assert.equal(none.code, 'KEYSTORE_ALIAS_NOT_FOUND');
+  assert.match(none.message, /holds 2 keys \(first, second\)/);
+  assert.equal(err(() => open('g-two.p12', { alias: 'third' })).code, 'KEYSTORE_ALIAS_NOT_FOUND');
+});
+
+function forgeP12(key: forge.pki.rsa.PrivateKey, cert: forge.pki.Certificate, pw: string): Buffer {
+  const asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert], pw, { algorithm: '3des' });
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}
+
+function forgeCert(key: forge.pki.rsa.PrivateKey, pub: forge.pki.rsa.PublicKey, from: Date, to: Date): forge.pki.Certificate {
+  const c = forge.pki.createCertificate();
+  c.publicKey = pub;
+  c.serialNumber = '01';
+  c.validity.notBefore = from;
+  c.validity.notAfter = to;
+  c.setSubject([{ shortName: 'CN', value: 'localhost' }]);
+  c.setIssuer([{ shortName: 'CN', value: 'localhost' }]);
+  c.sign(key, forge.md.sha256.create());
+  return c;
+}
+
+function rsaPair(): { key: forge.pki.rsa.PrivateKey; pub: forge.pki.rsa.PublicKey } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
+  return { key, pub: forge.pki.setRsaPublicKey(key.n, key.e) };
+}
+
+test('every broken keystore gets its own clear error', () => {
+  const a = rsaPair();
+  const b = rsaPair();
+  const day = 86_400_000;
+  writeFileSync(join(dir, 'x-mismatch.p12'), forgeP12(a.key, forgeCert(b.key, b.pub, new Date(Date.now() - day), new Date(Date.now() + day)), PW));
+  writeFileSync(join(dir, 'x-expired.p12'), forgeP12(a.key, forgeCert(a.key, a.pub, new Date(Date.now() - 10 * day), new Date(Date.now() - day)), PW));
+  writeFileSync(join(dir, 'x-truncated.p12'), file('a-rsa.p12').subarray(0, 700));
+  writeFileSync(join(dir, 'x-text.p12'), 'this is not a keystore\n');
+  writeFileSync(join(dir, 'x-empty.p12'), '');
+  const cases: [string, string, RegExp, string?][] = [
+    ['a-rsa.p12', 'KEYSTORE_BAD_PASSWORD', /password does not match/, 'wrong-password'],
+    ['b-rsa.p12', 'KEYSTORE_BAD_PASSWORD', /password does not match/, 'wrong-password'],
+    ['c-rsa.p12', 'KEYSTORE_BAD_PASSWORD', /password does not match/, 'wrong-password'],
+    ['x-truncated.p12', 'KEYSTORE_CORRUPT', /truncated or corrupt/],
+    ['x-text.p12', 'KEYSTORE_CORRUPT', /not a DER-encoded PKCS#12/],
+    ['x-empty.p12', 'KEYSTORE_CORRUPT', /./],
+    ['x-nomac.p12', 'KEYSTORE_NO_MAC', /no integrity MAC/],
+    ['x-certonly.p12', 'KEYSTORE_NO_KEY', /holds no private key/],
+    ['x-mismatch.p12', 'KEYSTORE_KEY_MISMATCH', /does not match its private key|belongs to the private key/],
+    ['x-expired.p12', 'KEYSTORE_CERT_EXPIRED', /expired on/],
+  ];
+  for (const [name, code, re, pw] of cases) {
+    try {
+      open(name, {}, pw ?? PW);
+      assert.fail(`${name} opened`);
+    } catch (e) {
+      assert.ok(e instanceof KeygateError, `${name}: ${String(e)}`);
+      assert.equal(e.code, code, `${name}: ${e.message}`);
+      assert.match(e.message, re, name);
+      assert.ok(!e.message.includes(PW));
+    }
+  }
+  assert.ok(open('x-expired.p12', { allowExpired: true }).keyPem);
+});
+
+test('keygate keystore create: RSA 4096, SAN, 10 years, files 0600, opened by openssl and keytool', () => {
+  const proj = tempDir('kg-create-');
+  copyEntry(proj);
+  writeFileSync(join(proj, 'pw.txt'), `${SENTINEL}\n`);
+  const r = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--out', 'keystore/svc.p12', '--alias', 'svc']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stdout.includes(SENTINEL) && !r.stderr.includes(SENTINEL));
+  for (const f of ['keystore/svc.p12', 'keystore/svc.crt']) assert.equal(statSync(join(proj, f)).mode & 0o777, 0o600, f);
+  const pass = ['-passin', `file:${join(proj, 'pw.txt')}`];
+  const info = run('openssl', ['pkcs12', '-in', 'keystore/svc.p12', '-info', '-noout', ...pass], { cwd: proj });
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stderr, /MAC: sha1/);
+  const text = run('openssl', ['x509', '-in', 'keystore/svc.crt', '-noout', '-text'], { cwd: proj }).stdout;
+  assert.match(text, /Public-Key: \(4096 bit\)/);
+  assert.match(text, /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1/);
+  assert.match(text, /Subject: CN ?= ?localhost, OU ?= ?PAM Test, O ?= ?PAM-Exchange, C ?= ?CH/);
+  assert.match(text, /TLS Web Server Authentication/);
+  const end = run('openssl', ['x509', '-in', 'keystore/svc.crt', '-noout', '-enddate'], { cwd: proj }).stdout;
+  assert.equal(new Date(end.split('=')[1]!).getUTCFullYear(), new Date().getUTCFullYear() + 10);
+  const list = run('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', 'keystore/svc.p12', '-storepass:file', join(proj, 'pw.txt')], { cwd: proj });
+  assert.equal(list.code, 0, list.stdout + list.stderr);
+  assert.match(list.stdout, /svc, .*PrivateKeyEntry/);
+  // and keygate opens what it made
+  assert.equal(unlockKeystore(readFileSync(join(proj, 'keystore/svc.p12')), new Secret(SENTINEL)).alias, 'svc');
+  // never overwrite silently
+  const again = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--out', 'keystore/svc.p12']);
+  assert.equal(again.code, 5);
+  assert.match(again.stderr, /KEYSTORE_EXISTS/);
+});
+
+test('keystore create refuses a password on argv and an empty password file', () => {
+  const proj = tempDir('kg-create-');
+  copyEntry(proj);
+  const r = keygate(proj, ['keystore', 'create', '--password', 'x']);
+  assert.equal(r.code, 2);
+  writeFileSync(join(proj, 'empty'), '\n');
+  const e = keygate(proj, ['keystore', 'create', '--password-file', 'empty']);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /is empty/);
+});
