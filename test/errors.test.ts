@@ -16,7 +16,7 @@ test('every error code has a row with the same exit status and meaning, and no r
     const [exit, meaning, fix] = rows.get(code)!;
     assert.equal(Number(exit), info.exit, code);
     assert.equal(meaning, info.meaning, code);
-    assert.ok(fix.length > 5, `${code} needs a fix`);
+    assert.ok((fix ?? "").length > 5, `${code} needs a fix`);
   }
 });
 
