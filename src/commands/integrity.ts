@@ -142,6 +142,23 @@ export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv)
   return built;
 }
 
+/** Largest manifest accepted: ~400k files. A bigger file is damage or an attack, not a manifest. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/** Reads the manifest's bytes, refusing anything larger than MAX_MANIFEST_BYTES without reading it. */
+function readManifestBytes(paths: IntegrityPaths, hint: string): Buffer {
+  try {
+    const size = statSync(paths.manifest).size;
+    if (size > MAX_MANIFEST_BYTES) {
+      throw new KeygateError('MANIFEST_MALFORMED', `failed to read manifest ${paths.manifest}: ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, { hint });
+    }
+    return readFileSync(paths.manifest);
+  } catch (err) {
+    if (err instanceof KeygateError) throw err;
+    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, { hint, cause: err });
+  }
+}
+
 function readEntry(entry: string): Buffer {
   try {
     return readFileSync(entry);
@@ -189,15 +206,7 @@ export interface PinResult {
 
 /** pin: writes the manifest's sha256 into the entry; returns the entry's new sha256 (to register in PAM). */
 export function pinEntry(paths: IntegrityPaths): PinResult {
-  let manifestBytes: Buffer;
-  try {
-    manifestBytes = readFileSync(paths.manifest);
-  } catch (err) {
-    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, {
-      hint: 'generate it first: keygate generate-filelist',
-      cause: err,
-    });
-  }
+  const manifestBytes = readManifestBytes(paths, 'generate it first: keygate generate-filelist');
   parseManifest(manifestBytes.toString('utf8'), basename(paths.manifest)); // never pin garbage
   const manifestSha256 = sha256(manifestBytes);
   const bytes = readEntry(paths.entry);
@@ -241,15 +250,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       hint: 'keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
     });
   }
-  let manifestBytes: Buffer;
-  try {
-    manifestBytes = readFileSync(paths.manifest);
-  } catch (err) {
-    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, {
-      hint: 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin',
-      cause: err,
-    });
-  }
+  const manifestBytes = readManifestBytes(paths, 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin');
   const manifestSha256 = sha256(manifestBytes);
   if (manifestSha256 !== pin) {
     throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {
@@ -346,7 +347,7 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   if (built.sha256 === pin) return { ok: true, pin, regenerated: built.sha256, differences: [] };
   let previous = new Map<string, string>();
   try {
-    const bytes = readFileSync(paths.manifest);
+    const bytes = readManifestBytes(paths, '');
     if (sha256(bytes) === pin) previous = parseManifest(bytes.toString('utf8'), basename(paths.manifest));
   } catch {
     // no usable manifest on disk: every file counts as new

@@ -195,6 +195,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     tls: material,
     handler,
     hsts: config.server.hsts,
+    headersTimeoutMs: config.server.headersTimeoutMs,
     onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
   });
   log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });

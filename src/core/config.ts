@@ -26,13 +26,15 @@ export interface Config {
     /** Folder served under /static/ from verified bytes. */
     readonly staticDir?: string;
     readonly hsts: boolean;
+    /** Time a client has to send the whole request header block (slowloris guard). */
+    readonly headersTimeoutMs: number;
   };
 }
 
 export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false },
-  server: { host: '127.0.0.1', port: 8443, hsts: true },
+  server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000 },
 };
 
 export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] };
@@ -44,7 +46,7 @@ const KNOWN: Record<string, readonly string[]> = {
   '': ['vault', 'keystore', 'server', '$comment', '_comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs'],
 };
 
 /** Validates raw JSON (already parsed) merged over the defaults; errors are `<dot.path>: <message>`. */
@@ -132,6 +134,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       handler: str(s, 'handler', 'server.handler'),
       staticDir: str(s, 'staticDir', 'server.staticDir'),
       hsts: bool(s, 'hsts', 'server.hsts', d.server.hsts),
+      headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
     },
   };
   if (config.keystore.allowExpired) warnings.push('keystore.allowExpired: an expired certificate will be served');

@@ -32,6 +32,7 @@ export interface ServerOptions {
   readonly handler: RequestHandler;
   readonly hsts: boolean;
   readonly onError?: (err: unknown) => void;
+  readonly headersTimeoutMs?: number;
   /** How long close() waits for open requests before cutting connections. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -62,8 +63,11 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   const server = https.createServer(
     {
       ...secureOptions(options.tls),
-      headersTimeout: 10_000, // slowloris: whole header block within 10 s
+      headersTimeout: options.headersTimeoutMs ?? 10_000, // slowloris: whole header block within 10 s
       requestTimeout: 30_000,
+      // How often Node checks the two timeouts above; its default (30 s) would let a slowloris hold a socket
+      // three times longer than headersTimeout says.
+      connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
     },
@@ -84,7 +88,6 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     },
   );
   server.maxHeadersCount = 100;
-  server.headersTimeout = 10_000;
   server.on('tlsClientError', () => {}); // plain HTTP on the TLS port, scanners: drop quietly
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
