@@ -2,9 +2,9 @@
 //   1. refuse a runtime that loads code before us (NODE_OPTIONS --require/--import, -r, --loader)
 //   2. verify: manifest sha256 == pin, every file == manifest, no new files   (else exit 3, vault not asked)
 //   3. read keygate.config.json from verified bytes
-//   4. ask the vault for the keystore password (bypassCache=false)
-//   5. unlock the PKCS#12 keystore; on a wrong password ask again with bypassCache=true (PAM rotated it)
-//   6. load the request handler from verified bytes
+//   4. load the request handler from verified bytes (before any secret is in the process)
+//   5. ask the vault for the keystore password (bypassCache=false)
+//   6. unlock the PKCS#12 keystore; on a wrong password ask again with bypassCache=true (PAM rotated it)
 //   7. listen; on SIGHUP or a keystore change re-fetch + unlock + swap the TLS context; on SIGINT/SIGTERM
 //      drain open requests and exit 0.
 
@@ -17,7 +17,7 @@ import type { Context, Handler } from '../cli.js';
 import { validateConfig, type Config } from '../core/config.js';
 import { integrityError, resolvePaths, verifyTree } from './integrity.js';
 import { ownPin } from '../pin-slot.js';
-import { cspmProvider, commandProvider, defaultCspmClientPath, type SecretProvider } from '../adapters/vault.js';
+import { cspmProvider, commandProvider, defaultCspmClientPath, type Secret, type SecretProvider } from '../adapters/vault.js';
 import { unlockKeystore, type UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree } from '../server/verified-tree.js';
 import { startHttpsServer, type RequestHandler } from '../server/https-server.js';
@@ -82,8 +82,7 @@ export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, key
     });
   }
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
-    const secret = await provider.fetch({ bypassCache });
-    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache });
+    const secret = await askVault(ctx, provider, bypassCache);
     return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
   };
   try {
@@ -162,9 +161,9 @@ function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefi
 
 /** Test-only pause point between verification and use, to prove swaps after verification are caught. */
 async function testPause(env: Readonly<Record<string, string | undefined>>, log: Context['log']): Promise<void> {
-  const ms = Number(env['KEYGATE_TEST_PAUSE_AFTER_VERIFY_MS'] ?? 0);
+  const ms = Number(env['KG_TEST_PAUSE_AFTER_VERIFY_MS'] ?? 0);
   if (ms > 0) {
-    log.warn(`test pause: waiting ${ms} ms after verification (KEYGATE_TEST_PAUSE_AFTER_VERIFY_MS)`);
+    log.warn(`test pause: waiting ${ms} ms after verification (KG_TEST_PAUSE_AFTER_VERIFY_MS)`);
     await new Promise((r) => setTimeout(r, Math.min(ms, 60_000)));
   }
 }
@@ -182,13 +181,14 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const base = dirname(paths.template);
   const tree = new VerifiedTree(base, report.manifest);
   const config = loadConfig(tree);
+  // The app is compiled from verified bytes before the secret exists in this process.
+  const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);
   const provider = providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
   logUnlocked(ctx, material);
 
-  const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);
   const server = await startHttpsServer({
     host: flags.host ?? config.server.host,
     port: flags.port ?? config.server.port,
@@ -243,11 +243,23 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   return EXIT.OK;
 }
 
+/** One audit line per vault call, ok or the error code; never the answer. */
+async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
+  try {
+    const secret = await provider.fetch({ bypassCache });
+    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache });
+    return secret;
+  } catch (err) {
+    const code = err instanceof KeygateError ? err.code : 'INTERNAL';
+    ctx.log.warn(`vault asked for ${provider.description}: ${code}`, { gate: 'vault', bypassCache });
+    throw err;
+  }
+}
+
 async function fetchAndUnlockFresh(ctx: Context, provider: SecretProvider, keystorePath: string, opts: { alias?: string; allowExpired: boolean }): Promise<UnlockedKeystore> {
   // After a rotation the client's cache is stale by definition: go straight to the vault.
   const bytes = readFileSync(keystorePath);
-  const secret = await provider.fetch({ bypassCache: true });
-  ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache: true });
+  const secret = await askVault(ctx, provider, true);
   return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
 }
 
