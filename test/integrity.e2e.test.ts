@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyEntry, keygate, run, sha256, sha256File, tempDir, writeTree, IS_ROOT } from './helpers/project.js';
 
@@ -267,4 +267,20 @@ test('progress goes to stderr only on a TTY, logs can be JSON', () => {
   assert.doesNotMatch(r.stderr, /\r/);
   for (const line of r.stderr.trim().split('\n')) assert.equal(typeof JSON.parse(line).message, 'string');
   assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+});
+
+test('hostile sizes: a 1 GB manifest line and a 1 GB template are refused without reading them', () => {
+  const dir = project({ 'a.js': 'a' }, 'a.js\n');
+  keygate(dir, ['generate-filelist']);
+  keygate(dir, ['pin']);
+  truncateSync(join(dir, 'filelist.sha256'), 1024 ** 3); // sparse: one 1 GB line of NULs
+  let r = keygate(dir, ['verify'], { timeout: 20_000 });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /more than the 67108864 allowed/);
+  r = keygate(dir, ['pin'], { timeout: 20_000 });
+  assert.equal(r.code, 3);
+  truncateSync(join(dir, 'filelist.template'), 1024 ** 3);
+  r = keygate(dir, ['generate-filelist'], { timeout: 20_000 });
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stderr, /TEMPLATE_INVALID/);
 });

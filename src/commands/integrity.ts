@@ -45,10 +45,20 @@ export function resolvePaths(cwd: string, opts: { template?: string; manifest?: 
   };
 }
 
+/** Largest template accepted; a template is a few hundred lines. */
+export const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
+
 function readTemplate(paths: IntegrityPaths): Buffer {
   try {
+    const size = statSync(paths.template).size;
+    if (size > MAX_TEMPLATE_BYTES) {
+      throw new KeygateError('TEMPLATE_INVALID', `failed to read template ${paths.template}: ${size} bytes, more than the ${MAX_TEMPLATE_BYTES} allowed`, {
+        hint: 'list folders instead of single files: a folder line covers everything under it',
+      });
+    }
     return readFileSync(paths.template);
   } catch (err) {
+    if (err instanceof KeygateError) throw err;
     throw new KeygateError('TEMPLATE_UNREADABLE', `failed to read template ${paths.template}: ${describeCause(err)}`, {
       hint: 'create filelist.template (syntax: docs/template.md) or pass --template <file>',
       cause: err,

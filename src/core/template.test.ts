@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { parseTemplate } from './template.js';
 import { KeygateError } from '../errors.js';
@@ -55,4 +56,21 @@ test('malformed lines are errors naming the line', () => {
 
 test('a huge template is refused, not parsed', () => {
   assert.throws(() => parseTemplate('a\n'.repeat(200_001), vars), /more than the 100000 allowed/);
+});
+
+test('property: any text parses or fails with TEMPLATE_INVALID, never anything else', () => {
+  const unit = fc.constantFrom('a', '/', '\\', '.', '*', '?', '[', ']', '{', '}', '!', '#', '$', '{', 'N', ' ', '\n', '\r', '\0', '\x01', 'é', '..');
+  fc.assert(
+    fc.property(fc.string({ unit, maxLength: 200 }), (text) => {
+      try {
+        for (const l of parseTemplate(text, vars)) {
+          assert.ok(!l.pattern.includes('\\'), 'separators are normalised');
+          assert.ok(l.absolute || !l.pattern.split('/').includes('..'), 'no relative .. escapes');
+        }
+      } catch (e) {
+        assert.ok(e instanceof KeygateError && e.code === 'TEMPLATE_INVALID', String(e));
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
