@@ -83,7 +83,7 @@ export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, key
   }
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
     const secret = await askVault(ctx, provider, bypassCache);
-    return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
+    return timedUnlock(bytes, secret, keystorePath, opts);
   };
   try {
     return await unlock(false);
@@ -260,7 +260,15 @@ async function fetchAndUnlockFresh(ctx: Context, provider: SecretProvider, keyst
   // After a rotation the client's cache is stale by definition: go straight to the vault.
   const bytes = readFileSync(keystorePath);
   const secret = await askVault(ctx, provider, true);
-  return unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name: keystorePath });
+  return timedUnlock(bytes, secret, keystorePath, opts);
+}
+
+type Timed<T> = T & { readonly ms: number };
+
+function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean }): Timed<UnlockedKeystore> {
+  const t = process.hrtime.bigint();
+  const u = unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name });
+  return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6 };
 }
 
 function safeMtime(file: string): number {
@@ -271,8 +279,13 @@ function safeMtime(file: string): number {
   }
 }
 
-function logUnlocked(ctx: Context, m: UnlockedKeystore): void {
-  ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, { gate: 'keystore', alias: m.alias ?? null, keyType: m.keyType });
+function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number }): void {
+  ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, {
+    gate: 'keystore',
+    alias: m.alias ?? null,
+    keyType: m.keyType,
+    ...(m.ms !== undefined ? { ms: Math.round(m.ms) } : {}),
+  });
   const days = (m.notAfter.getTime() - Date.now()) / 86_400_000;
   if (days < 30) ctx.log.warn(`the certificate expires in ${Math.max(0, Math.floor(days))} days`, { gate: 'keystore' });
 }
