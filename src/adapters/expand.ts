@@ -7,9 +7,9 @@
 // the user's explicit choice and is followed, file or folder.
 
 import fg from 'fast-glob';
-import { lstatSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
-import { comparePaths } from '../core/manifest.js';
+import picomatch from 'picomatch';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { TemplateLine } from '../core/template.js';
 
 export interface ExpandProblem {
@@ -20,7 +20,7 @@ export interface ExpandProblem {
 }
 
 export interface Expansion {
-  /** Manifest paths (relative to base for relative lines, absolute for absolute lines), sorted, unique. */
+  /** Manifest paths (relative to base for relative lines, absolute for absolute lines), unique, unsorted. */
   readonly files: string[];
   readonly problems: ExpandProblem[];
 }
@@ -49,69 +49,107 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
     unique: true,
   };
 
+  // Folders are walked with readdir (≈2× faster than fast-glob on 15k files, findings §2.5); globs use fast-glob.
+  // Excludes match with picomatch, the matcher fast-glob itself uses, so both paths agree on the syntax.
+  const isExcluded = excludes.length ? picomatch(excludes, { dot: true }) : () => false;
+  const walk = (root: string, line: TemplateLine): void => walkFolder(root, line, base, isExcluded, found, problems);
+
   for (const line of lines) {
     if (line.exclude) continue;
     const before = found.size;
     const hadProblems = problems.length;
-    let pattern: string | undefined;
     if (!line.glob) {
       const full = resolve(base, line.pattern);
       const kind = literalKind(full);
       if (kind === 'missing') {
         if (!line.optional) problems.push({ kind: 'no-match', line: line.line, source: line.source });
-        continue;
-      }
-      if (kind === 'file') {
+      } else if (kind === 'file') {
         found.add(line.pattern);
-        continue;
-      }
-      if (kind === 'unreadable') {
+      } else if (kind === 'unreadable') {
         problems.push({ kind: 'unreadable', line: line.line, source: line.source, path: line.pattern });
-        continue;
+      } else {
+        walk(line.pattern, line);
+        if (found.size === before && problems.length === hadProblems && !line.optional) {
+          problems.push({ kind: 'no-match', line: line.line, source: line.source });
+        }
       }
-      pattern = line.pattern === '.' ? '**' : `${fg.escapePath(line.pattern)}/**`;
-    } else {
-      pattern = line.pattern;
+      continue;
     }
     let entries: fg.Entry[];
     try {
-      entries = await fg(pattern, fgOptions);
+      entries = await fg(line.pattern, fgOptions);
     } catch (err) {
       problems.push({ kind: 'unreadable', line: line.line, source: line.source, path: String((err as NodeJS.ErrnoException).path ?? line.pattern) });
       continue;
     }
-    const descend = line.glob && !(pattern === '**' || pattern.endsWith('/**'));
-    for (const entry of entries) addEntry(entry, line, descend, found, problems, base, fgOptions);
+    const descend = !(line.pattern === '**' || line.pattern.endsWith('/**'));
+    for (const entry of entries) {
+      const d = entry.dirent;
+      if (d.isDirectory()) {
+        // A glob that matches a folder (`lib/*` matching `lib/sub`) protects what is under it too.
+        if (descend) walk(entry.path, line);
+      } else addFile(entry.path, d, line, base, found, problems);
+    }
     if (found.size === before && problems.length === hadProblems && !line.optional) {
       problems.push({ kind: 'no-match', line: line.line, source: line.source });
     }
   }
 
-  const skip = options.skip ?? new Set<string>();
-  const files = [...found].filter((p) => !skip.has(resolve(base, p))).sort(comparePaths);
+  // The skip list in both spellings a manifest path can take (relative to base, or absolute): one Set lookup
+  // per file instead of a path.resolve per file.
+  const skip = new Set<string>();
+  for (const abs of options.skip ?? []) {
+    skip.add(abs);
+    const rel = relative(base, abs);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) skip.add(rel.split(sep).join('/'));
+  }
+  const files: string[] = [];
+  for (const p of found) if (!skip.has(p)) files.push(p);
   return { files, problems };
 }
 
-function addEntry(entry: fg.Entry, line: TemplateLine, descend: boolean, found: Set<string>, problems: ExpandProblem[], base: string, fgOptions: fg.Options): void {
-  const d = entry.dirent;
+interface DirentLike {
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** Adds a non-folder entry under the symlink policy; sockets, FIFOs and devices are never listed. */
+function addFile(path: string, d: DirentLike, line: TemplateLine, base: string, found: Set<string>, problems: ExpandProblem[]): void {
   if (d.isFile()) {
-    found.add(entry.path);
-  } else if (d.isSymbolicLink()) {
-    let st;
-    try {
-      st = statSync(resolve(base, entry.path));
-    } catch {
-      problems.push({ kind: 'dangling-symlink', line: line.line, source: line.source, path: entry.path });
-      return;
-    }
-    if (st.isFile()) found.add(entry.path);
-    else if (st.isDirectory()) problems.push({ kind: 'symlink-folder', line: line.line, source: line.source, path: entry.path });
-  } else if (d.isDirectory() && descend) {
-    // A glob that matches a folder (`lib/*` matching `lib/sub`) protects what is under it too.
-    const sub = fg.sync(`${fg.escapePath(entry.path)}/**`, { ...fgOptions, objectMode: true });
-    for (const e of sub) addEntry(e, line, false, found, problems, base, fgOptions);
+    found.add(path);
+    return;
   }
-  // sockets, FIFOs, devices: never loaded as code or content; not listed.
+  if (!d.isSymbolicLink()) return;
+  let st;
+  try {
+    st = statSync(resolve(base, path));
+  } catch {
+    problems.push({ kind: 'dangling-symlink', line: line.line, source: line.source, path });
+    return;
+  }
+  if (st.isFile()) found.add(path);
+  else if (st.isDirectory()) problems.push({ kind: 'symlink-folder', line: line.line, source: line.source, path });
+}
+
+/** Everything under a folder, without following symlinked folders (docs/template.md#symlinks). */
+function walkFolder(root: string, line: TemplateLine, base: string, isExcluded: (p: string) => boolean, found: Set<string>, problems: ExpandProblem[]): void {
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let entries;
+    try {
+      entries = readdirSync(resolve(base, dir), { withFileTypes: true });
+    } catch {
+      problems.push({ kind: 'unreadable', line: line.line, source: line.source, path: dir });
+      continue;
+    }
+    for (const e of entries) {
+      const p = dir === '.' ? e.name : dir.endsWith('/') ? dir + e.name : `${dir}/${e.name}`;
+      if (isExcluded(p)) continue;
+      if (e.isDirectory()) stack.push(p);
+      else addFile(p, e, line, base, found, problems);
+    }
+  }
 }
 
 type LiteralKind = 'file' | 'folder' | 'missing' | 'unreadable';

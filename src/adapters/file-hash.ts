@@ -1,122 +1,250 @@
-// Hashing files: sha256 of file contents, memory-bounded (one reused buffer), never a whole file in memory.
-// Why sync reads: on Node 20 a sync loop with a reused buffer is the fastest warm-cache hasher measured here
-// (shared/notes/pkcs12-and-hashing-findings.md §2.3: ~64k files/s vs ~16k for fs.promises); the cold-cache
-// path (many reads in flight) lives in hashFilesParallel below.
+// Hashing many files fast, warm or cold page cache, with bounded memory.
+//
+// What is fast in Node 20 here (shared/notes/pkcs12-and-hashing-findings.md §2, and docs/performance.md):
+// - warm cache: synchronous reads into a reused buffer (~15 µs a file); fs.promises and streams are 3-7× slower;
+// - cold cache: many reads in flight (callback API, the libuv pool) keep the disk busy; a sync loop waits on it;
+// - 2 cores: a second thread hashes the other half; a worker costs ~30 ms to start, so only for big lists.
+// So: the main thread and (for big lists) one worker pull batches of files from a shared counter. Each thread
+// starts with sync reads and times each batch; when a batch is slow for its size (the disk, not the CPU, is
+// the limit) that thread switches to keeping many async reads in flight for the rest. One source, HASH_LOOP,
+// runs in both threads (the worker gets it as a string: no file is loaded, it is part of the verified entry).
 
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, readFile, constants as fsConstants } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import type { HashResult } from '../core/manifest.js';
-
-const CHUNK = 1 << 20;
-let shared: Buffer | undefined;
 
 /** sha256 (hex) of bytes. */
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function classify(err: unknown): HashResult {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return { ok: false, missing: true, reason: 'no such file' };
-  if (e.code === 'EACCES' || e.code === 'EPERM') return { ok: false, missing: false, reason: 'permission denied' };
-  if (e.code === 'EISDIR') return { ok: false, missing: false, reason: 'is a folder, not a file' };
-  if (e.code === 'ELOOP') return { ok: false, missing: false, reason: 'symlink loop' };
-  return { ok: false, missing: false, reason: e.code ?? String(e.message) };
-}
-
-/** Hashes one file synchronously with a reused 1 MiB buffer. */
-export function hashFileSync(file: string): HashResult {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, fsConstants.O_RDONLY);
-    const st = fstatSync(fd);
-    if (st.isDirectory()) return { ok: false, missing: false, reason: 'is a folder, not a file' };
-    if (!st.isFile()) return { ok: false, missing: false, reason: 'is not a regular file' };
-    const buf = (shared ??= Buffer.allocUnsafe(CHUNK));
-    const h = createHash('sha256');
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      h.update(n === CHUNK ? buf : buf.subarray(0, n));
-    }
-    return { ok: true, sha256: h.digest('hex') };
-  } catch (err) {
-    return classify(err);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
+export type HashStrategy = 'sync' | 'parallel' | 'auto';
 
 export interface HashOptions {
   /** Folder that relative paths are resolved against. */
   readonly base: string;
   /** Called now and then with (done, total) for a progress display. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** 'sync' (warm cache), 'parallel' (cold cache), or 'auto' (probe and pick). */
+  /** 'sync': one thread, sync reads; 'parallel': start in async mode; 'auto': adapt per batch (default). */
   readonly strategy?: HashStrategy;
+  /** Other work for the main thread while the worker starts and hashes (it joins the hashing afterwards). */
+  readonly meanwhile?: () => Promise<void> | void;
 }
 
-export type HashStrategy = 'sync' | 'parallel' | 'auto';
+/** Lists at least this long get a second thread. Below it the worker's start-up costs more than it saves. */
+const WORKER_MIN_FILES = 2000;
+
+// The loop both threads run. Plain JS in a string so the same text runs in the main thread (compiled once
+// with `new Function`) and in the worker (`eval: true`). Results: for file i, `out[i]` is the hex digest or
+// `!CODE` for an error.
+const HASH_LOOP = String.raw`
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const CHUNK = 1 << 20;        // reused read buffer
+const BATCH = 32;             // files claimed at a time from the shared counter
+const INFLIGHT = 32;          // async reads in flight per thread in cold mode
+const BIG = 8 << 20;          // files larger than this are always read in chunks (bounded memory)
+const COLD_US = 60;           // per-file time (after the bytes' own hashing cost) that means "waiting on disk"
+const buf = Buffer.allocUnsafe(CHUNK);
+const n = paths.length;
+let done = 0;
+
+function errCode(e) { return '!' + (e && e.code ? e.code : 'EIO'); }
+function hashSync(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) return ['!EISDIR', 0];
+    if (!st.isFile()) return ['!ENOTFILE', 0];
+    const h = crypto.createHash('sha256');
+    let total = 0;
+    for (;;) {
+      const got = fs.readSync(fd, buf, 0, CHUNK, null);
+      if (got === 0) break;
+      total += got;
+      h.update(got === CHUNK ? buf : buf.subarray(0, got));
+    }
+    return [h.digest('hex'), total];
+  } catch (e) {
+    return [errCode(e), 0];
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function runSync() {
+  let slow = 0;
+  for (;;) {
+    const start = Atomics.add(counter, 0, BATCH);
+    if (start >= n) return false;
+    const end = Math.min(start + BATCH, n);
+    const t0 = process.hrtime.bigint();
+    let bytes = 0;
+    for (let i = start; i < end; i++) {
+      const r = hashSync(paths[i]);
+      out[i] = r[0];
+      bytes += r[1];
+    }
+    done += end - start;
+    if (progress) progress(done);
+    const us = Number(process.hrtime.bigint() - t0) / 1000 - bytes / 1000; // ~1 ns a byte is CPU, not disk
+    // Three slow batches in a row: a cold cache, not a JIT warm-up, a GC pause or one big file.
+    slow = us / (end - start) > COLD_US ? slow + 1 : 0;
+    if (adaptive && slow >= 3) return true;
+  }
+}
+
+function runAsync(finish) {
+  let active = 0;
+  let exhausted = false;
+  const next = () => {
+    if (exhausted) { if (active === 0) finish(); return; }
+    const i = Atomics.add(counter, 0, 1);
+    if (i >= n) { exhausted = true; if (active === 0) finish(); return; }
+    active++;
+    const file = paths[i];
+    const settle = (v) => { out[i] = v; active--; done++; if (progress && (done & 255) === 0) progress(done); next(); };
+    fs.open(file, 'r', (err, fd) => {
+      if (err) return settle(errCode(err));
+      fs.fstat(fd, (err2, st) => {
+        if (err2 || !st.isFile() || st.size > BIG) {
+          fs.close(fd, () => settle(err2 ? errCode(err2) : st.isDirectory() ? '!EISDIR' : !st.isFile() ? '!ENOTFILE' : hashSync(file)[0]));
+          return;
+        }
+        const data = Buffer.allocUnsafe(st.size);
+        const readAll = (off) => {
+          if (off === st.size) {
+            // one more read proves the end (the file may have grown): hash what a reader sees
+            return fs.read(fd, buf, 0, 1, off, (e3, extra) => {
+              fs.close(fd, () => {});
+              if (e3) return settle(errCode(e3));
+              settle(extra === 0 ? crypto.createHash('sha256').update(data).digest('hex') : hashSync(file)[0]);
+            });
+          }
+          fs.read(fd, data, off, st.size - off, off, (e3, got) => {
+            if (e3) { fs.close(fd, () => {}); return settle(errCode(e3)); }
+            if (got === 0) { fs.close(fd, () => {}); return settle(hashSync(file)[0]); } // shrank: re-read
+            readAll(off + got);
+          });
+        };
+        readAll(0);
+      });
+    });
+  };
+  for (let k = 0; k < INFLIGHT; k++) next();
+}
+
+function run(finish) {
+  if (startCold || runSync()) runAsync(finish);
+  else finish();
+}
+`;
+
+type LoopFn = (
+  paths: readonly string[],
+  counter: Int32Array,
+  out: string[],
+  adaptive: boolean,
+  startCold: boolean,
+  progress: ((done: number) => void) | null,
+  finish: () => void,
+) => void;
+
+let compiled: LoopFn | undefined;
+function loop(): LoopFn {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  compiled ??= new Function('require', `return function (paths, counter, out, adaptive, startCold, progress, finish) {${HASH_LOOP}\nrun(finish);\n};`)(
+    requireShim,
+  ) as LoopFn;
+  return compiled;
+}
+
+const requireShim = createRequire(import.meta.url);
+
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { paths, counterBuffer, adaptive, startCold } = workerData;
+const counter = new Int32Array(counterBuffer);
+const out = {};
+let reported = 0;
+const progress = (d) => { if (d - reported >= 1024) { reported = d; parentPort.postMessage({ progress: d }); } };
+${HASH_LOOP}
+run(() => parentPort.postMessage({ out }));
+`;
+
+function toResult(v: string | undefined): HashResult {
+  if (v === undefined) return { ok: false, missing: false, reason: 'not hashed' };
+  if (v.charCodeAt(0) !== 33 /* ! */) return { ok: true, sha256: v };
+  const code = v.slice(1);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, missing: true, reason: 'no such file' };
+  if (code === 'EACCES' || code === 'EPERM') return { ok: false, missing: false, reason: 'permission denied' };
+  if (code === 'EISDIR') return { ok: false, missing: false, reason: 'is a folder, not a file' };
+  if (code === 'ENOTFILE') return { ok: false, missing: false, reason: 'is not a regular file' };
+  if (code === 'ELOOP') return { ok: false, missing: false, reason: 'symlink loop' };
+  return { ok: false, missing: false, reason: code };
+}
+
+/** Hashes one file synchronously (bounded memory). */
+export function hashFileSync(file: string): HashResult {
+  const out: string[] = [];
+  loop()([file], new Int32Array(new SharedArrayBuffer(4)), out, false, false, null, () => {});
+  return toResult(out[0]);
+}
 
 /** Hashes every path (relative to base, or absolute); returns a result per path, never throws for a file. */
 export async function hashFiles(paths: readonly string[], options: HashOptions): Promise<Map<string, HashResult>> {
   const strategy = options.strategy ?? 'auto';
-  if (strategy === 'parallel' || (strategy === 'auto' && paths.length > 256 && looksCold(paths, options.base))) {
-    return hashFilesParallel(paths, options);
-  }
-  return hashFilesSync(paths, options);
-}
+  const prefix = options.base.endsWith('/') ? options.base : `${options.base}/`;
+  const abs = paths.map((p) => (p.startsWith('/') ? p : p.startsWith('.') ? resolve(options.base, p) : prefix + p));
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const out: string[] = new Array<string>(abs.length);
+  const total = abs.length;
+  const adaptive = strategy === 'auto';
+  const startCold = strategy === 'parallel';
+  let workerDone = 0;
+  let mainDone = 0;
+  const report = options.onProgress ? () => options.onProgress!(Math.min(total, mainDone + workerDone), total) : null;
 
-function hashFilesSync(paths: readonly string[], options: HashOptions): Map<string, HashResult> {
-  const out = new Map<string, HashResult>();
-  const total = paths.length;
-  paths.forEach((p, i) => {
-    out.set(p, hashFileSync(resolve(options.base, p)));
-    if (options.onProgress && (i & 1023) === 1023) options.onProgress(i + 1, total);
-  });
+  const useWorker = strategy !== 'sync' && total >= WORKER_MIN_FILES;
+  const workerResult = useWorker
+    ? new Promise<Record<number, string>>((resolveWorker, rejectWorker) => {
+        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { paths: abs, counterBuffer: counter.buffer, adaptive, startCold } });
+        w.on('message', (m: { progress?: number; out?: Record<number, string> }) => {
+          if (m.out) resolveWorker(m.out);
+          else if (m.progress !== undefined) {
+            workerDone = m.progress;
+            report?.();
+          }
+        });
+        w.on('error', rejectWorker);
+        w.on('exit', (code) => code !== 0 && rejectWorker(new Error(`hash worker exited with ${code}`)));
+      })
+    : Promise.resolve<Record<number, string>>({});
+
+  if (options.meanwhile) await options.meanwhile();
+  await new Promise<void>((finish) =>
+    loop()(
+      abs,
+      counter,
+      out,
+      adaptive,
+      startCold,
+      report
+        ? (d) => {
+            mainDone = d;
+            report();
+          }
+        : null,
+      finish,
+    ),
+  );
+  const fromWorker = await workerResult;
+  for (const k of Object.keys(fromWorker)) out[Number(k)] = fromWorker[Number(k)]!;
   options.onProgress?.(total, total);
-  return out;
-}
-
-/**
- * Probes whether the page cache is cold: times a sample of sync reads. Warm reads of small files take a few
- * µs; cold ones wait on the disk (≥ 50 µs). Cheap: 16 files.
- */
-function looksCold(paths: readonly string[], base: string): boolean {
-  const step = Math.max(1, Math.floor(paths.length / 16));
-  const start = process.hrtime.bigint();
-  let n = 0;
-  for (let i = 0; i < paths.length && n < 16; i += step, n++) hashFileSync(resolve(base, paths[i]!));
-  const perFileUs = Number(process.hrtime.bigint() - start) / 1000 / Math.max(1, n);
-  return perFileUs > 200;
-}
-
-/** Cold-cache hasher: up to 64 callback reads in flight keep the disk queue full (findings §2.4). */
-function hashFilesParallel(paths: readonly string[], options: HashOptions): Promise<Map<string, HashResult>> {
-  const out = new Map<string, HashResult>();
-  const total = paths.length;
-  let next = 0;
-  let done = 0;
-  return new Promise((resolveAll) => {
-    if (total === 0) return resolveAll(out);
-    const startOne = (): void => {
-      const i = next++;
-      if (i >= total) return;
-      const p = paths[i]!;
-      const file = resolve(options.base, p);
-      readFile(file, (err, data) => {
-        if (err) out.set(p, classify(err));
-        else if (data.length > 64 * CHUNK) out.set(p, hashFileSync(file)); // big file: bounded memory
-        else out.set(p, { ok: true, sha256: sha256(data) });
-        done++;
-        if (options.onProgress && (done & 1023) === 0) options.onProgress(done, total);
-        if (done === total) {
-          options.onProgress?.(total, total);
-          resolveAll(out);
-        } else startOne();
-      });
-    };
-    for (let k = 0; k < 64; k++) startOne();
-  });
+  const result = new Map<string, HashResult>();
+  paths.forEach((p, i) => result.set(p, toResult(out[i])));
+  return result;
 }

@@ -7,7 +7,7 @@
 import forge from 'node-forge';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
-import type { Secret } from './vault.js';
+import type { Secret } from './secret.js';
 
 export interface UnlockedKeystore {
   readonly keyPem: string;

@@ -5,29 +5,10 @@
 
 import { execa } from 'execa';
 import { XMLParser } from 'fast-xml-parser';
-import { inspect } from 'node:util';
 import { KeygateError } from '../errors.js';
+import { Secret } from './secret.js';
 
-/** A password that does not print itself: String(), JSON and util.inspect all give [redacted]. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  /** The only way to the value; call it where the value is used, nowhere else. */
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  [inspect.custom](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret };
 
 export interface FetchOptions {
   /** Ask the vault, not the client's cache (after a cached password failed to unlock). */

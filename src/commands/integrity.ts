@@ -285,13 +285,12 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     }
   })();
   const others = [...manifest.keys()].filter((p) => p !== templateName);
-  const hashes = await hashFiles(others, { base, strategy: env.strategy, onProgress: env.onProgress });
-  hashes.set(templateName, templateResult);
-
   let current: string[] | undefined;
   const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
   if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
-  if (templateTrusted && templateBytes) {
+  // Expanding the template (new-file detection) runs on the main thread while the hash worker starts up.
+  const expand = async (): Promise<void> => {
+    if (!templateTrusted || !templateBytes) return;
     try {
       const lines = parseTemplateBytes(templateBytes, paths, env);
       const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
@@ -300,7 +299,10 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     } catch (err) {
       templateProblems.push(describeCause(err));
     }
-  }
+  };
+  const hashes = await hashFiles(others, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
+  hashes.set(templateName, templateResult);
+
   const diff = compareManifest(manifest, hashes, current);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   return {

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../cli.js';
-import { createKeystore, type CreateOptions } from '../adapters/keystore.js';
-import { Secret } from '../adapters/vault.js';
+import type { CreateOptions } from '../adapters/keystore.js';
+import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { generateFilelist, pinEntry, resolvePaths, writeAtomic } from './integrity.js';
 
@@ -38,7 +38,8 @@ export interface KeystoreCreateArgs extends CreateOptions {
 }
 
 /** Writes the keystore and its .crt, both 0600; refuses to overwrite without force. */
-export function writeKeystore(secret: Secret, args: KeystoreCreateArgs): { p12: string; crt: string; sha256: string } {
+export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): Promise<{ p12: string; crt: string; sha256: string }> {
+  const { createKeystore } = await import('../adapters/keystore.js'); // node-forge: loaded only here
   for (const f of [args.out, args.crt]) {
     if (existsSync(f) && !args.force) {
       throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
@@ -70,7 +71,7 @@ function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArg
 const createHandler: Handler = async (ctx, a) => {
   const secret = readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
   const args = createArgs(ctx, a);
-  const written = writeKeystore(secret, args);
+  const written = await writeKeystore(secret, args);
   ctx.log.info(`created ${written.p12} (RSA ${args.keySize}, ${args.days} days, alias ${args.alias}) and ${written.crt}`);
   ctx.io.stdout.write(`${written.p12}\n`);
   return EXIT.OK;
@@ -140,7 +141,7 @@ const devSetupHandler: Handler = async (ctx) => {
   if (!existsSync(keystore) || !store.accounts[DEMO.alias]) {
     const password = randomBytes(32).toString('base64url');
     const secret = new Secret(password);
-    const written = writeKeystore(secret, {
+    const written = await writeKeystore(secret, {
       out: keystore,
       crt: keystore.replace(/\.p12$/, '.crt'),
       force: true,

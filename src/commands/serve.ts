@@ -17,8 +17,13 @@ import type { Context, Handler } from '../cli.js';
 import { validateConfig, type Config } from '../core/config.js';
 import { integrityError, resolvePaths, verifyTree } from './integrity.js';
 import { ownPin } from '../pin-slot.js';
-import { cspmProvider, commandProvider, defaultCspmClientPath, type Secret, type SecretProvider } from '../adapters/vault.js';
-import { unlockKeystore, type UnlockedKeystore } from '../adapters/keystore.js';
+import type { SecretProvider } from '../adapters/vault.js';
+import type { Secret } from '../adapters/secret.js';
+import type { UnlockedKeystore } from '../adapters/keystore.js';
+// node-forge, execa and fast-xml-parser are loaded only by serve (dynamic imports below): the bundle stays one
+// file, and the integrity commands do not pay for evaluating them.
+const loadVault = () => import('../adapters/vault.js');
+const loadKeystore = () => import('../adapters/keystore.js');
 import { VerifiedTree } from '../server/verified-tree.js';
 import { startHttpsServer, type RequestHandler } from '../server/https-server.js';
 
@@ -64,7 +69,8 @@ export interface ServeFlags {
   readonly allowExpired?: boolean;
 }
 
-function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): SecretProvider {
+async function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): Promise<SecretProvider> {
+  const { cspmProvider, commandProvider, defaultCspmClientPath } = await loadVault();
   const limits = { timeoutMs: config.vault.timeoutMs, maxOutputBytes: config.vault.maxOutputBytes };
   if (config.vault.provider === 'command') return commandProvider({ command: config.vault.command!, limits, env });
   const clientPath = config.vault.clientPath ? resolve(base, config.vault.clientPath) : defaultCspmClientPath(env);
@@ -83,7 +89,7 @@ export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, key
   }
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
     const secret = await askVault(ctx, provider, bypassCache);
-    return timedUnlock(bytes, secret, keystorePath, opts);
+    return await timedUnlock(bytes, secret, keystorePath, opts);
   };
   try {
     return await unlock(false);
@@ -183,7 +189,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const config = loadConfig(tree);
   // The app is compiled from verified bytes before the secret exists in this process.
   const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);
-  const provider = providerFor(config, base, io.env);
+  const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
@@ -265,7 +271,8 @@ async function fetchAndUnlockFresh(ctx: Context, provider: SecretProvider, keyst
 
 type Timed<T> = T & { readonly ms: number };
 
-function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean }): Timed<UnlockedKeystore> {
+async function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean }): Promise<Timed<UnlockedKeystore>> {
+  const { unlockKeystore } = await loadKeystore();
   const t = process.hrtime.bigint();
   const u = unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name });
   return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6 };

@@ -82,3 +82,12 @@ test('compareManifest sorts problems into changed, missing, new, unreadable', ()
   const diff = compareManifest(expected, actual, ['same', 'changed', 'locked', 'extra']);
   assert.deepEqual(diff, { changed: ['changed'], missing: ['gone'], added: ['extra'], unreadable: [{ path: 'locked', reason: 'permission denied' }] });
 });
+
+test('property: comparePaths is UTF-8 byte order', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 }), (a, b) => {
+      assert.equal(Math.sign(comparePaths(a, b)), Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    }),
+    { numRuns: 2000 },
+  );
+});

@@ -17,7 +17,18 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Compares two paths by their UTF-8 bytes, the order `LC_ALL=C sort` gives. */
 export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // UTF-16 code-unit order equals UTF-8 byte order below the surrogates (U+D800); only past that do we need
+  // the bytes. Paths are almost always ASCII, and this runs ~n log n times per manifest.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    const from = i > 0 && x >= 0xdc00 && x <= 0xdfff ? i - 1 : i; // never split a surrogate pair
+    return Buffer.compare(Buffer.from(a.slice(from), 'utf8'), Buffer.from(b.slice(from), 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 function escapeName(path: string): { escaped: boolean; name: string } {
