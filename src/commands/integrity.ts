@@ -12,11 +12,13 @@ import {
   isCleanDiff,
   parseManifest,
   serializeManifest,
+  comparePaths,
+  type ManifestEntry,
   type HashResult,
   type ManifestDiff,
 } from '../core/manifest.js';
 import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
-import { hashFiles, sha256, type HashStrategy } from '../adapters/file-hash.js';
+import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -103,7 +105,6 @@ export interface BuiltManifest {
   readonly text: string;
   readonly sha256: string;
   readonly files: number;
-  readonly hashes: ReadonlyMap<string, HashResult>;
 }
 
 /** Reads the template, expands it and hashes every file into manifest text. Throws on any problem. */
@@ -113,24 +114,28 @@ export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): P
   const lines = parseTemplateBytes(templateBytes, paths, env);
   const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
   if (expansion.problems.length) throwProblems(expansion.problems, paths);
-  const files = new Set(expansion.files);
-  files.add(basename(paths.template)); // the template decides what "new" means: it is protected too
-  const list = [...files];
-  const hashes = await hashFiles(list, { base, strategy: env.strategy, onProgress: env.onProgress });
-  const entries = [];
+  const list = expansion.files;
+  const templateName = basename(paths.template);
+  if (!list.includes(templateName)) list.push(templateName); // the template decides what "new" means: it is protected too
+  const table = await hashFilesRaw(list, { base, strategy: env.strategy, onProgress: env.onProgress });
+  const entries: ManifestEntry[] = [];
   const unreadable: string[] = [];
-  for (const p of list) {
-    const r = hashes.get(p)!;
-    if (r.ok) entries.push({ path: p, sha256: r.sha256 });
-    else unreadable.push(`${p} (${r.reason})`);
-  }
+  list.forEach((p, i) => {
+    const hex = table.hex(i);
+    if (hex !== undefined) entries.push({ path: p, sha256: hex });
+    else {
+      const res = table.result(i);
+      unreadable.push(`${p} (${res.ok ? '' : res.reason})`);
+    }
+  });
   if (unreadable.length) {
+    unreadable.sort(comparePaths);
     throw new KeygateError('FILE_UNREADABLE', `failed to hash ${unreadable.length} file(s): ${unreadable.slice(0, 10).join(', ')}${unreadable.length > 10 ? ', ...' : ''}`, {
       hint: 'give the user that runs keygate read access, or exclude the files with a ! line',
     });
   }
   const text = serializeManifest(entries);
-  return { text, sha256: sha256(text), files: entries.length, hashes };
+  return { text, sha256: sha256(text), files: entries.length };
 }
 
 /** Writes a file atomically (temp + rename) so a crash never leaves half a manifest or entry. */
@@ -300,8 +305,16 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       templateProblems.push(describeCause(err));
     }
   };
-  const hashes = await hashFiles(others, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
-  hashes.set(templateName, templateResult);
+  const table = await hashFilesRaw(others, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
+  const index = new Map<string, number>();
+  others.forEach((p, i) => index.set(p, i));
+  const hashes = {
+    get: (p: string): HashResult | undefined => {
+      if (p === templateName) return templateResult;
+      const i = index.get(p);
+      return i === undefined ? undefined : table.result(i);
+    },
+  };
 
   const diff = compareManifest(manifest, hashes, current);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -56,12 +56,11 @@ function unescapeName(name: string): string | undefined {
 /** Serialises entries as a sorted, deterministic GNU sha256sum binary-mode manifest. */
 export function serializeManifest(entries: Iterable<ManifestEntry>): string {
   const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
-  let out = '';
-  for (const { path, sha256 } of sorted) {
+  const lines = sorted.map(({ path, sha256 }) => {
     const { escaped, name } = escapeName(path);
-    out += `${escaped ? '\\' : ''}${sha256} *${name}\n`;
-  }
-  return out;
+    return `${escaped ? '\\' : ''}${sha256} *${name}\n`;
+  });
+  return lines.join('');
 }
 
 /**
@@ -120,7 +119,7 @@ export interface ManifestDiff {
 export type HashResult = { readonly ok: true; readonly sha256: string } | { readonly ok: false; readonly missing: boolean; readonly reason: string };
 
 /** Compares expected hashes with what was found on disk, and the template's current file set with the manifest. */
-export function compareManifest(expected: Manifest, actual: ReadonlyMap<string, HashResult>, currentFiles?: Iterable<string>): ManifestDiff {
+export function compareManifest(expected: Manifest, actual: Pick<ReadonlyMap<string, HashResult>, 'get'>, currentFiles?: Iterable<string>): ManifestDiff {
   const diff: ManifestDiff = { changed: [], missing: [], added: [], unreadable: [] };
   for (const [path, sha] of expected) {
     const got = actual.get(path);
