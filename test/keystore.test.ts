@@ -9,6 +9,7 @@ import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import { generateKeyPairSync } from 'node:crypto';
 import { unlockKeystore } from '../src/adapters/keystore.js';
+import { checkPfxMac } from '../src/adapters/pkcs12-mac.js';
 import { Secret } from '../src/adapters/vault.js';
 import { KeygateError } from '../src/errors.js';
 import { copyEntry, keygate, run, tempDir, SENTINEL } from './helpers/project.js';
@@ -211,4 +212,24 @@ test('keystore create refuses a password on argv and an empty password file', ()
   const e = keygate(proj, ['keystore', 'create', '--password-file', 'empty']);
   assert.equal(e.code, 2);
   assert.match(e.stderr, /is empty/);
+});
+
+test('the MAC is checked natively for every MAC kind the tools write (SHA-1, SHA-256; 2048 to 100000 iterations)', () => {
+  const oid = (der: string) => forge.asn1.derToOid(der);
+  for (const name of ['a-rsa.p12', 'b-rsa.p12', 'c-rsa.p12', 'd-rsa.p12', 'e-rsa.p12', 'f-chain.p12', 'g-two.p12']) {
+    const asn1 = forge.asn1.fromDer(file(name).toString('binary'));
+    assert.equal(checkPfxMac(asn1, PW, oid), 'ok', name);
+    assert.equal(checkPfxMac(asn1, `${PW}x`, oid), 'bad', name);
+  }
+});
+
+test('native PKCS#12 KDF equals forge JavaScript one (keys longer than one hash, ids 1-3)', () => {
+  const salt = Buffer.from('0123456789abcdef', 'hex');
+  for (const [id, n, iter] of [[1, 24, 2048], [2, 8, 1000], [3, 20, 1], [1, 45, 3]] as const) {
+    // forge.pbe.generatePkcs12Key is the patched (native) one now; compare with forge's pure-JS md loop
+    const md = forge.md.sha1.create();
+    const js = (forge as unknown as { pkcs12: { generateKey: (...a: unknown[]) => forge.util.ByteStringBuffer } }).pkcs12.generateKey(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
+    const native = (forge as unknown as { pbe: { generatePkcs12Key: (...a: unknown[]) => forge.util.ByteStringBuffer } }).pbe.generatePkcs12Key(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
+    assert.equal(Buffer.from(native, 'binary').toString('hex'), Buffer.from(js, 'binary').toString('hex'), `id ${id} n ${n}`);
+  }
 });

@@ -5,9 +5,10 @@
 // cannot open PBES2 files with non-ASCII passwords.
 
 import forge from 'node-forge';
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
+import { NODE_HASH, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
 
 export interface UnlockedKeystore {
   readonly keyPem: string;
@@ -29,6 +30,29 @@ export interface UnlockOptions {
   /** Where the bytes came from, for messages. */
   readonly name?: string;
 }
+
+// forge runs PBKDF2 in JavaScript whenever the PRF is given as a forge digest object, which is always the case
+// when it opens a PBES2 keystore (pbe.js getCipherForPBES2): ~100 ms of SHA-1 in JS for keytool's 10,000
+// iterations. Route those calls to node:crypto's native pbkdf2Sync; the bytes are the same.
+const jsPbkdf2 = forge.pkcs5.pbkdf2;
+(forge.pkcs5 as { pbkdf2: unknown }).pbkdf2 = function nativePbkdf2(p: string, s: string, c: number, dkLen: number, md?: unknown, callback?: unknown): unknown {
+  const algorithm = md && typeof md === 'object' ? NODE_HASH[(md as { algorithm?: string }).algorithm ?? ''] : undefined;
+  if (algorithm && callback === undefined) return pbkdf2Sync(Buffer.from(p, 'binary'), Buffer.from(s, 'binary'), c, dkLen, algorithm).toString('binary');
+  return (jsPbkdf2 as (...a: unknown[]) => unknown)(p, s, c, dkLen, md, callback);
+};
+
+// Likewise forge's PKCS#12 KDF (legacy RC2/3DES keystores from openssl -legacy and keytool's legacy mode):
+// ~400 ms of JS hashing for keytool's 50,000 iterations. Same derivation, native hashes.
+const forgePbe = (forge as unknown as { pbe: { generatePkcs12Key: unknown } }).pbe; // not in @types/node-forge
+const jsPkcs12Key = forgePbe.generatePkcs12Key;
+forgePbe.generatePkcs12Key = function nativePkcs12Key(password: string | null | undefined, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
+  const m = (md ?? { algorithm: 'sha1', digestLength: 20, blockLength: 64 }) as { algorithm?: string; digestLength?: number; blockLength?: number };
+  const hash = NODE_HASH[m.algorithm ?? ''];
+  if (!hash || !(iter >= 1) || !m.digestLength || !m.blockLength) return (jsPkcs12Key as (...a: unknown[]) => unknown)(password, salt, id, iter, n, md);
+  const saltBytes = typeof salt === 'string' ? salt : (salt as forge.util.ByteStringBuffer).bytes();
+  const key = pkcs12Kdf(hash, m.blockLength, m.digestLength, password ?? undefined, Buffer.from(saltBytes, 'binary'), id, iter, n);
+  return forge.util.createBuffer(key.toString('binary'));
+};
 
 interface Bag {
   readonly der: Buffer;
@@ -80,6 +104,10 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     });
   }
   const password = secret.reveal();
+  // The MAC first, natively (pkcs12-mac.ts: forge's JS key derivation is 10-30x slower and blocks the loop).
+  const mac = checkPfxMac(asn1, password, (der) => forge.asn1.derToOid(der));
+  if (mac === 'bad') throw badPassword(name);
+  if (mac === 'ok') (asn1.value as forge.asn1.Asn1[]).length = 2; // checked: forge need not derive it again
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
@@ -87,11 +115,7 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     const msg = err instanceof Error ? err.message : '';
     // The one place forge's wrong-password text is matched (CONVENTIONS.md §12). With a MAC present, a wrong
     // password always fails here first (findings §1.4).
-    if (msg.includes('MAC could not be verified')) {
-      throw new KeygateError('KEYSTORE_BAD_PASSWORD', `failed to open ${name}: the password does not match (MAC check failed)`, {
-        hint: 'the vault holds a different password than the keystore: check the PAM target account, or re-sync the keystore password in PAM',
-      });
-    }
+    if (msg.includes('MAC could not be verified')) throw badPassword(name);
     // eslint-disable-next-line no-control-regex
     if (/[^\x00-\x7f]/.test(password) && msg.includes('Failed to decrypt')) {
       throw new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: a non-ASCII password on a PBES2 (AES) keystore cannot be read by node-forge`, {
@@ -187,6 +211,12 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     notAfter,
     keyType: key.asymmetricKeyType ?? 'unknown',
   };
+}
+
+function badPassword(name: string): KeygateError {
+  return new KeygateError('KEYSTORE_BAD_PASSWORD', `failed to open ${name}: the password does not match (MAC check failed)`, {
+    hint: 'the vault holds a different password than the keystore: check the PAM target account, or re-sync the keystore password in PAM',
+  });
 }
 
 export interface CreateOptions {
