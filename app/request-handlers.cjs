@@ -6,7 +6,15 @@ const { pageFor } = require('./pages.cjs');
 
 const TYPES = { html: 'text/html; charset=utf-8', css: 'text/css; charset=utf-8', txt: 'text/plain; charset=utf-8', ico: 'image/x-icon', png: 'image/png' };
 
+// Content security headers for every answer of this app (keygate itself adds HSTS).
+const SECURITY_HEADERS = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'no-referrer'],
+];
+
 function handle(req, res, ctx) {
+  for (const [k, v] of SECURITY_HEADERS) res.setHeader(k, v);
   const url = new URL(req.url || '/', 'https://localhost');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' });

@@ -217,6 +217,7 @@ const kgStart = [];
 const bareStart = [];
 const verifyMs = [];
 const unlockMs = [];
+const vaultMs = [];
 for (let i = 0; i < RUNS + 1; i++) {
   const k = await startupOnce(node, ['dist/main.js', 'serve', '--log-format', 'json'], demo, kgUrl, ca);
   const b = await startupOnce(node, ['bare-server.cjs', '18445'], demo, 'https://localhost:18445/hello', bareCa);
@@ -227,19 +228,20 @@ for (let i = 0; i < RUNS + 1; i++) {
     const j = JSON.parse(line);
     if (j.gate === 'verify') verifyMs.push(Number(/in (\d+) ms/.exec(j.message)?.[1] ?? 0));
     if (j.gate === 'keystore' && typeof j.ms === 'number') unlockMs.push(j.ms);
+    if (j.gate === 'vault' && typeof j.ms === 'number') vaultMs.push(j.ms);
   }
 }
 rows.push({ group: 'start-up', name: 'keygate serve → first response', ms: median(kgStart), runs: kgStart });
 rows.push({ group: 'start-up', name: 'bare node https → first response', ms: median(bareStart), runs: bareStart });
 
-log('requests per second (autocannon, 32 connections, 8 s each, twice, alternating) ...');
+log('requests per second (autocannon, 32 connections, 8 s each, 3 times, alternating) ...');
 const kgServer = spawn(node, ['dist/main.js', 'serve'], { cwd: demo, stdio: 'ignore' });
 await firstResponse(kgUrl, ca);
 const bareServer = spawn(node, ['bare-server.cjs', '18445'], { cwd: demo, stdio: 'ignore' });
 await firstResponse('https://localhost:18445/hello', bareCa);
 const kgRps = [];
 const bareRps = [];
-for (let i = 0; i < 2; i++) {
+for (let i = 0; i < 3; i++) {
   kgRps.push(autocannon(kgUrl, join(demo, 'keystore/keygate-demo.crt')));
   bareRps.push(autocannon('https://localhost:18445/hello', join(demo, 'bare.crt')));
 }
@@ -270,8 +272,10 @@ lines.push(`| verify, warm cache | ${f(vw)} | ${f(sw)} sha256sum -c | ${ratio(sw
 lines.push(`| verify, cold cache | ${f(vc)} | ${f(sc)} sha256sum -c | ${ratio(sc, vc)} | ≥ 2.5× |`);
 lines.push(`| generate, warm cache | ${f(gw)} | ${f(fw)} find \\| xargs -P2 sha256sum | ${ratio(fw, gw)} | ≥ 1.5× |`);
 lines.push(`| generate, cold cache | ${f(gc)} | ${f(fc)} find \\| xargs -P2 sha256sum | ${ratio(fc, gc)} | (≥ 1.5×) |`);
-const overhead = median(kgStart) - median(bareStart) - median(verifyMs);
-lines.push(`| start-up to first response | ${f(median(kgStart))} | ${f(median(bareStart))} bare https | overhead beyond hashing ${overhead.toFixed(0)} ms (verify ${median(verifyMs)} ms, unlock ${unlockMs.length ? median(unlockMs) : '?'} ms) | ≤ 150 ms |`);
+// Overhead beyond hashing: keygate's time to first response, less the bare server's, less the hashing
+// (verify) and the vault client's own run time (an external program: the emulator is itself a node process).
+const overhead = median(kgStart) - median(bareStart) - median(verifyMs) - median(vaultMs);
+lines.push(`| start-up to first response | ${f(median(kgStart))} | ${f(median(bareStart))} bare https | overhead beyond hashing and the vault client: ${overhead.toFixed(0)} ms (verify ${median(verifyMs)} ms, vault client ${median(vaultMs)} ms, unlock ${unlockMs.length ? median(unlockMs) : '?'} ms) | ≤ 150 ms |`);
 lines.push(`| requests/s | ${median(kgRps).toFixed(0)} | ${median(bareRps).toFixed(0)} bare https | ${(median(kgRps) / median(bareRps)).toFixed(3)} of bare | ≥ 0.95 |`);
 lines.push(`| peak RSS, 100,000 files | generate ${rssGenerate.toFixed(0)} MB, verify ${rssVerify.toFixed(0)} MB | | | < 150 MB |`);
 lines.push('');

@@ -251,9 +251,10 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
 
 /** One audit line per vault call, ok or the error code; never the answer. */
 async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
+  const t = process.hrtime.bigint();
   try {
     const secret = await provider.fetch({ bypassCache });
-    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache });
+    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache, ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6) });
     return secret;
   } catch (err) {
     const code = err instanceof KeygateError ? err.code : 'INTERNAL';
