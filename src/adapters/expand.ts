@@ -173,10 +173,3 @@ function literalKind(full: string): LiteralKind {
     return 'unreadable';
   }
 }
-
-/** Renders a path for messages relative to base when it is inside it. */
-export function displayPath(base: string, p: string): string {
-  if (!isAbsolute(p)) return p;
-  const rel = relative(base, p);
-  return rel.startsWith('..') ? p : rel;
-}

@@ -28,8 +28,6 @@ export interface ClientLimits {
   readonly maxOutputBytes: number;
 }
 
-export const DEFAULT_LIMITS: ClientLimits = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 };
-
 interface ClientRun {
   readonly stdout: Buffer;
   readonly exitCode: number;
