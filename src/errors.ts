@@ -95,7 +95,7 @@ export function isKeygateError(err: unknown): err is KeygateError {
 export function describeCause(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code ? `${code}: ${err.message}` : err.message;
+    return code && !err.message.startsWith(`${code}:`) ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
 }
