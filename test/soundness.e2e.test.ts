@@ -33,6 +33,12 @@ module.exports = {
       res.end(plugin.hello());
       return;
     }
+    if (req.url === '/around') {
+      // going around keygate's require, through Node's own loader
+      const plugin = require('module').createRequire(__filename)('./plugin.cjs');
+      res.end(plugin.hello());
+      return;
+    }
     res.end('base\\n');
   },
 };
@@ -218,6 +224,10 @@ test('a new .js dropped next to a verified module and required at run time is re
     await new Promise((res) => setTimeout(res, 100));
     assert.match(s.stderr(), /refused to load \.\/plugin\.cjs from app\/lazy\.cjs: no verified file by that name/);
     assert.match(curl(`https://localhost:${s.port}/`, p.crt).stdout, /base/); // still serving
+    assert.match(curl(`https://localhost:${s.port}/around`, p.crt, ['-w', '%{http_code}']).stdout, /500$/);
+    assert.equal(existsSync(marker), false, "the dropped module ran through Node's loader");
+    await new Promise((res) => setTimeout(res, 100));
+    assert.match(s.stderr(), /refused to load .*plugin\.cjs through Node's loader/);
   } finally {
     await s.stop();
   }

@@ -24,7 +24,7 @@ import type { UnlockedKeystore } from '../adapters/keystore.js';
 // file, and the integrity commands do not pay for evaluating them.
 const loadVault = () => import('../adapters/vault.js');
 const loadKeystore = () => import('../adapters/keystore.js');
-import { VerifiedTree } from '../server/verified-tree.js';
+import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import { startHttpsServer, type RequestHandler } from '../server/https-server.js';
 
 const CONFIG_FILE = 'keygate.config.json';
@@ -186,6 +186,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
 
   const base = dirname(paths.template);
   const tree = new VerifiedTree(base, report.manifest);
+  closeNodeLoader();
   const config = loadConfig(tree);
   // The app is compiled from verified bytes before the secret exists in this process.
   const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { builtinModules, createRequire } from 'node:module';
+import Module, { builtinModules, createRequire } from 'node:module';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { compileFunction } from 'node:vm';
 import { KeygateError, describeCause } from '../errors.js';
@@ -141,4 +141,20 @@ export class VerifiedTree {
 
 function stripShebang(src: string): string {
   return src.startsWith('#!') ? `//${src.slice(2)}` : src;
+}
+
+/**
+ * After verification every file keygate runs comes through VerifiedTree. Node's own CommonJS loader is closed
+ * so that code reaching it anyway (`require('module').createRequire(...)`, `process.mainModule`) cannot load a
+ * file from disk unverified. Built-ins are unaffected (they do not go through the extension handlers).
+ */
+export function closeNodeLoader(): void {
+  const extensions = (Module as unknown as { _extensions: Record<string, (m: unknown, filename: string) => void> })._extensions;
+  for (const ext of Object.keys(extensions)) {
+    extensions[ext] = (_m, filename) => {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${filename} through Node's loader: after verification only verified bytes run`, {
+        hint: "load modules with the require keygate hands the app, which checks them against the manifest",
+      });
+    };
+  }
 }
