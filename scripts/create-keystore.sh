@@ -9,4 +9,4 @@ if [[ $# -lt 1 ]]; then
 fi
 here="$(cd "$(dirname "$0")/.." && pwd)"
 name="${2:-keygate}"
-exec node "$here/dist/main.js" keystore create --password-file "$1" --out "keystore/$name.p12" --alias "$name" --key-size 4096 --days 3650
+exec node "$here/dist/main.js" keystore create --password-file "$1" --out "$here/keystore/$name.p12" --alias "$name" --key-size 4096 --days 3650
