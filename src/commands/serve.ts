@@ -78,7 +78,12 @@ async function providerFor(config: Config, base: string, env: Readonly<Record<st
 }
 
 /** Steps 4–5: fetch and unlock, retrying once with the cache bypassed when the cached password is stale. */
-export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, keystorePath: string, opts: { alias?: string; allowExpired: boolean }): Promise<UnlockedKeystore> {
+export async function fetchAndUnlock(
+  ctx: Context,
+  provider: SecretProvider,
+  keystorePath: string,
+  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean },
+): Promise<UnlockedKeystore> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(keystorePath);
@@ -91,6 +96,8 @@ export async function fetchAndUnlock(ctx: Context, provider: SecretProvider, key
     const secret = await askVault(ctx, provider, bypassCache);
     return await timedUnlock(bytes, secret, keystorePath, opts);
   };
+  // After a rotation the client's cache is stale by definition: a reload goes straight to the vault.
+  if (opts.bypassFirst) return unlock(true);
   try {
     return await unlock(false);
   } catch (err) {
@@ -214,7 +221,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     if (reloading) return;
     reloading = true;
     try {
-      const bytesChanged = await fetchAndUnlockFresh(ctx, provider, keystorePath, unlockOpts);
+      const bytesChanged = await fetchAndUnlock(ctx, provider, keystorePath, { ...unlockOpts, bypassFirst: true });
       server.setTls(bytesChanged);
       logUnlocked(ctx, bytesChanged);
       log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
@@ -262,13 +269,6 @@ async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boo
     ctx.log.warn(`vault asked for ${provider.description}: ${code}`, { gate: 'vault', bypassCache });
     throw err;
   }
-}
-
-async function fetchAndUnlockFresh(ctx: Context, provider: SecretProvider, keystorePath: string, opts: { alias?: string; allowExpired: boolean }): Promise<UnlockedKeystore> {
-  // After a rotation the client's cache is stale by definition: go straight to the vault.
-  const bytes = readFileSync(keystorePath);
-  const secret = await askVault(ctx, provider, true);
-  return timedUnlock(bytes, secret, keystorePath, opts);
 }
 
 type Timed<T> = T & { readonly ms: number };
