@@ -49,7 +49,7 @@ const crypto = require('node:crypto');
 const CHUNK = 1 << 20;        // reused read buffer
 const BATCH = 32;             // files claimed at a time from the shared counter
 const INFLIGHT = 32;          // async reads in flight per thread in cold mode
-const BIG = 8 << 20;          // files larger than this are always read in chunks (bounded memory)
+const SLOT = 128 << 10;       // read buffer of each async read in flight
 const COLD_US = 60;           // per-file time (after the bytes' own hashing cost) that means "waiting on disk"
 const buf = Buffer.allocUnsafe(CHUNK);
 const DIG = Buffer.from(digestsSab);
@@ -64,21 +64,32 @@ let done = 0;
 
 // Absolute paths are built per file (a short-lived string) rather than kept in a second 100k-entry array.
 function fullPath(p) { return p.charCodeAt(0) === 47 ? p : prefix + p; }
-function errCode(e) { return '!' + (e && e.code ? e.code : 'EIO'); }
+// ESPIPE: a positioned read of a pipe (a FIFO in place of a file).
+function errCode(e) { return !e || !e.code ? '!EIO' : e.code === 'ESPIPE' ? '!ENOTFILE' : '!' + e.code; }
+// O_NONBLOCK: opening a FIFO must not wait for a writer (it is reported as not a regular file instead).
+const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+// A read of a regular file returns less than asked only at its end. So a first read that is short but not
+// empty is the whole file: open, read, close and no fstat (~10% of the per-file cost). An empty first read
+// or a full one is checked with fstat before going on (a FIFO reads as empty, /dev/zero never ends).
+function kind(fd) {
+  const st = fs.fstatSync(fd);
+  return st.isFile() ? null : st.isDirectory() ? '!EISDIR' : '!ENOTFILE';
+}
 function hashSync(file) {
   let fd;
   try {
-    fd = fs.openSync(file, 'r');
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) return ['!EISDIR', 0];
-    if (!st.isFile()) return ['!ENOTFILE', 0];
+    fd = fs.openSync(file, FLAGS);
+    let got = fs.readSync(fd, buf, 0, CHUNK, null);
+    if (got > 0 && got < CHUNK) return [crypto.createHash('sha256').update(buf.subarray(0, got)).digest(), got];
+    const bad = kind(fd);
+    if (bad) return [bad, 0];
     const h = crypto.createHash('sha256');
     let total = 0;
-    for (;;) {
-      const got = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (got === 0) break;
+    while (got > 0) {
       total += got;
       h.update(got === CHUNK ? buf : buf.subarray(0, got));
+      if (got < CHUNK) break;
+      got = fs.readSync(fd, buf, 0, CHUNK, null);
     }
     return [h.digest(), total];
   } catch (e) {
@@ -110,44 +121,37 @@ function runSync() {
   }
 }
 
+// Cold cache: INFLIGHT files at a time, each read through its own SLOT-sized buffer with the same
+// short-read rule as hashSync (open, read, close for most files), so little work per file on this thread.
 function runAsync(finish) {
   let active = 0;
   let exhausted = false;
-  const next = () => {
+  const noop = () => {};
+  const next = (slot) => {
     if (exhausted) { if (active === 0) finish(); return; }
     const i = Atomics.add(counter, 0, 1);
     if (i >= n) { exhausted = true; if (active === 0) finish(); return; }
     active++;
-    const file = fullPath(paths[i]);
-    const settle = (v) => { put(i, v); active--; done++; if (progress && (done & 255) === 0) progress(done); next(); };
-    fs.open(file, 'r', (err, fd) => {
+    const settle = (v) => { put(i, v); active--; done++; if (progress && (done & 255) === 0) progress(done); next(slot); };
+    fs.open(fullPath(paths[i]), FLAGS, (err, fd) => {
       if (err) return settle(errCode(err));
-      fs.fstat(fd, (err2, st) => {
-        if (err2 || !st.isFile() || st.size > BIG) {
-          fs.close(fd, () => settle(err2 ? errCode(err2) : st.isDirectory() ? '!EISDIR' : !st.isFile() ? '!ENOTFILE' : hashSync(file)[0]));
-          return;
-        }
-        const data = Buffer.allocUnsafe(st.size);
-        const readAll = (off) => {
-          if (off === st.size) {
-            // one more read proves the end (the file may have grown): hash what a reader sees
-            return fs.read(fd, buf, 0, 1, off, (e3, extra) => {
-              fs.close(fd, () => {});
-              if (e3) return settle(errCode(e3));
-              settle(extra === 0 ? crypto.createHash('sha256').update(data).digest() : hashSync(file)[0]);
-            });
-          }
-          fs.read(fd, data, off, st.size - off, off, (e3, got) => {
-            if (e3) { fs.close(fd, () => {}); return settle(errCode(e3)); }
-            if (got === 0) { fs.close(fd, () => {}); return settle(hashSync(file)[0]); } // shrank: re-read
-            readAll(off + got);
-          });
-        };
-        readAll(0);
-      });
+      const fail = (v) => { fs.close(fd, noop); settle(v); };
+      let h = null;
+      let pos = 0;
+      const consume = (got) => {
+        if (got > 0) { (h ??= crypto.createHash('sha256')).update(got === SLOT ? slot : slot.subarray(0, got)); pos += got; }
+        if (got < SLOT) { fs.close(fd, noop); settle((h ?? crypto.createHash('sha256')).digest()); }
+        else fs.read(fd, slot, 0, SLOT, pos, onRead);
+      };
+      const onRead = (e, got) => {
+        if (e) return fail(errCode(e));
+        if (pos > 0 || (got > 0 && got < SLOT)) return consume(got);
+        fs.fstat(fd, (e2, st) => (e2 ? fail(errCode(e2)) : st.isDirectory() ? fail('!EISDIR') : !st.isFile() ? fail('!ENOTFILE') : consume(got)));
+      };
+      fs.read(fd, slot, 0, SLOT, 0, onRead);
     });
   };
-  for (let k = 0; k < INFLIGHT; k++) next();
+  for (let k = 0; k < INFLIGHT; k++) next(Buffer.allocUnsafe(SLOT));
 }
 
 function run(finish) {
