@@ -86,6 +86,7 @@ function workspace(name, treeDir) {
   const ws = join(BENCH, name);
   mkdirSync(join(ws, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'dist/main.js'), join(ws, 'dist/main.js'));
+  cpSync(join(ROOT, 'dist/package.json'), join(ws, 'dist/package.json'));
   writeFileSync(join(ws, 'package.json'), '{"private":true,"type":"module"}\n');
   rmSync(join(ws, 'tree'), { force: true, recursive: true });
   sh('ln', ['-sfn', treeDir, join(ws, 'tree')]);

@@ -3,12 +3,17 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { main } from './cli.js';
+import { sizeThreadPool } from './adapters/thread-pool.js';
 
-process.exitCode = await main(['generate-filelist', ...process.argv.slice(2)], {
+sizeThreadPool(process.env);
+
+void main(['generate-filelist', ...process.argv.slice(2)], {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
   nodePath: process.execPath,
   entry: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js'),
+}).then((code) => {
+  process.exitCode = code;
 });

@@ -5,17 +5,30 @@
 import { fileURLToPath } from 'node:url';
 import { main } from './cli.js';
 import { installSignals } from './server/signals.js';
+import { sizeThreadPool } from './adapters/thread-pool.js';
 
+sizeThreadPool(process.env);
 const signals = installSignals();
-process.exitCode = await main(process.argv.slice(2), {
+const entry = fileURLToPath(import.meta.url);
+main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
   nodePath: process.execPath,
-  entry: fileURLToPath(import.meta.url),
+  entry,
   signal: signals.signal,
   onReload: signals.onReload,
   execArgv: process.execArgv,
-});
-signals.dispose();
+}).then(
+  (code) => {
+    process.exitCode = code;
+    signals.dispose();
+  },
+  (err: unknown) => {
+    // main() reports every error itself; this is the last guard for a bug, without a stack for the user.
+    process.stderr.write(`keygate: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    signals.dispose();
+  },
+);

@@ -88,6 +88,7 @@ export function copyEntry(dir: string): void {
   mkdirSync(join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'dist/main.js'), join(dir, 'dist/main.js'));
   cpSync(join(ROOT, 'dist/generate-filelist.js'), join(dir, 'dist/generate-filelist.js'));
+  cpSync(join(ROOT, 'dist/package.json'), join(dir, 'dist/package.json'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kg-test', private: true, type: 'module' }) + '\n');
 }
 
@@ -126,7 +127,7 @@ export function demoProject(options: DemoOptions = {}): DemoProject {
   for (const [k, v] of Object.entries(options.config ?? {})) config[k] = { ...(config[k] ?? {}), ...(v as Record<string, unknown>) };
   writeTree(dir, {
     'keygate.config.json': JSON.stringify(config, null, 2),
-    'filelist.template': `app\ncontent\nkeygate.config.json\npackage.json\n${options.templateExtra ?? ''}\n`,
+    'filelist.template': `app\ncontent\nkeygate.config.json\npackage.json\ndist/package.json\n${options.templateExtra ?? ''}\n`,
     ...(options.files ?? {}),
   });
   const password = options.password ?? SENTINEL;
