@@ -30,13 +30,29 @@ export interface ExpandOptions {
   readonly base: string;
   /** Absolute paths never listed (the manifest itself, the main entry). */
   readonly skip?: ReadonlySet<string>;
+  /**
+   * Files for which this is true are matched but not returned. verify only needs the files its manifest lacks,
+   * so a 100,000-file tree does not keep a second set of 100,000 paths alive (peak RSS, docs/performance.md).
+   */
+  readonly known?: (path: string) => boolean;
+}
+
+/** Where walks put files: counts every match (for "line matched nothing"), keeps the ones not known. */
+class Found {
+  matched = 0;
+  readonly files = new Set<string>();
+  constructor(private readonly known: ((path: string) => boolean) | undefined) {}
+  add(path: string): void {
+    this.matched++;
+    if (!this.known?.(path)) this.files.add(path);
+  }
 }
 
 /** Expands template lines into the files they protect, collecting (not throwing) every problem. */
 export async function expandTemplate(lines: readonly TemplateLine[], options: ExpandOptions): Promise<Expansion> {
   const { base } = options;
   const excludes = lines.filter((l) => l.exclude).flatMap((l) => [l.pattern, `${l.pattern}/**`]);
-  const found = new Set<string>();
+  const found = new Found(options.known);
   const problems: ExpandProblem[] = [];
   const fgOptions = {
     cwd: base,
@@ -56,7 +72,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
 
   for (const line of lines) {
     if (line.exclude) continue;
-    const before = found.size;
+    const before = found.matched;
     const hadProblems = problems.length;
     if (!line.glob) {
       const full = resolve(base, line.pattern);
@@ -69,7 +85,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
         problems.push({ kind: 'unreadable', line: line.line, source: line.source, path: line.pattern });
       } else {
         walk(line.pattern, line);
-        if (found.size === before && problems.length === hadProblems && !line.optional) {
+        if (found.matched === before && problems.length === hadProblems && !line.optional) {
           problems.push({ kind: 'no-match', line: line.line, source: line.source });
         }
       }
@@ -90,7 +106,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
         if (descend) walk(entry.path, line);
       } else addFile(entry.path, d, line, base, found, problems);
     }
-    if (found.size === before && problems.length === hadProblems && !line.optional) {
+    if (found.matched === before && problems.length === hadProblems && !line.optional) {
       problems.push({ kind: 'no-match', line: line.line, source: line.source });
     }
   }
@@ -104,7 +120,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
     if (!rel.startsWith('..') && !isAbsolute(rel)) skip.add(rel.split(sep).join('/'));
   }
   const files: string[] = [];
-  for (const p of found) if (!skip.has(p)) files.push(p);
+  for (const p of found.files) if (!skip.has(p)) files.push(p);
   return { files, problems };
 }
 
@@ -114,7 +130,7 @@ interface DirentLike {
 }
 
 /** Adds a non-folder entry under the symlink policy; sockets, FIFOs and devices are never listed. */
-function addFile(path: string, d: DirentLike, line: TemplateLine, base: string, found: Set<string>, problems: ExpandProblem[]): void {
+function addFile(path: string, d: DirentLike, line: TemplateLine, base: string, found: Found, problems: ExpandProblem[]): void {
   if (d.isFile()) {
     found.add(path);
     return;
@@ -132,7 +148,7 @@ function addFile(path: string, d: DirentLike, line: TemplateLine, base: string, 
 }
 
 /** Everything under a folder, without following symlinked folders (docs/template.md#symlinks). */
-function walkFolder(root: string, line: TemplateLine, base: string, isExcluded: (p: string) => boolean, found: Set<string>, problems: ExpandProblem[]): void {
+function walkFolder(root: string, line: TemplateLine, base: string, isExcluded: (p: string) => boolean, found: Found, problems: ExpandProblem[]): void {
   const stack = [root];
   while (stack.length) {
     const dir = stack.pop()!;

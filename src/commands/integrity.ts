@@ -7,6 +7,7 @@ import { KeygateError, describeCause } from '../errors.js';
 import { parseTemplate, type TemplateLine } from '../core/template.js';
 import {
   compareManifest,
+  type HashLookup,
   diffSummary,
   formatDiff,
   isCleanDiff,
@@ -289,32 +290,27 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       return { ok: false, missing: code === 'ENOENT', reason: describeCause(err) } as const;
     }
   })();
-  const others = [...manifest.keys()].filter((p) => p !== templateName);
+  // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
+  // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
+  const listed = [...manifest.keys()];
   let current: string[] | undefined;
   const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
   if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
-  // Expanding the template (new-file detection) runs on the main thread while the hash worker starts up.
+  // Expanding the template (new-file detection) runs on the main thread while the hash worker starts up. Only
+  // files the manifest lacks are collected: those are the new ones.
   const expand = async (): Promise<void> => {
     if (!templateTrusted || !templateBytes) return;
     try {
       const lines = parseTemplateBytes(templateBytes, paths, env);
-      const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
+      const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]), known: (p) => manifest.has(p) });
       templateProblems.push(...expansion.problems.filter((p) => p.kind !== 'no-match').map(problemText));
-      current = [...expansion.files, templateName];
+      current = expansion.files;
     } catch (err) {
       templateProblems.push(describeCause(err));
     }
   };
-  const table = await hashFilesRaw(others, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
-  const index = new Map<string, number>();
-  others.forEach((p, i) => index.set(p, i));
-  const hashes = {
-    get: (p: string): HashResult | undefined => {
-      if (p === templateName) return templateResult;
-      const i = index.get(p);
-      return i === undefined ? undefined : table.result(i);
-    },
-  };
+  const table = await hashFilesRaw(listed, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
+  const hashes: HashLookup = (p, sha, i) => (p === templateName ? templateResult : table.matches(i, sha) ? { ok: true, sha256: sha } : table.result(i));
 
   const diff = compareManifest(manifest, hashes, current);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -380,7 +376,10 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   const regenerated = parseManifest(built.text);
   const diff = compareManifest(
     previous,
-    new Map([...regenerated].map(([p, s]) => [p, { ok: true, sha256: s } as const])),
+    (p) => {
+      const s = regenerated.get(p);
+      return s === undefined ? undefined : { ok: true, sha256: s };
+    },
     regenerated.keys(),
   );
   const differences = formatDiff(diff, 1000);

@@ -79,7 +79,7 @@ test('compareManifest sorts problems into changed, missing, new, unreadable', ()
     ['gone', { ok: false as const, missing: true, reason: 'no such file' }],
     ['locked', { ok: false as const, missing: false, reason: 'permission denied' }],
   ]);
-  const diff = compareManifest(expected, actual, ['same', 'changed', 'locked', 'extra']);
+  const diff = compareManifest(expected, (p) => actual.get(p), ['same', 'changed', 'locked', 'extra']);
   assert.deepEqual(diff, { changed: ['changed'], missing: ['gone'], added: ['extra'], unreadable: [{ path: 'locked', reason: 'permission denied' }] });
 });
 

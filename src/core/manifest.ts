@@ -118,11 +118,18 @@ export interface ManifestDiff {
 
 export type HashResult = { readonly ok: true; readonly sha256: string } | { readonly ok: false; readonly missing: boolean; readonly reason: string };
 
+/**
+ * What was found for the i-th manifest path (in the manifest's order), expecting `sha256`; undefined when it
+ * was not looked at. A lookup by index lets verify answer from its hash table without a path → result map.
+ */
+export type HashLookup = (path: string, sha256: string, i: number) => HashResult | undefined;
+
 /** Compares expected hashes with what was found on disk, and the template's current file set with the manifest. */
-export function compareManifest(expected: Manifest, actual: Pick<ReadonlyMap<string, HashResult>, 'get'>, currentFiles?: Iterable<string>): ManifestDiff {
+export function compareManifest(expected: Manifest, actual: HashLookup, currentFiles?: Iterable<string>): ManifestDiff {
   const diff: ManifestDiff = { changed: [], missing: [], added: [], unreadable: [] };
+  let i = 0;
   for (const [path, sha] of expected) {
-    const got = actual.get(path);
+    const got = actual(path, sha, i++);
     if (!got) diff.missing.push(path);
     else if (got.ok) {
       if (got.sha256 !== sha) diff.changed.push(path);
