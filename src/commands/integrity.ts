@@ -14,6 +14,7 @@ import {
   parseManifest,
   serializeManifest,
   comparePaths,
+  ManifestIndex,
   type ManifestEntry,
   type HashResult,
   type ManifestDiff,
@@ -223,7 +224,7 @@ export interface PinResult {
 /** pin: writes the manifest's sha256 into the entry; returns the entry's new sha256 (to register in PAM). */
 export function pinEntry(paths: IntegrityPaths): PinResult {
   const manifestBytes = readManifestBytes(paths, 'generate it first: keygate generate-filelist');
-  parseManifest(manifestBytes.toString('utf8'), basename(paths.manifest)); // never pin garbage
+  parseManifest(manifestBytes, basename(paths.manifest)); // never pin garbage
   const manifestSha256 = sha256(manifestBytes);
   const bytes = readEntry(paths.entry);
   const at = findPinOffset(bytes, paths.entry);
@@ -274,7 +275,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       details: { expected: pin, actual: manifestSha256 },
     });
   }
-  const manifest = parseManifest(manifestBytes.toString('utf8'), basename(paths.manifest));
+  const manifest = parseManifest(manifestBytes, basename(paths.manifest));
   const base = dirname(paths.template);
   const templateName = basename(paths.template);
 
@@ -292,7 +293,6 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
   })();
   // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
   // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
-  const listed = [...manifest.keys()];
   let current: string[] | undefined;
   const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
   if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
@@ -309,8 +309,9 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       templateProblems.push(describeCause(err));
     }
   };
-  const table = await hashFilesRaw(listed, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
-  const hashes: HashLookup = (p, sha, i) => (p === templateName ? templateResult : table.matches(i, sha) ? { ok: true, sha256: sha } : table.result(i));
+  const table = await hashFilesRaw(manifest.paths, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
+  const templateLine = manifest.paths.indexOf(templateName);
+  const hashes: HashLookup = (i) => (i === templateLine ? templateResult : table.sameDigest(i, manifest.digests, i * 32) ? 'same' : table.result(i));
 
   const diff = compareManifest(manifest, hashes, current);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -366,18 +367,18 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   assertPinFormat(pin, paths.entry);
   const built = await buildManifest(paths, env);
   if (built.sha256 === pin) return { ok: true, pin, regenerated: built.sha256, differences: [] };
-  let previous = new Map<string, string>();
+  let previous = ManifestIndex.empty();
   try {
     const bytes = readManifestBytes(paths, '');
-    if (sha256(bytes) === pin) previous = parseManifest(bytes.toString('utf8'), basename(paths.manifest));
+    if (sha256(bytes) === pin) previous = parseManifest(bytes, basename(paths.manifest));
   } catch {
     // no usable manifest on disk: every file counts as new
   }
   const regenerated = parseManifest(built.text);
   const diff = compareManifest(
     previous,
-    (p) => {
-      const s = regenerated.get(p);
+    (i) => {
+      const s = regenerated.get(previous.paths.at(i)!);
       return s === undefined ? undefined : { ok: true, sha256: s };
     },
     regenerated.keys(),

@@ -4,7 +4,9 @@
 // Line form: `<64 lowercase hex> *<path>\n`. GNU escaping (coreutils 8.x+, src/digest.c): when a name holds
 // `\`, newline or carriage return, the line starts with `\` and those become `\\`, `\n` and `\r`.
 
+import { isUtf8 } from 'node:buffer';
 import { KeygateError } from '../errors.js';
+import { PathTable } from './path-table.js';
 
 export interface ManifestEntry {
   readonly path: string;
@@ -12,8 +14,6 @@ export interface ManifestEntry {
 }
 
 export type Manifest = ReadonlyMap<string, string>;
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Compares two paths by their UTF-8 bytes, the order `LC_ALL=C sort` gives. */
 export function comparePaths(a: string, b: string): number {
@@ -63,46 +63,125 @@ export function serializeManifest(entries: Iterable<ManifestEntry>): string {
   return lines.join('');
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+const NL = 10;
+const CR = 13;
+const BACKSLASH = 92;
+
 /**
- * Parses a manifest strictly: exact GNU binary-mode lines, LF endings, sorted, no duplicates, final newline.
- * Strict because keygate wrote it: anything else is damage or tampering, and fails closed.
+ * A parsed manifest: paths in a PathTable and digests in one buffer, 32 bytes per line, in file order. It is a
+ * ReadonlyMap<path, hex> for callers that want one; verify uses the index and binary digests, so a
+ * 100,000-line manifest costs ~6 MB outside V8's heap instead of ~20 MB of strings inside it.
  */
-export function parseManifest(text: string, manifestName = 'filelist.sha256'): Map<string, string> {
+export class ManifestIndex implements ReadonlyMap<string, string> {
+  constructor(
+    readonly paths: PathTable,
+    readonly digests: Buffer,
+  ) {}
+  static empty(): ManifestIndex {
+    return new ManifestIndex(new PathTable(), Buffer.alloc(0));
+  }
+  get size(): number {
+    return this.paths.length;
+  }
+  /** Hex digest of line i. */
+  hexAt(i: number): string {
+    return this.digests.toString('hex', i * 32, i * 32 + 32);
+  }
+  /** Whether line i's digest equals the 32 bytes of digest at offset. */
+  digestEquals(i: number, digest: Uint8Array, offset: number): boolean {
+    return this.digests.compare(digest, offset, offset + 32, i * 32, i * 32 + 32) === 0;
+  }
+  get(path: string): string | undefined {
+    const i = this.paths.indexOf(path);
+    return i < 0 ? undefined : this.hexAt(i);
+  }
+  has(path: string): boolean {
+    return this.paths.indexOf(path) >= 0;
+  }
+  *keys(): MapIterator<string> {
+    for (let i = 0; i < this.size; i++) yield this.paths.at(i)!;
+  }
+  *values(): MapIterator<string> {
+    for (let i = 0; i < this.size; i++) yield this.hexAt(i);
+  }
+  *entries(): MapIterator<[string, string]> {
+    for (let i = 0; i < this.size; i++) yield [this.paths.at(i)!, this.hexAt(i)];
+  }
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+}
+
+/**
+ * Parses a manifest strictly: exact GNU binary-mode lines, LF endings, sorted, no duplicates, final newline,
+ * valid UTF-8. Strict because keygate wrote it: anything else is damage or tampering, and fails closed.
+ * Works on the bytes (no string per line); src/core/manifest.test.ts checks it against a plain string parser.
+ */
+export function parseManifest(input: string | Uint8Array, manifestName = 'filelist.sha256'): ManifestIndex {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const bad = (line: number, what: string): KeygateError =>
     new KeygateError('MANIFEST_MALFORMED', `failed to read ${manifestName}: line ${line} ${what}`, {
       hint: 'regenerate it: keygate generate-filelist && keygate pin',
       details: { line },
     });
-  if (text.length === 0) {
+  const lineOf = (offset: number): number => {
+    let n = 1;
+    for (let at = bytes.indexOf(NL); at !== -1 && at < offset; at = bytes.indexOf(NL, at + 1)) n++;
+    return n;
+  };
+  if (bytes.length === 0) {
     throw new KeygateError('MANIFEST_MALFORMED', `failed to read ${manifestName}: the file is empty`, {
       hint: 'regenerate it: keygate generate-filelist && keygate pin',
     });
   }
-  if (text.includes('\0')) throw bad(text.slice(0, text.indexOf('\0')).split('\n').length, 'contains a NUL byte');
-  if (!text.endsWith('\n')) throw bad(text.split('\n').length, 'has no final newline (file truncated?)');
-  const lines = text.slice(0, -1).split('\n');
-  const result = new Map<string, string>();
-  let previous: string | undefined;
-  lines.forEach((line, i) => {
-    const n = i + 1;
-    if (line.endsWith('\r')) throw bad(n, 'ends with CR (CRLF line endings; the manifest must use LF)');
-    if (line === '') throw bad(n, 'is empty');
-    const escaped = line.startsWith('\\');
-    const body = escaped ? line.slice(1) : line;
-    const hash = body.slice(0, 64);
-    if (!HEX64.test(hash)) throw bad(n, 'does not start with 64 lowercase hex digits');
-    if (body.slice(64, 66) !== ' *') throw bad(n, "lacks the ' *' (binary mode) between hash and path");
-    const rawName = body.slice(66);
-    if (rawName === '') throw bad(n, 'has no path');
-    const path = escaped ? unescapeName(rawName) : rawName;
-    if (path === undefined) throw bad(n, 'has an unknown escape sequence in its path');
-    if (!escaped && rawName.includes('\\')) throw bad(n, "has a '\\' in its path but is not escaped");
-    if (result.has(path)) throw bad(n, `lists ${JSON.stringify(path)} a second time`);
-    if (previous !== undefined && comparePaths(previous, path) > 0) throw bad(n, 'is out of order (lines must be sorted by path)');
-    previous = path;
-    result.set(path, hash);
-  });
-  return result;
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) throw bad(lineOf(nul), 'contains a NUL byte');
+  if (bytes[bytes.length - 1] !== NL) throw bad(lineOf(bytes.length), 'has no final newline (file truncated?)');
+  if (!isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    throw bad(text.slice(0, text.indexOf('\uFFFD')).split('\n').length, 'is not valid UTF-8');
+  }
+  let lines = 0;
+  for (let at = bytes.indexOf(NL); at !== -1; at = bytes.indexOf(NL, at + 1)) lines++;
+  const paths = new PathTable(bytes);
+  const digests = Buffer.alloc(lines * 32);
+  let n = 0;
+  let slash = -1;
+  for (let start = 0; start < bytes.length; ) {
+    const end = bytes.indexOf(NL, start); // there is one: the file ends with a newline
+    n++;
+    if (end > start && bytes[end - 1] === CR) throw bad(n, 'ends with CR (CRLF line endings; the manifest must use LF)');
+    if (end === start) throw bad(n, 'is empty');
+    const escaped = bytes[start] === BACKSLASH;
+    const body = escaped ? start + 1 : start;
+    const hex = bytes.toString('latin1', body, Math.min(end, body + 64));
+    if (!HEX64.test(hex)) throw bad(n, 'does not start with 64 lowercase hex digits');
+    digests.write(hex, (n - 1) * 32, 32, 'hex');
+    if (bytes[body + 64] !== 32 || bytes[body + 65] !== 42 || end - body < 66) throw bad(n, "lacks the ' *' (binary mode) between hash and path");
+    const name = body + 66;
+    if (name === end) throw bad(n, 'has no path');
+    let added: { index: number; added: boolean };
+    if (escaped) {
+      const path = unescapeName(bytes.toString('utf8', name, end));
+      if (path === undefined) throw bad(n, 'has an unknown escape sequence in its path');
+      added = paths.add(path);
+    } else {
+      if (slash < name) {
+        slash = bytes.indexOf(BACKSLASH, name); // the next '\' in the file: searched once, not per line
+        if (slash === -1) slash = bytes.length;
+      }
+      if (slash < end) throw bad(n, "has a '\\' in its path but is not escaped");
+      added = paths.addSpan(name, end);
+    }
+    if (!added.added) throw bad(n, `lists ${JSON.stringify(paths.at(added.index))} a second time`);
+    if (added.index > 0 && paths.compare(added.index - 1, added.index) > 0) throw bad(n, 'is out of order (lines must be sorted by path)');
+    start = end + 1;
+  }
+  return new ManifestIndex(paths, digests);
 }
 
 export interface ManifestDiff {
@@ -119,20 +198,21 @@ export interface ManifestDiff {
 export type HashResult = { readonly ok: true; readonly sha256: string } | { readonly ok: false; readonly missing: boolean; readonly reason: string };
 
 /**
- * What was found for the i-th manifest path (in the manifest's order), expecting `sha256`; undefined when it
- * was not looked at. A lookup by index lets verify answer from its hash table without a path → result map.
+ * What was found for line i of the manifest: 'same' when it matched (no strings made), a HashResult
+ * otherwise, undefined when it was not looked at.
  */
-export type HashLookup = (path: string, sha256: string, i: number) => HashResult | undefined;
+export type HashLookup = (i: number) => HashResult | 'same' | undefined;
 
 /** Compares expected hashes with what was found on disk, and the template's current file set with the manifest. */
-export function compareManifest(expected: Manifest, actual: HashLookup, currentFiles?: Iterable<string>): ManifestDiff {
+export function compareManifest(expected: ManifestIndex, actual: HashLookup, currentFiles?: Iterable<string>): ManifestDiff {
   const diff: ManifestDiff = { changed: [], missing: [], added: [], unreadable: [] };
-  let i = 0;
-  for (const [path, sha] of expected) {
-    const got = actual(path, sha, i++);
+  for (let i = 0; i < expected.size; i++) {
+    const got = actual(i);
+    if (got === 'same') continue;
+    const path = expected.paths.at(i)!;
     if (!got) diff.missing.push(path);
     else if (got.ok) {
-      if (got.sha256 !== sha) diff.changed.push(path);
+      if (got.sha256 !== expected.hexAt(i)) diff.changed.push(path);
     } else if (got.missing) diff.missing.push(path);
     else diff.unreadable.push({ path, reason: got.reason });
   }
