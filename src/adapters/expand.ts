@@ -11,6 +11,7 @@ import picomatch from 'picomatch';
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { TemplateLine } from '../core/template.js';
+import { PathTable } from '../core/path-table.js';
 
 export interface ExpandProblem {
   readonly kind: 'no-match' | 'symlink-folder' | 'dangling-symlink' | 'unreadable';
@@ -20,8 +21,11 @@ export interface ExpandProblem {
 }
 
 export interface Expansion {
-  /** Manifest paths (relative to base for relative lines, absolute for absolute lines), unique, unsorted. */
-  readonly files: string[];
+  /**
+   * Manifest paths (relative to base for relative lines, absolute for absolute lines), unique, unsorted, held
+   * as bytes (a 100,000-file tree is not 100,000 long-lived strings: docs/performance.md, peak RSS).
+   */
+  readonly files: PathTable;
   readonly problems: ExpandProblem[];
 }
 
@@ -37,14 +41,17 @@ export interface ExpandOptions {
   readonly known?: (path: string) => boolean;
 }
 
-/** Where walks put files: counts every match (for "line matched nothing"), keeps the ones not known. */
+/** Where walks put files: counts every match (for "line matched nothing"), keeps the ones not known or skipped. */
 class Found {
   matched = 0;
-  readonly files = new Set<string>();
-  constructor(private readonly known: ((path: string) => boolean) | undefined) {}
+  readonly files = new PathTable();
+  constructor(
+    private readonly known: ((path: string) => boolean) | undefined,
+    private readonly skip: ReadonlySet<string>,
+  ) {}
   add(path: string): void {
     this.matched++;
-    if (!this.known?.(path)) this.files.add(path);
+    if (!this.skip.has(path) && !this.known?.(path)) this.files.add(path);
   }
 }
 
@@ -52,7 +59,15 @@ class Found {
 export async function expandTemplate(lines: readonly TemplateLine[], options: ExpandOptions): Promise<Expansion> {
   const { base } = options;
   const excludes = lines.filter((l) => l.exclude).flatMap((l) => [l.pattern, `${l.pattern}/**`]);
-  const found = new Found(options.known);
+  // The skip list in both spellings a manifest path can take (relative to base, or absolute): one Set lookup
+  // per file instead of a path.resolve per file.
+  const skip = new Set<string>();
+  for (const abs of options.skip ?? []) {
+    skip.add(abs);
+    const rel = relative(base, abs);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) skip.add(rel.split(sep).join('/'));
+  }
+  const found = new Found(options.known, skip);
   const problems: ExpandProblem[] = [];
   const fgOptions = {
     cwd: base,
@@ -111,17 +126,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
     }
   }
 
-  // The skip list in both spellings a manifest path can take (relative to base, or absolute): one Set lookup
-  // per file instead of a path.resolve per file.
-  const skip = new Set<string>();
-  for (const abs of options.skip ?? []) {
-    skip.add(abs);
-    const rel = relative(base, abs);
-    if (!rel.startsWith('..') && !isAbsolute(rel)) skip.add(rel.split(sep).join('/'));
-  }
-  const files: string[] = [];
-  for (const p of found.files) if (!skip.has(p)) files.push(p);
-  return { files, problems };
+  return { files: found.files, problems };
 }
 
 interface DirentLike {

@@ -250,6 +250,10 @@ export class HashTable {
     this.#dig = Buffer.from(this.digests);
     this.#st = new Int32Array(this.status);
   }
+  /** Whether file i was hashed. */
+  ok(i: number): boolean {
+    return this.#st[i] === 1;
+  }
   /** Whether file i hashed to the 32 bytes of digests at offset (no string per file). */
   sameDigest(i: number, digests: Uint8Array, offset: number): boolean {
     return this.#st[i] === 1 && this.#dig.compare(digests, offset, offset + 32, i * 32, i * 32 + 32) === 0;

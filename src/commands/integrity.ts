@@ -12,7 +12,7 @@ import {
   formatDiff,
   isCleanDiff,
   parseManifest,
-  serializeManifest,
+  serializeTable,
   comparePaths,
   ManifestIndex,
   type ManifestEntry,
@@ -104,12 +104,13 @@ function throwProblems(problems: ExpandProblem[], paths: IntegrityPaths): never 
 }
 
 export interface BuiltManifest {
-  readonly text: string;
+  /** The manifest file's bytes. */
+  readonly bytes: Buffer;
   readonly sha256: string;
   readonly files: number;
 }
 
-/** Reads the template, expands it and hashes every file into manifest text. Throws on any problem. */
+/** Reads the template, expands it and hashes every file into manifest bytes. Throws on any problem. */
 export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
   const base = dirname(paths.template);
   const templateBytes = readTemplate(paths);
@@ -117,27 +118,22 @@ export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): P
   const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
   if (expansion.problems.length) throwProblems(expansion.problems, paths);
   const list = expansion.files;
-  const templateName = basename(paths.template);
-  if (!list.includes(templateName)) list.push(templateName); // the template decides what "new" means: it is protected too
+  list.add(basename(paths.template)); // the template decides what "new" means: it is protected too
   const table = await hashFilesRaw(list, { base, strategy: env.strategy, onProgress: env.onProgress });
-  const entries: ManifestEntry[] = [];
   const unreadable: string[] = [];
-  list.forEach((p, i) => {
-    const hex = table.hex(i);
-    if (hex !== undefined) entries.push({ path: p, sha256: hex });
-    else {
-      const res = table.result(i);
-      unreadable.push(`${p} (${res.ok ? '' : res.reason})`);
-    }
-  });
+  for (let i = 0; i < list.length; i++) {
+    if (table.ok(i)) continue;
+    const res = table.result(i);
+    unreadable.push(`${list.at(i)!} (${res.ok ? '' : res.reason})`);
+  }
   if (unreadable.length) {
     unreadable.sort(comparePaths);
     throw new KeygateError('FILE_UNREADABLE', `failed to hash ${unreadable.length} file(s): ${unreadable.slice(0, 10).join(', ')}${unreadable.length > 10 ? ', ...' : ''}`, {
       hint: 'give the user that runs keygate read access, or exclude the files with a ! line',
     });
   }
-  const text = serializeManifest(entries);
-  return { text, sha256: sha256(text), files: entries.length };
+  const bytes = serializeTable(list, new Uint8Array(table.digests));
+  return { bytes, sha256: sha256(bytes), files: list.length };
 }
 
 /** Writes a file atomically (temp + rename) so a crash never leaves half a manifest or entry. */
@@ -152,7 +148,7 @@ export function writeAtomic(file: string, data: string | Uint8Array, mode?: numb
 export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
   const built = await buildManifest(paths, env);
   try {
-    writeAtomic(paths.manifest, built.text);
+    writeAtomic(paths.manifest, built.bytes);
   } catch (err) {
     throw new KeygateError('MANIFEST_UNREADABLE', `failed to write manifest ${paths.manifest}: ${describeCause(err)}`, { cause: err });
   }
@@ -293,7 +289,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
   })();
   // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
   // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
-  let current: string[] | undefined;
+  let current: Iterable<string> | undefined;
   const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
   if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
   // Expanding the template (new-file detection) runs on the main thread while the hash worker starts up. Only
@@ -374,7 +370,7 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   } catch {
     // no usable manifest on disk: every file counts as new
   }
-  const regenerated = parseManifest(built.text);
+  const regenerated = parseManifest(built.bytes);
   const diff = compareManifest(
     previous,
     (i) => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compareManifest, parseManifest, serializeManifest, comparePaths, type HashResult } from './manifest.js';
+import { compareManifest, parseManifest, serializeManifest, serializeTable, comparePaths, type HashResult } from './manifest.js';
+import { PathTable } from './path-table.js';
 import { KeygateError } from '../errors.js';
 
 const H = (c: string) => c.repeat(64);
@@ -195,4 +196,21 @@ test('the parsed manifest answers lookups by path and by line', () => {
   assert.equal(m.hexAt(1), H('b'));
   assert.ok(m.digestEquals(0, Buffer.alloc(32, 0xaa), 0));
   assert.ok(!m.digestEquals(1, Buffer.alloc(32, 0xaa), 0));
+});
+
+test('property: serializeTable writes exactly the bytes of serializeManifest', () => {
+  const pathArb = fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom('a', 'b', 'Z', '/', '\\', '\n', '\r', ' ', '*', '.', 'é', '漢', '😀') });
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.tuple(pathArb, fc.uint8Array({ minLength: 32, maxLength: 32 })), { selector: (t) => t[0], maxLength: 40 }), (pairs) => {
+      const table = new PathTable();
+      const digests = new Uint8Array(pairs.length * 32);
+      pairs.forEach(([path, digest], i) => {
+        table.add(path);
+        digests.set(digest, i * 32);
+      });
+      const expected = serializeManifest(pairs.map(([path, digest]) => ({ path, sha256: Buffer.from(digest).toString('hex') })));
+      assert.equal(serializeTable(table, digests).toString('utf8'), expected);
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -68,6 +68,49 @@ const NL = 10;
 const CR = 13;
 const BACKSLASH = 92;
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * The manifest for the paths of a PathTable with their digests (32 bytes each, by table index), sorted by path
+ * bytes: the bytes serializeManifest's text encodes to (a test holds them equal), written into one buffer
+ * without a string per line.
+ */
+export function serializeTable(paths: PathTable, digests: Uint8Array): Buffer {
+  const order = paths.sorted();
+  const escapedLines = new Map<number, Buffer>(); // the rare names with `\`, newline or CR: through the string path
+  let size = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const { bytes, start, end } = paths.span(i);
+    let plain = true;
+    for (let k = start; k < end && plain; k++) plain = bytes[k] !== 92 && bytes[k] !== 10 && bytes[k] !== 13;
+    if (plain) size += 67 + end - start;
+    else {
+      const line = Buffer.from(serializeManifest([{ path: paths.at(i)!, sha256: Buffer.from(digests.subarray(i * 32, i * 32 + 32)).toString('hex') }]));
+      escapedLines.set(i, line);
+      size += line.length;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const i of order) {
+    const escaped = escapedLines.get(i);
+    if (escaped) {
+      at += escaped.copy(out, at);
+      continue;
+    }
+    for (let k = i * 32; k < i * 32 + 32; k++) {
+      out[at++] = HEX_DIGITS[digests[k]! >> 4]!;
+      out[at++] = HEX_DIGITS[digests[k]! & 15]!;
+    }
+    out[at++] = 32; // ' '
+    out[at++] = 42; // '*'
+    const { bytes, start, end } = paths.span(i);
+    for (let k = start; k < end; k++) out[at++] = bytes[k]!;
+    out[at++] = 10;
+  }
+  return out;
+}
+
 /**
  * A parsed manifest: paths in a PathTable and digests in one buffer, 32 bytes per line, in file order. It is a
  * ReadonlyMap<path, hex> for callers that want one; verify uses the index and binary digests, so a

@@ -22,6 +22,37 @@ function fnv1a(bytes: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
+/**
+ * Byte order of bytes[a0..a1) and bytes[b0..b1). A JS loop, four bytes at a time (big-endian words compare
+ * like their bytes): sorting 100,000 paths calls it ~1.7 million times, where Buffer.compare's native call
+ * costs more than the comparison.
+ */
+export function compareSpans(bytes: Buffer, a0: number, a1: number, b0: number, b1: number): number {
+  const n = Math.min(a1 - a0, b1 - b0);
+  let k = 0;
+  if (n >= 4) {
+    const view = viewOf(bytes);
+    const o = bytes.byteOffset;
+    for (; k + 4 <= n; k += 4) {
+      const x = view.getUint32(o + a0 + k);
+      const y = view.getUint32(o + b0 + k);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+  }
+  for (; k < n; k++) {
+    const x = bytes[a0 + k]!;
+    const y = bytes[b0 + k]!;
+    if (x !== y) return x - y;
+  }
+  return a1 - a0 - (b1 - b0);
+}
+
+let lastView: DataView | undefined;
+function viewOf(bytes: Buffer): DataView {
+  if (lastView?.buffer !== bytes.buffer) lastView = new DataView(bytes.buffer);
+  return lastView;
+}
+
 export class PathTable implements PathList {
   #bytes: Buffer;
   #used: number;
@@ -94,14 +125,24 @@ export class PathTable implements PathList {
 
   /** Byte order (= comparePaths order) of paths i and j. */
   compare(i: number, j: number): number {
-    return this.#bytes.compare(this.#bytes, this.#starts[j], this.#ends[j], this.#starts[i], this.#ends[i]);
+    return compareSpans(this.#bytes, this.#starts[i]!, this.#ends[i]!, this.#starts[j]!, this.#ends[j]!);
   }
 
   /** Indices in byte order. */
   sorted(): Int32Array {
     const order = new Int32Array(this.#size);
     for (let i = 0; i < order.length; i++) order[i] = i;
-    return order.sort((a, b) => this.compare(a, b));
+    const [bytes, starts, ends] = [this.#bytes, this.#starts, this.#ends];
+    return order.sort((a, b) => compareSpans(bytes, starts[a]!, ends[a]!, starts[b]!, ends[b]!));
+  }
+
+  /** The store and where path i lies in it (valid until the next add). */
+  span(i: number): { bytes: Buffer; start: number; end: number } {
+    return { bytes: this.#bytes, start: this.#starts[i]!, end: this.#ends[i]! };
+  }
+
+  *[Symbol.iterator](): IterableIterator<string> {
+    for (let i = 0; i < this.#size; i++) yield this.at(i)!;
   }
 
   #reserve(extra: number): void {
