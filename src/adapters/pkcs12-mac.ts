@@ -4,6 +4,7 @@
 // same derivation with node:crypto runs the hash natively. After a successful check the caller removes the
 // MAC from the structure so forge does not derive it a second time.
 
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type forge from 'node-forge';
 
@@ -34,13 +35,17 @@ function repeatTo(src: Buffer, v: number): Buffer {
  * The PKCS#12 key derivation (RFC 7292 appendix B.2) with native hashing: id 1 = key, 2 = IV, 3 = MAC key.
  * `password` undefined means no password (no terminator), as in forge and OpenSSL.
  */
+// crypto.hash (Node 20.12+): one call per iteration instead of a Hash object; half the time at 10,000 iterations.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const digestOnce = (hash: string, data: Buffer): Buffer => (oneShot ? oneShot(hash, data, 'buffer') : createHash(hash).update(data).digest());
+
 export function pkcs12Kdf(hash: string, v: number, u: number, password: string | undefined, salt: Buffer, id: number, iterations: number, n: number): Buffer {
   const D = Buffer.alloc(v, id);
   const I = Buffer.concat([repeatTo(salt, v), repeatTo(password === undefined ? Buffer.alloc(0) : bmpPassword(password), v)]);
   const blocks: Buffer[] = [];
   for (let got = 0; got < n; ) {
-    let A = createHash(hash).update(D).update(I).digest();
-    for (let i = 1; i < iterations; i++) A = createHash(hash).update(A).digest();
+    let A: Buffer = createHash(hash).update(D).update(I).digest();
+    for (let i = 1; i < iterations; i++) A = digestOnce(hash, A);
     blocks.push(A);
     got += u;
     if (got >= n) break;

@@ -93,7 +93,10 @@ export async function fetchAndUnlock(
     });
   }
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
-    const secret = await askVault(ctx, provider, bypassCache);
+    const asked = askVault(ctx, provider, bypassCache); // the client is spawned before this returns
+    // node-forge needs no secret to be evaluated: do it while the vault client runs, not after it answers.
+    const preload = loadKeystore();
+    const secret = await asked.finally(() => preload.catch(() => undefined));
     return await timedUnlock(bytes, secret, keystorePath, opts);
   };
   // After a rotation the client's cache is stale by definition: a reload goes straight to the vault.
