@@ -21,7 +21,51 @@ const common = {
   banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __kgSelfUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-await build({ ...common, entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' }, outdir: 'dist' });
+// The late part (src/late.ts: vault and keystore with node-forge, execa, fast-xml-parser) is bundled on its own
+// and embedded as a string that src/late-runtime.ts compiles on first use. Modules both parts use stay in the
+// main part (one KeygateError, one Secret class) and are passed in under these names.
+const SHARED = { 'src/errors.ts': 'keygate:errors', 'src/adapters/secret.ts': 'keygate:secret' };
+const sharedExternal = {
+  name: 'keygate-shared',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData === 'inner') return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'inner' });
+      const key = Object.keys(SHARED).find((k) => r.path.endsWith(k));
+      return key ? { path: SHARED[key], external: true } : r;
+    });
+  },
+};
+const lateBuild = await build({ ...common, banner: undefined, define: {}, entryPoints: ['src/late.ts'], write: false, outfile: 'late.js', plugins: [sharedExternal], metafile: true });
+const lateSource = lateBuild.outputFiles[0].text;
+// In the main part, the dynamic imports of the late modules become lookups in the compiled late part.
+const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore' };
+const lateImports = {
+  name: 'keygate-late',
+  setup(b) {
+    b.onResolve({ filter: /adapters\/(vault|keystore)\.js$/ }, async (args) => {
+      if (args.kind !== 'dynamic-import') return undefined; // type-only imports vanish; a static one would fail below
+      return { path: args.path.match(/(vault|keystore)/)[1], namespace: 'keygate-late' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate().${args.path};`,
+      loader: 'js',
+      resolveDir: new URL('..', import.meta.url).pathname,
+    }));
+  },
+};
+const mainBuild = await build({
+  ...common,
+  entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
+  outdir: 'dist',
+  define: { ...common.define, LATE_SOURCE: JSON.stringify(lateSource) },
+  plugins: [lateImports],
+  metafile: true,
+});
+for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {
+  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser)\//.test(p) || Object.keys(LATE).includes(p));
+  if (early.length) throw new Error(`${out}: late modules bundled into the early part: ${early.slice(0, 3).join(', ')}`);
+}
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');
 for (const f of ['dist/main.js', 'dist/generate-filelist.js']) {
   chmodSync(f, 0o755);
