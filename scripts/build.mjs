@@ -21,7 +21,7 @@ const common = {
   banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __kgSelfUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-// The late part (src/late.ts: vault and keystore with node-forge, execa, fast-xml-parser) is bundled on its own
+// The late part (src/late.ts: vault, keystore, HTTPS server; node-forge, execa, fast-xml-parser) is bundled alone
 // and embedded as a string that src/late-runtime.ts compiles on first use. Modules both parts use stay in the
 // main part (one KeygateError, one Secret class) and are passed in under these names.
 const SHARED = { 'src/errors.ts': 'keygate:errors', 'src/adapters/secret.ts': 'keygate:secret' };
@@ -39,13 +39,14 @@ const sharedExternal = {
 const lateBuild = await build({ ...common, banner: undefined, define: {}, entryPoints: ['src/late.ts'], write: false, outfile: 'late.js', plugins: [sharedExternal], metafile: true });
 const lateSource = lateBuild.outputFiles[0].text;
 // In the main part, the dynamic imports of the late modules become lookups in the compiled late part.
-const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore' };
+const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
 const lateImports = {
   name: 'keygate-late',
   setup(b) {
-    b.onResolve({ filter: /adapters\/(vault|keystore)\.js$/ }, async (args) => {
+    b.onResolve({ filter: /(adapters\/vault|adapters\/keystore|server\/https-server)\.js$/ }, async (args) => {
       if (args.kind !== 'dynamic-import') return undefined; // type-only imports vanish; a static one would fail below
-      return { path: args.path.match(/(vault|keystore)/)[1], namespace: 'keygate-late' };
+      const name = Object.entries(LATE).find(([file]) => file.endsWith(args.path.replace(/^(\.\.\/)+/, '').replace(/\.js$/, '.ts')))?.[1];
+      return { path: name, namespace: 'keygate-late' };
     });
     b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate().${args.path};`,

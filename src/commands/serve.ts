@@ -24,8 +24,9 @@ import type { UnlockedKeystore } from '../adapters/keystore.js';
 // file, and the integrity commands do not pay for evaluating them.
 const loadVault = () => import('../adapters/vault.js');
 const loadKeystore = () => import('../adapters/keystore.js');
+const loadServer = () => import('../server/https-server.js'); // node:https/tls: not loaded by the other commands
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
-import { startHttpsServer, type RequestHandler } from '../server/https-server.js';
+import type { RequestHandler } from '../server/https-server.js';
 
 const CONFIG_FILE = 'keygate.config.json';
 const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;
@@ -206,6 +207,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
   logUnlocked(ctx, material);
 
+  const { startHttpsServer } = await loadServer();
   const server = await startHttpsServer({
     host: flags.host ?? config.server.host,
     port: flags.port ?? config.server.port,
