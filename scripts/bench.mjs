@@ -154,6 +154,35 @@ async function startupOnce(cmd, args, cwd, url, ca) {
   return { ms, stderr: err };
 }
 
+/**
+ * Sequential keep-alive requests for 3 s; SIGHUP (re-fetch, unlock, swap) after 1 s. Returns the slowest request
+ * before the signal and after it: a reload that blocked the event loop would show as a slow request.
+ */
+async function reloadStall(url, ca, server) {
+  const agent = new https.Agent({ ca, keepAlive: true, maxSockets: 1 });
+  const one = () =>
+    new Promise((resolveMs, reject) => {
+      const t = process.hrtime.bigint();
+      https.get(url, { agent }, (r) => {
+        r.resume();
+        r.on('end', () => resolveMs(Number(process.hrtime.bigint() - t) / 1e6));
+      }).on('error', reject);
+    });
+  const before = [];
+  const after = [];
+  const t0 = Date.now();
+  let signalled = false;
+  while (Date.now() - t0 < 3000) {
+    if (!signalled && Date.now() - t0 > 1000) {
+      signalled = true;
+      server.kill('SIGHUP');
+    }
+    (signalled ? after : before).push(await one());
+  }
+  agent.destroy();
+  return { before: Math.max(...before), after: Math.max(...after) };
+}
+
 function autocannon(url, ca) {
   const r = sh(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', '32', '-d', '8', url], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
@@ -250,6 +279,9 @@ for (let i = 0; i < 3; i++) {
   kgRps.push(autocannon(kgUrl, join(demo, 'keystore/keygate-demo.crt')));
   bareRps.push(autocannon('https://localhost:18445/hello', join(demo, 'bare.crt')));
 }
+log('request latency while a reload (SIGHUP) runs ...');
+const stalls = [];
+for (let i = 0; i < 3; i++) stalls.push(await reloadStall(kgUrl, ca, kgServer));
 kgServer.kill('SIGTERM');
 bareServer.kill('SIGTERM');
 
@@ -284,6 +316,7 @@ lines.push(`| generate, cold cache | ${f(gc)} | ${f(fc)} find \\| xargs -P2 sha2
 const overhead = median(kgStart) - median(bareStart) - median(verifyMs) - median(vaultMs);
 lines.push(`| start-up to first response | ${f(median(kgStart))} | ${f(median(bareStart))} bare https | overhead beyond hashing and the vault client: ${overhead.toFixed(0)} ms (verify ${median(verifyMs)} ms, vault client ${median(vaultMs)} ms, unlock ${unlockMs.length ? median(unlockMs) : '?'} ms) | ≤ 150 ms |`);
 lines.push(`| requests/s | ${median(kgRps).toFixed(0)} | ${median(bareRps).toFixed(0)} bare https | ${(median(kgRps) / median(bareRps)).toFixed(3)} of bare | ≥ 0.95 |`);
+lines.push(`| reload (SIGHUP) while serving | slowest request ${median(stalls.map((x) => x.after)).toFixed(1)} ms | ${median(stalls.map((x) => x.before)).toFixed(1)} ms before the signal | (unlock in a worker thread) | no stall |`);
 lines.push(`| peak RSS, 100,000 files | generate ${rssGenerate.toFixed(0)} MB, verify ${rssVerify.toFixed(0)} MB | | | < 150 MB |`);
 lines.push('');
 lines.push('raw runs (ms):');

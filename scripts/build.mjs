@@ -38,6 +38,11 @@ const sharedExternal = {
 };
 const lateBuild = await build({ ...common, banner: undefined, define: {}, entryPoints: ['src/late.ts'], write: false, outfile: 'late.js', plugins: [sharedExternal], metafile: true });
 const lateSource = lateBuild.outputFiles[0].text;
+// The keystore worker (src/unlock-worker.ts): whole on its own, it runs in a worker thread for reloads.
+// iife: its top-level names stay in a function (a worker's eval code runs as a script, where `var crypto`
+// would try to replace Node's global crypto).
+const unlockBuild = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: ['src/unlock-worker.ts'], write: false, outfile: 'unlock-worker.js' });
+const unlockSource = unlockBuild.outputFiles[0].text;
 // In the main part, the dynamic imports of the late modules become lookups in the compiled late part.
 const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
 const lateImports = {
@@ -59,7 +64,7 @@ const mainBuild = await build({
   ...common,
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
   outdir: 'dist',
-  define: { ...common.define, LATE_SOURCE: JSON.stringify(lateSource) },
+  define: { ...common.define, LATE_SOURCE: JSON.stringify(lateSource), UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource) },
   plugins: [lateImports],
   metafile: true,
 });

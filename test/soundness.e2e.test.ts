@@ -337,6 +337,8 @@ test('rotation: a rewritten keystore or SIGHUP re-fetches and swaps the context;
     const made = keygate(p.dir, ['keystore', 'create', '--force', '--password-file', pw, '--out', 'keystore/keygate-demo.p12', '--key-size', '2048']);
     assert.equal(made.code, 0, made.stderr);
     await waitFor(s.stderr, /reloaded TLS context \(keystore file changed\)/);
+    // a reload unlocks in a worker thread: the event loop serving requests is not blocked by node-forge
+    assert.match(s.stderr(), /keystore unlocked: .*thread=worker/);
     const newCa = readFileSync(p.crt);
     const fresh = await peerFingerprint(s.port, new https.Agent({ ca: newCa, keepAlive: false }));
     assert.equal(fresh.fp, fingerprint(newCa));
@@ -356,6 +358,7 @@ test('rotation: a rewritten keystore or SIGHUP re-fetches and swaps the context;
     writeFileSync(pw2, 'a-password-the-vault-does-not-have');
     keygate(p.dir, ['keystore', 'create', '--force', '--password-file', pw2, '--out', 'keystore/keygate-demo.p12', '--crt', join(tempDir(), 'x.crt'), '--key-size', '2048']);
     await waitFor(s.stderr, /reload failed, still serving the previous certificate/);
+    assert.match(s.stderr(), /reload failed, still serving the previous certificate: .*password.*code=KEYSTORE_BAD_PASSWORD/); // the worker's error, intact
     const still = await peerFingerprint(s.port, new https.Agent({ ca: newCa, keepAlive: false }));
     assert.equal(still.fp, fingerprint(newCa));
   } finally {

@@ -27,6 +27,7 @@ const loadKeystore = () => import('../adapters/keystore.js');
 const loadServer = () => import('../server/https-server.js'); // node:https/tls: not loaded by the other commands
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import type { RequestHandler } from '../server/https-server.js';
+import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thread.js';
 
 const CONFIG_FILE = 'keygate.config.json';
 const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;
@@ -83,7 +84,7 @@ export async function fetchAndUnlock(
   ctx: Context,
   provider: SecretProvider,
   keystorePath: string,
-  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean },
+  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean; offThread?: boolean },
 ): Promise<UnlockedKeystore> {
   let bytes: Buffer;
   try {
@@ -226,7 +227,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     if (reloading) return;
     reloading = true;
     try {
-      const bytesChanged = await fetchAndUnlock(ctx, provider, keystorePath, { ...unlockOpts, bypassFirst: true });
+      const bytesChanged = await fetchAndUnlock(ctx, provider, keystorePath, { ...unlockOpts, bypassFirst: true, offThread: true });
       server.setTls(bytesChanged);
       logUnlocked(ctx, bytesChanged);
       log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
@@ -276,12 +277,22 @@ async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boo
   }
 }
 
-type Timed<T> = T & { readonly ms: number };
+type Timed<T> = T & { readonly ms: number; readonly offThread?: boolean };
 
-async function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean }): Promise<Timed<UnlockedKeystore>> {
+/**
+ * Unlocks and times it. offThread (reloads, while serving): in a worker thread, so requests are not stalled;
+ * ms is then the wall time of the worker's run, not time the event loop was blocked.
+ */
+async function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean; offThread?: boolean }): Promise<Timed<UnlockedKeystore>> {
+  const options = { alias: opts.alias, allowExpired: opts.allowExpired, name };
+  if (opts.offThread && canUnlockOffThread) {
+    const t = process.hrtime.bigint();
+    const u = await unlockOffThread(bytes, secret, options);
+    return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6, offThread: true };
+  }
   const { unlockKeystore } = await loadKeystore();
   const t = process.hrtime.bigint();
-  const u = unlockKeystore(bytes, secret, { alias: opts.alias, allowExpired: opts.allowExpired, name });
+  const u = unlockKeystore(bytes, secret, options);
   return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6 };
 }
 
@@ -293,12 +304,13 @@ function safeMtime(file: string): number {
   }
 }
 
-function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number }): void {
+function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; offThread?: boolean }): void {
   ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, {
     gate: 'keystore',
     alias: m.alias ?? null,
     keyType: m.keyType,
     ...(m.ms !== undefined ? { ms: Math.round(m.ms) } : {}),
+    ...(m.offThread ? { thread: 'worker' } : {}),
   });
   const days = (m.notAfter.getTime() - Date.now()) / 86_400_000;
   if (days < 30) ctx.log.warn(`the certificate expires in ${Math.max(0, Math.floor(days))} days`, { gate: 'keystore' });
