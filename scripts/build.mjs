@@ -21,9 +21,11 @@ const common = {
   banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __kgSelfUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-// The late part (src/late.ts: vault, keystore, HTTPS server; node-forge, execa, fast-xml-parser) is bundled alone
-// and embedded as a string that src/late-runtime.ts compiles on first use. Modules both parts use stay in the
-// main part (one KeygateError, one Secret class) and are passed in under these names.
+// The late parts: modules only a start or `keystore create` needs, with the big dependencies they bring
+// (node-forge, execa, fast-xml-parser: over half of the bytes; node:https). Each is bundled on its own and
+// embedded as a string that src/late-runtime.ts compiles on first use, so verify/check/pin/generate never
+// parse them, and a start parses each only when it gets there (node-forge while the vault client runs).
+// Modules both sides use stay in the main part (one KeygateError, one Secret class), passed in by these names.
 const SHARED = { 'src/errors.ts': 'keygate:errors', 'src/adapters/secret.ts': 'keygate:secret' };
 const sharedExternal = {
   name: 'keygate-shared',
@@ -36,15 +38,18 @@ const sharedExternal = {
     });
   },
 };
-const lateBuild = await build({ ...common, banner: undefined, define: {}, entryPoints: ['src/late.ts'], write: false, outfile: 'late.js', plugins: [sharedExternal], metafile: true });
-const lateSource = lateBuild.outputFiles[0].text;
+const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
+const lateSources = {};
+for (const [file, name] of Object.entries(LATE)) {
+  const r = await build({ ...common, banner: undefined, define: {}, entryPoints: [file], write: false, outfile: `${name}.js`, plugins: [sharedExternal] });
+  lateSources[name] = r.outputFiles[0].text;
+}
 // The keystore worker (src/unlock-worker.ts): whole on its own, it runs in a worker thread for reloads.
 // iife: its top-level names stay in a function (a worker's eval code runs as a script, where `var crypto`
 // would try to replace Node's global crypto).
 const unlockBuild = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: ['src/unlock-worker.ts'], write: false, outfile: 'unlock-worker.js' });
 const unlockSource = unlockBuild.outputFiles[0].text;
-// In the main part, the dynamic imports of the late modules become lookups in the compiled late part.
-const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
+// In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
 const lateImports = {
   name: 'keygate-late',
   setup(b) {
@@ -54,7 +59,7 @@ const lateImports = {
       return { path: name, namespace: 'keygate-late' };
     });
     b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate().${args.path};`,
+      contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate(${JSON.stringify(args.path)});`,
       loader: 'js',
       resolveDir: new URL('..', import.meta.url).pathname,
     }));
@@ -64,7 +69,7 @@ const mainBuild = await build({
   ...common,
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
   outdir: 'dist',
-  define: { ...common.define, LATE_SOURCE: JSON.stringify(lateSource), UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource) },
+  define: { ...common.define, LATE_SOURCES: JSON.stringify(lateSources), UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource) },
   plugins: [lateImports],
   metafile: true,
 });

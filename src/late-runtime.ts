@@ -1,30 +1,34 @@
-// Compiles the late part of the bundle (src/late.ts, embedded by scripts/build.mjs as LATE_SOURCE) on first
-// use. It is part of the verified entry's own bytes, so no file is read. Modules both parts use are passed in
-// (one KeygateError class, one Secret class); built-ins come from Node.
+// The late parts of the bundle (scripts/build.mjs): the vault adapter (execa, fast-xml-parser), the keystore
+// adapter (node-forge) and the HTTPS server (node:https), each bundled on its own and embedded in dist/main.js
+// as a string. A part is compiled on first use: verify, check, pin and generate never parse them (~10 ms per
+// command), and a start parses node-forge while the vault client runs. They are the verified entry's own bytes:
+// no file is read. Modules both sides use are passed in (one KeygateError class, one Secret class); built-ins
+// come from Node. Under tsx (tests) nothing of this runs: the dynamic imports load the modules directly.
 import { builtinModules, createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
 import * as errors from './errors.js';
 import * as secret from './adapters/secret.js';
-import type * as Late from './late.js';
 
-declare const LATE_SOURCE: string;
+declare const LATE_SOURCES: Record<string, string>;
 
-/** Specifiers the late bundle leaves to the main one (scripts/build.mjs marks them external). */
+/** Specifiers the late parts leave to the main one (scripts/build.mjs marks them external). */
 const SHARED: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret };
 
-let late: typeof Late | undefined;
+const loaded = new Map<string, unknown>();
 
-export function loadLate(): typeof Late {
-  if (late) return late;
+export function loadLate(name: string): unknown {
+  if (loaded.has(name)) return loaded.get(name);
+  const source = LATE_SOURCES[name];
+  if (source === undefined) throw new Error(`no late part ${name} in this build`);
   const nodeRequire = createRequire(import.meta.url);
   const requireLate = (id: string): unknown => {
     if (id in SHARED) return SHARED[id];
     if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
-    throw new Error(`the late bundle asked for ${id}, which is not a built-in: it must be bundled`); // a build bug
+    throw new Error(`the late part ${name} asked for ${id}, which is not a built-in: it must be bundled`); // a build bug
   };
-  const mod = { exports: {} as typeof Late };
-  const fn = compileFunction(LATE_SOURCE, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: 'keygate:late' });
+  const mod = { exports: {} as unknown };
+  const fn = compileFunction(source, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: `keygate:${name}` });
   fn(requireLate, mod, mod.exports, import.meta.url);
-  late = mod.exports;
-  return late;
+  loaded.set(name, mod.exports);
+  return mod.exports;
 }
