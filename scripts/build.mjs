@@ -27,17 +27,22 @@ const common = {
 // parse them, and a start parses each only when it gets there (node-forge while the vault client runs).
 // Modules both sides use stay in the main part (one KeygateError, one Secret class), passed in by these names.
 const SHARED = { 'src/errors.ts': 'keygate:errors', 'src/adapters/secret.ts': 'keygate:secret' };
-const sharedExternal = {
-  name: 'keygate-shared',
+/**
+ * An esbuild plugin that resolves relative imports as usual and, when the file is a key of `table`, answers
+ * `redirect(value)` instead. `kinds`: the import kinds it applies to (all when absent).
+ */
+const redirectFiles = (name, table, redirect, kinds) => ({
+  name,
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, async (args) => {
-      if (args.pluginData === 'inner') return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'inner' });
-      const key = Object.keys(SHARED).find((k) => r.path.endsWith(k));
-      return key ? { path: SHARED[key], external: true } : r;
+      if (args.pluginData === name || (kinds && !kinds.includes(args.kind))) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: name });
+      const key = Object.keys(table).find((k) => r.path.endsWith(k));
+      return key ? redirect(table[key]) : r;
     });
   },
-};
+});
+const sharedExternal = redirectFiles('keygate-shared', SHARED, (id) => ({ path: id, external: true }));
 const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
 const lateSources = {};
 for (const [file, name] of Object.entries(LATE)) {
@@ -50,14 +55,11 @@ for (const [file, name] of Object.entries(LATE)) {
 const unlockBuild = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: ['src/unlock-worker.ts'], write: false, outfile: 'unlock-worker.js' });
 const unlockSource = unlockBuild.outputFiles[0].text;
 // In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
-const lateImports = {
-  name: 'keygate-late',
+// Only dynamic imports: type-only imports vanish, and a static one is caught by the check after the build.
+const lateImports = redirectFiles('keygate-late', LATE, (part) => ({ path: part, namespace: 'keygate-late' }), ['dynamic-import']);
+const lateLoader = {
+  name: 'keygate-late-loader',
   setup(b) {
-    b.onResolve({ filter: /(adapters\/vault|adapters\/keystore|server\/https-server)\.js$/ }, async (args) => {
-      if (args.kind !== 'dynamic-import') return undefined; // type-only imports vanish; a static one would fail below
-      const name = Object.entries(LATE).find(([file]) => file.endsWith(args.path.replace(/^(\.\.\/)+/, '').replace(/\.js$/, '.ts')))?.[1];
-      return { path: name, namespace: 'keygate-late' };
-    });
     b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate(${JSON.stringify(args.path)});`,
       loader: 'js',
@@ -70,7 +72,7 @@ const mainBuild = await build({
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
   outdir: 'dist',
   define: { ...common.define, LATE_SOURCES: JSON.stringify(lateSources), UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource) },
-  plugins: [lateImports],
+  plugins: [lateImports, lateLoader],
   metafile: true,
 });
 for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {

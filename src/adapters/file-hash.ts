@@ -14,8 +14,6 @@ import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { HashResult } from '../core/manifest.js';
-
-type SharedPaths = ReturnType<PathTable['toShared']>;
 import { PathTable, type PathList } from '../core/path-table.js';
 
 /** sha256 (hex) of bytes. */
@@ -74,8 +72,7 @@ const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_N
 // A read of a regular file returns less than asked only at its end. So a first read that is short but not
 // empty is the whole file: open, read, close and no fstat (~10% of the per-file cost). An empty first read
 // or a full one is checked with fstat before going on (a FIFO reads as empty, /dev/zero never ends).
-function kind(fd) {
-  const st = fs.fstatSync(fd);
+function kindOf(st) {
   return st.isFile() ? null : st.isDirectory() ? '!EISDIR' : '!ENOTFILE';
 }
 function hashSync(file) {
@@ -84,7 +81,7 @@ function hashSync(file) {
     fd = fs.openSync(file, FLAGS);
     let got = fs.readSync(fd, buf, 0, CHUNK, null);
     if (got > 0 && got < CHUNK) return [crypto.createHash('sha256').update(buf.subarray(0, got)).digest(), got];
-    const bad = kind(fd);
+    const bad = kindOf(fs.fstatSync(fd));
     if (bad) return [bad, 0];
     const h = crypto.createHash('sha256');
     let total = 0;
@@ -149,7 +146,11 @@ function runAsync(finish) {
       const onRead = (e, got) => {
         if (e) return fail(errCode(e));
         if (pos > 0 || (got > 0 && got < SLOT)) return consume(got);
-        fs.fstat(fd, (e2, st) => (e2 ? fail(errCode(e2)) : st.isDirectory() ? fail('!EISDIR') : !st.isFile() ? fail('!ENOTFILE') : consume(got)));
+        fs.fstat(fd, (e2, st) => {
+          const bad = e2 ? errCode(e2) : kindOf(st);
+          if (bad) fail(bad);
+          else consume(got);
+        });
       };
       fs.read(fd, slot, 0, SLOT, 0, onRead);
     });
@@ -221,23 +222,6 @@ export function hashFileSync(file: string): HashResult {
   return table.result(0);
 }
 
-/** Paths as UTF-8 bytes in shared memory, for the worker (no structured-clone copy of 100,000 strings). */
-function sharePaths(paths: PathList): SharedPaths {
-  if (paths instanceof PathTable) return paths.toShared();
-  let size = 0;
-  for (let i = 0; i < paths.length; i++) size += Buffer.byteLength(paths.at(i)!);
-  const bytes = new SharedArrayBuffer(Math.max(1, size));
-  const starts = new SharedArrayBuffer(Math.max(1, paths.length) * 4);
-  const ends = new SharedArrayBuffer(Math.max(1, paths.length) * 4);
-  const [b, s, e] = [Buffer.from(bytes), new Int32Array(starts), new Int32Array(ends)];
-  for (let i = 0, at = 0; i < paths.length; i++) {
-    s[i] = at;
-    at += b.write(paths.at(i)!, at);
-    e[i] = at;
-  }
-  return { count: paths.length, bytes, starts, ends };
-}
-
 /** Results of hashing n files, in shared memory: a digest and a status per file. */
 export class HashTable {
   readonly digests: SharedArrayBuffer;
@@ -273,15 +257,14 @@ export class HashTable {
  * Hashes every path (relative to base, or absolute), in order, into a HashTable. No object per file, no
  * copy between threads: a 100,000-file tree stays well under 150 MB.
  */
-export async function hashFilesRaw(paths: PathList, options: HashOptions): Promise<HashTable> {
+export async function hashFilesRaw(paths: PathTable, options: HashOptions): Promise<HashTable> {
   const strategy = options.strategy ?? 'auto';
   const base = resolve(options.base);
   const prefix = base.endsWith('/') ? base : `${base}/`;
   // Relative paths (also ./x and ../x) are joined to the base per file, as they are hashed.
-  const rel = paths;
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const table = new HashTable(rel.length);
-  const total = rel.length;
+  const table = new HashTable(paths.length);
+  const total = paths.length;
   const adaptive = strategy === 'auto';
   const startCold = strategy === 'parallel';
   let workerDone = 0;
@@ -293,7 +276,7 @@ export async function hashFilesRaw(paths: PathList, options: HashOptions): Promi
     ? new Promise<void>((resolveWorker, rejectWorker) => {
         const w = new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { prefix, shared: sharePaths(rel), counterBuffer: counter.buffer, digestsSab: table.digests, statusSab: table.status, adaptive, startCold },
+          workerData: { prefix, shared: paths.toShared(), counterBuffer: counter.buffer, digestsSab: table.digests, statusSab: table.status, adaptive, startCold },
           // Huge lists: keep the worker's young generation small (its garbage is short-lived) to bound peak RSS;
           // 2 MB measured as fast as 8 on 100,000 files (169 -> 160 MB peak); smaller lists run without the limit.
           ...(total > 50_000 ? { resourceLimits: { maxYoungGenerationSizeMb: 2 } } : {}),
@@ -316,7 +299,7 @@ export async function hashFilesRaw(paths: PathList, options: HashOptions): Promi
   await new Promise<void>((finish) =>
     loop()(
       prefix,
-      rel,
+      paths,
       counter,
       table.digests,
       table.status,
@@ -338,8 +321,8 @@ export async function hashFilesRaw(paths: PathList, options: HashOptions): Promi
 
 /** Hashes every path; a result object per path (for reports). Never throws for a file. */
 export async function hashFiles(paths: readonly string[], options: HashOptions): Promise<Map<string, HashResult>> {
-  const table = await hashFilesRaw(paths, options);
-  const result = new Map<string, HashResult>();
-  paths.forEach((p, i) => result.set(p, table.result(i)));
-  return result;
+  const list = new PathTable();
+  for (const p of paths) list.add(p);
+  const table = await hashFilesRaw(list, options);
+  return new Map(paths.map((p) => [p, table.result(list.indexOf(p))]));
 }

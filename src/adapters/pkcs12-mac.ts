@@ -31,14 +31,14 @@ function repeatTo(src: Buffer, v: number): Buffer {
   return out;
 }
 
-/**
- * The PKCS#12 key derivation (RFC 7292 appendix B.2) with native hashing: id 1 = key, 2 = IV, 3 = MAC key.
- * `password` undefined means no password (no terminator), as in forge and OpenSSL.
- */
 // crypto.hash (Node 20.12+): one call per iteration instead of a Hash object; half the time at 10,000 iterations.
 const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
 const digestOnce = (hash: string, data: Buffer): Buffer => (oneShot ? oneShot(hash, data, 'buffer') : createHash(hash).update(data).digest());
 
+/**
+ * The PKCS#12 key derivation (RFC 7292 appendix B.2) with native hashing: id 1 = key, 2 = IV, 3 = MAC key.
+ * `password` undefined means no password (no terminator), as in forge and OpenSSL.
+ */
 export function pkcs12Kdf(hash: string, v: number, u: number, password: string | undefined, salt: Buffer, id: number, iterations: number, n: number): Buffer {
   const D = Buffer.alloc(v, id);
   const I = Buffer.concat([repeatTo(salt, v), repeatTo(password === undefined ? Buffer.alloc(0) : bmpPassword(password), v)]);

@@ -15,7 +15,6 @@ import {
   serializeTable,
   comparePaths,
   ManifestIndex,
-  type ManifestEntry,
   type HashResult,
   type ManifestDiff,
 } from '../core/manifest.js';
@@ -52,22 +51,35 @@ export function resolvePaths(cwd: string, opts: { template?: string; manifest?: 
 /** Largest template accepted; a template is a few hundred lines. */
 export const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
 
-function readTemplate(paths: IntegrityPaths): Buffer {
+/**
+ * Reads a file, refusing one larger than max bytes without reading it: `tooBig` says so, `unreadable` wraps
+ * any other failure. Template and manifest are both read this way.
+ */
+function readBounded(file: string, max: number, tooBig: (size: number) => KeygateError, unreadable: (err: unknown) => KeygateError): Buffer {
   try {
-    const size = statSync(paths.template).size;
-    if (size > MAX_TEMPLATE_BYTES) {
-      throw new KeygateError('TEMPLATE_INVALID', `failed to read template ${paths.template}: ${size} bytes, more than the ${MAX_TEMPLATE_BYTES} allowed`, {
-        hint: 'list folders instead of single files: a folder line covers everything under it',
-      });
-    }
-    return readFileSync(paths.template);
+    const size = statSync(file).size;
+    if (size > max) throw tooBig(size);
+    return readFileSync(file);
   } catch (err) {
     if (err instanceof KeygateError) throw err;
-    throw new KeygateError('TEMPLATE_UNREADABLE', `failed to read template ${paths.template}: ${describeCause(err)}`, {
-      hint: 'create filelist.template (syntax: docs/template.md) or pass --template <file>',
-      cause: err,
-    });
+    throw unreadable(err);
   }
+}
+
+function readTemplate(paths: IntegrityPaths): Buffer {
+  return readBounded(
+    paths.template,
+    MAX_TEMPLATE_BYTES,
+    (size) =>
+      new KeygateError('TEMPLATE_INVALID', `failed to read template ${paths.template}: ${size} bytes, more than the ${MAX_TEMPLATE_BYTES} allowed`, {
+        hint: 'list folders instead of single files: a folder line covers everything under it',
+      }),
+    (err) =>
+      new KeygateError('TEMPLATE_UNREADABLE', `failed to read template ${paths.template}: ${describeCause(err)}`, {
+        hint: 'create filelist.template (syntax: docs/template.md) or pass --template <file>',
+        cause: err,
+      }),
+  );
 }
 
 function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: IntegrityEnv): TemplateLine[] {
@@ -160,16 +172,12 @@ export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /** Reads the manifest's bytes, refusing anything larger than MAX_MANIFEST_BYTES without reading it. */
 function readManifestBytes(paths: IntegrityPaths, hint: string): Buffer {
-  try {
-    const size = statSync(paths.manifest).size;
-    if (size > MAX_MANIFEST_BYTES) {
-      throw new KeygateError('MANIFEST_MALFORMED', `failed to read manifest ${paths.manifest}: ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, { hint });
-    }
-    return readFileSync(paths.manifest);
-  } catch (err) {
-    if (err instanceof KeygateError) throw err;
-    throw new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, { hint, cause: err });
-  }
+  return readBounded(
+    paths.manifest,
+    MAX_MANIFEST_BYTES,
+    (size) => new KeygateError('MANIFEST_MALFORMED', `failed to read manifest ${paths.manifest}: ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, { hint }),
+    (err) => new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, { hint, cause: err }),
+  );
 }
 
 function readEntry(entry: string): Buffer {
@@ -287,11 +295,10 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       return { ok: false, missing: code === 'ENOENT', reason: describeCause(err) } as const;
     }
   })();
-  // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
-  // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
+  const templateLine = manifest.paths.indexOf(templateName);
+  const templateTrusted = templateResult.ok && templateLine >= 0 && manifest.hexAt(templateLine) === templateResult.sha256;
+  if (templateLine < 0) templateProblems.push(`the manifest does not list ${templateName}`);
   let current: Iterable<string> | undefined;
-  const templateTrusted = templateResult.ok && manifest.get(templateName) === templateResult.sha256;
-  if (!manifest.has(templateName)) templateProblems.push(`the manifest does not list ${templateName}`);
   // Expanding the template (new-file detection) runs on the main thread while the hash worker starts up. Only
   // files the manifest lacks are collected: those are the new ones.
   const expand = async (): Promise<void> => {
@@ -305,8 +312,9 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       templateProblems.push(describeCause(err));
     }
   };
+  // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
+  // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
   const table = await hashFilesRaw(manifest.paths, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
-  const templateLine = manifest.paths.indexOf(templateName);
   const hashes: HashLookup = (i) => (i === templateLine ? templateResult : table.sameDigest(i, manifest.digests, i * 32) ? 'same' : table.result(i));
 
   const diff = compareManifest(manifest, hashes, current);

@@ -20,14 +20,15 @@ import { ownPin } from '../pin-slot.js';
 import type { SecretProvider } from '../adapters/vault.js';
 import type { Secret } from '../adapters/secret.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
-// node-forge, execa and fast-xml-parser are loaded only by serve (dynamic imports below): the bundle stays one
-// file, and the integrity commands do not pay for evaluating them.
-const loadVault = () => import('../adapters/vault.js');
-const loadKeystore = () => import('../adapters/keystore.js');
-const loadServer = () => import('../server/https-server.js'); // node:https/tls: not loaded by the other commands
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import type { RequestHandler } from '../server/https-server.js';
 import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thread.js';
+
+// node-forge, execa, fast-xml-parser and node:https are loaded only by serve, through these dynamic imports
+// (in the bundle: late parts compiled on first use, src/late-runtime.ts); the other commands never pay for them.
+const loadVault = () => import('../adapters/vault.js');
+const loadKeystore = () => import('../adapters/keystore.js');
+const loadServer = () => import('../server/https-server.js');
 
 const CONFIG_FILE = 'keygate.config.json';
 const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;

@@ -13,8 +13,6 @@ export interface ManifestEntry {
   readonly sha256: string;
 }
 
-export type Manifest = ReadonlyMap<string, string>;
-
 /** Compares two paths by their UTF-8 bytes, the order `LC_ALL=C sort` gives. */
 export function comparePaths(a: string, b: string): number {
   // UTF-16 code-unit order equals UTF-8 byte order below the surrogates (U+D800); only past that do we need
@@ -36,7 +34,8 @@ function escapeName(path: string): { escaped: boolean; name: string } {
   return { escaped: true, name: path.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r') };
 }
 
-function unescapeName(name: string): string | undefined {
+/** Undoes GNU sha256sum name escaping (`\\`, `\n`, `\r`); undefined for any other escape. */
+export function unescapeName(name: string): string | undefined {
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const ch = name[i];
@@ -82,7 +81,7 @@ export function serializeTable(paths: PathTable, digests: Uint8Array): Buffer {
   for (let i = 0; i < paths.length; i++) {
     const { bytes, start, end } = paths.span(i);
     let plain = true;
-    for (let k = start; k < end && plain; k++) plain = bytes[k] !== 92 && bytes[k] !== 10 && bytes[k] !== 13;
+    for (let k = start; k < end && plain; k++) plain = bytes[k] !== BACKSLASH && bytes[k] !== NL && bytes[k] !== CR;
     if (plain) size += 67 + end - start;
     else {
       const line = Buffer.from(serializeManifest([{ path: paths.at(i)!, sha256: Buffer.from(digests.subarray(i * 32, i * 32 + 32)).toString('hex') }]));
@@ -106,7 +105,7 @@ export function serializeTable(paths: PathTable, digests: Uint8Array): Buffer {
     out[at++] = 42; // '*'
     const { bytes, start, end } = paths.span(i);
     for (let k = start; k < end; k++) out[at++] = bytes[k]!;
-    out[at++] = 10;
+    out[at++] = NL;
   }
   return out;
 }
@@ -130,10 +129,6 @@ export class ManifestIndex implements ReadonlyMap<string, string> {
   /** Hex digest of line i. */
   hexAt(i: number): string {
     return this.digests.toString('hex', i * 32, i * 32 + 32);
-  }
-  /** Whether line i's digest equals the 32 bytes of digest at offset. */
-  digestEquals(i: number, digest: Uint8Array, offset: number): boolean {
-    return this.digests.compare(digest, offset, offset + 32, i * 32, i * 32 + 32) === 0;
   }
   get(path: string): string | undefined {
     const i = this.paths.indexOf(path);
