@@ -20,6 +20,7 @@ import {
 } from '../core/manifest.js';
 import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
 import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.js';
+import { readBackendProgram } from '../adapters/backend-program.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -83,7 +84,8 @@ function readTemplate(paths: IntegrityPaths): Buffer {
 }
 
 function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: IntegrityEnv): TemplateLine[] {
-  return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, env: env.env }, basename(paths.template));
+  const backend = readBackendProgram(dirname(paths.template), env.nodePath);
+  return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, backend, env: env.env }, basename(paths.template));
 }
 
 function problemText(p: ExpandProblem): string {

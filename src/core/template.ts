@@ -22,6 +22,8 @@ export interface TemplateLine {
 export interface TemplateVariables {
   /** The node executable that runs keygate (`${NODE}`). */
   readonly node: string;
+  /** The backend's program (`${BACKEND}`): server.backend.command[0], resolved. */
+  readonly backend?: string;
   /** Environment for `${NAME}`. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -95,6 +97,10 @@ function substitute(s: string, vars: TemplateVariables, templateName: string, li
   if (/\$\{[^}]*$/.test(s)) throw invalid(templateName, line, 'has an unterminated ${');
   return s.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
     if (name === 'NODE') return vars.node;
+    if (name === 'BACKEND') {
+      if (vars.backend) return vars.backend;
+      throw invalid(templateName, line, 'uses ${BACKEND}, but keygate.config.json names no server.backend.command', 'set server.backend.command, or remove the line');
+    }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid(templateName, line, `has a malformed variable \${${name}}`);
     const value = vars.env[name];
     if (value === undefined || value === '') {
