@@ -20,6 +20,7 @@ import {
 } from '../core/manifest.js';
 import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
 import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.js';
+import { readRegularFile } from '../adapters/read-regular-file.js';
 import { readBackendProgram } from '../adapters/backend-program.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 
@@ -52,35 +53,17 @@ export function resolvePaths(cwd: string, opts: { template?: string; manifest?: 
 /** Largest template accepted; a template is a few hundred lines. */
 export const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
 
-/**
- * Reads a file, refusing one larger than max bytes without reading it: `tooBig` says so, `unreadable` wraps
- * any other failure. Template and manifest are both read this way.
- */
-function readBounded(file: string, max: number, tooBig: (size: number) => KeygateError, unreadable: (err: unknown) => KeygateError): Buffer {
-  try {
-    const size = statSync(file).size;
-    if (size > max) throw tooBig(size);
-    return readFileSync(file);
-  } catch (err) {
-    if (err instanceof KeygateError) throw err;
-    throw unreadable(err);
-  }
-}
+// Template and manifest are read through readRegularFile: a FIFO or /dev/zero in their place is refused at once
+// (stat().size is 0 for both, so a cap taken from stat() could hang or fill memory: issue 9 point 11).
+const TEMPLATE_HINT = 'create filelist.template (syntax: docs/template.md) or pass --template <file>';
 
 function readTemplate(paths: IntegrityPaths): Buffer {
-  return readBounded(
-    paths.template,
-    MAX_TEMPLATE_BYTES,
-    (size) =>
-      new KeygateError('TEMPLATE_INVALID', `failed to read template ${paths.template}: ${size} bytes, more than the ${MAX_TEMPLATE_BYTES} allowed`, {
-        hint: 'list folders instead of single files: a folder line covers everything under it',
-      }),
-    (err) =>
-      new KeygateError('TEMPLATE_UNREADABLE', `failed to read template ${paths.template}: ${describeCause(err)}`, {
-        hint: 'create filelist.template (syntax: docs/template.md) or pass --template <file>',
-        cause: err,
-      }),
-  );
+  return readRegularFile(paths.template, MAX_TEMPLATE_BYTES, 'template', {
+    code: 'TEMPLATE_UNREADABLE',
+    hint: TEMPLATE_HINT,
+    tooBigCode: 'TEMPLATE_INVALID',
+    tooBigHint: 'list folders instead of single files: a folder line covers everything under it',
+  });
 }
 
 function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: IntegrityEnv): TemplateLine[] {
@@ -172,14 +155,9 @@ export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv)
 /** Largest manifest accepted: ~400k files. A bigger file is damage or an attack, not a manifest. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
-/** Reads the manifest's bytes, refusing anything larger than MAX_MANIFEST_BYTES without reading it. */
+/** Reads the manifest's bytes: a regular file of at most MAX_MANIFEST_BYTES, never more is read. */
 function readManifestBytes(paths: IntegrityPaths, hint: string): Buffer {
-  return readBounded(
-    paths.manifest,
-    MAX_MANIFEST_BYTES,
-    (size) => new KeygateError('MANIFEST_MALFORMED', `failed to read manifest ${paths.manifest}: ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, { hint }),
-    (err) => new KeygateError('MANIFEST_UNREADABLE', `failed to read manifest ${paths.manifest}: ${describeCause(err)}`, { hint, cause: err }),
-  );
+  return readRegularFile(paths.manifest, MAX_MANIFEST_BYTES, 'manifest', { code: 'MANIFEST_UNREADABLE', tooBigCode: 'MANIFEST_MALFORMED', hint: hint || undefined });
 }
 
 function readEntry(entry: string): Buffer {
@@ -290,11 +268,13 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
   let templateBytes: Buffer | undefined;
   const templateResult: HashResult = (() => {
     try {
-      templateBytes = readFileSync(paths.template);
+      templateBytes = readTemplate(paths);
       return { ok: true, sha256: sha256(templateBytes) } as const;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return { ok: false, missing: code === 'ENOENT', reason: describeCause(err) } as const;
+      const code = ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code;
+      // The reason without "failed to read template <path>: ": the report row already names the template.
+      const reason = err instanceof KeygateError ? err.message.replace(`failed to read template ${paths.template}: `, '') : describeCause(err);
+      return { ok: false, missing: code === 'ENOENT', reason } as const;
     }
   })();
   const templateLine = manifest.paths.indexOf(templateName);
