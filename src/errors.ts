@@ -55,6 +55,10 @@ export const ERROR_CODES = {
   KEYSTORE_EXISTS: { exit: EXIT.KEYSTORE, meaning: 'keystore create would overwrite an existing file' },
   SERVER_LISTEN_FAILED: { exit: EXIT.SERVER, meaning: 'the HTTPS server could not listen (port in use, permission)' },
   APP_LOAD_FAILED: { exit: EXIT.SERVER, meaning: 'the request handler module failed to load' },
+  BACKEND_UNVERIFIED: { exit: EXIT.INTEGRITY, meaning: "the backend's program or working folder is not covered by the verified manifest" },
+  BACKEND_START_FAILED: { exit: EXIT.SERVER, meaning: 'the backend process could not be started, or exited before it was ready' },
+  BACKEND_NOT_READY: { exit: EXIT.SERVER, meaning: 'the backend did not answer on its socket within server.backend.readyTimeoutMs' },
+  BACKEND_GAVE_UP: { exit: EXIT.SERVER, meaning: 'the backend kept exiting: server.backend.restart.maxRestarts reached, keygate stopped so systemd takes over' },
   INTERNAL: { exit: EXIT.INTERNAL, meaning: 'a bug in keygate: please report it with the --debug output' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -2,11 +2,13 @@
 //   1. refuse a runtime that loads code before us (NODE_OPTIONS --require/--import, -r, --loader)
 //   2. verify: manifest sha256 == pin, every file == manifest, no new files   (else exit 3, vault not asked)
 //   3. read keygate.config.json from verified bytes
-//   4. load the request handler from verified bytes (before any secret is in the process)
+//   4. load the request handler from verified bytes (before any secret is in the process), or, in backend mode,
+//      check the backend's program is in the manifest and its settings hold (docs/backend.md)
 //   5. ask the vault for the keystore password (bypassCache=false)
 //   6. unlock the PKCS#12 keystore; on a wrong password ask again with bypassCache=true (PAM rotated it)
-//   7. listen; on SIGHUP or a keystore change re-fetch + unlock + swap the TLS context; on SIGINT/SIGTERM
-//      drain open requests and exit 0.
+//   7. backend mode: start the backend (no secret in its env, argv, files or fds) and wait until it answers
+//   8. listen; on SIGHUP or a keystore change re-fetch + unlock + swap the TLS context; on SIGINT/SIGTERM
+//      drain open requests, stop the backend's process group, and exit 0.
 
 import { existsSync, readFileSync, statSync, watchFile, unwatchFile } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -23,12 +25,16 @@ import type { UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import type { RequestHandler } from '../server/https-server.js';
 import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thread.js';
+import { preflightBackend } from '../backend/preflight.js';
+import type { Backend } from '../backend/supervisor.js';
+import type { Proxy } from '../backend/proxy.js';
 
 // node-forge, execa, fast-xml-parser and node:https are loaded only by serve, through these dynamic imports
 // (in the bundle: late parts compiled on first use, src/late-runtime.ts); the other commands never pay for them.
 const loadVault = () => import('../adapters/vault.js');
 const loadKeystore = () => import('../adapters/keystore.js');
 const loadServer = () => import('../server/https-server.js');
+const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 
 const CONFIG_FILE = 'keygate.config.json';
 const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;
@@ -201,24 +207,69 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const tree = new VerifiedTree(base, report.manifest);
   closeNodeLoader();
   const config = loadConfig(tree);
-  // The app is compiled from verified bytes before the secret exists in this process.
-  const handler = config.server.handler ? appHandler(tree, config.server.handler, config.server.staticDir, ctx) : helloHandler(tree, config.server.staticDir);
+  const backendConfig = config.server.backend;
+  // The app is compiled from verified bytes before the secret exists in this process; a backend is checked now
+  // and started only after the unlock (docs/backend.md: why after).
+  if (backendConfig) preflightBackend(backendConfig, base, io.nodePath, tree);
+  const handler = backendConfig
+    ? undefined
+    : config.server.handler
+      ? appHandler(tree, config.server.handler, config.server.staticDir, ctx)
+      : helloHandler(tree, config.server.staticDir);
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
   logUnlocked(ctx, material);
 
+  let backend: Backend | undefined;
+  let proxy: Proxy | undefined;
+  let gaveUp: KeygateError | undefined;
+  const stopped = new AbortController();
+  if (backendConfig) {
+    const [{ createBackend }, { createProxy }] = await loadBackend();
+    backend = createBackend({
+      config: backendConfig,
+      base,
+      nodePath: io.nodePath,
+      env: io.env,
+      log,
+      onGiveUp: (err) => {
+        gaveUp = err;
+        stopped.abort();
+      },
+    });
+    await backend.start(io.signal);
+    const b = backend;
+    proxy = createProxy({
+      target: () => b.target(),
+      requestTimeoutMs: backendConfig.requestTimeoutMs,
+      onError: (message) => log.warn(message, { gate: 'proxy' }),
+      onAccess: backendConfig.accessLog
+        ? (e) => log.info(`${e.remote} "${e.method} ${e.path}" ${e.status} ${e.ms.toFixed(1)} ms`, { source: 'access' })
+        : undefined,
+    });
+  }
+
   const { startHttpsServer } = await loadServer();
-  const server = await startHttpsServer({
-    host: flags.host ?? config.server.host,
-    port: flags.port ?? config.server.port,
-    tls: material,
-    handler,
-    hsts: config.server.hsts,
-    headersTimeoutMs: config.server.headersTimeoutMs,
-    onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
-  });
+  let server: Awaited<ReturnType<typeof startHttpsServer>>;
+  try {
+    if (io.signal?.aborted) throw new KeygateError('SERVER_LISTEN_FAILED', 'stopped by a signal before listening', { hint: 'start it again' });
+    server = await startHttpsServer({
+      host: flags.host ?? config.server.host,
+      port: flags.port ?? config.server.port,
+      tls: material,
+      handler: proxy ? proxy.handle : handler!,
+      onUpgrade: proxy?.upgrade,
+      hsts: config.server.hsts,
+      headersTimeoutMs: config.server.headersTimeoutMs,
+      onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
+    });
+  } catch (err) {
+    await backend?.stop();
+    if (io.signal?.aborted && backend) return EXIT.OK;
+    throw err;
+  }
   log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });
   io.stdout.write(`${server.url}\n`);
 
@@ -253,13 +304,18 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   watchFile(keystorePath, { interval: 1000, persistent: false }, onChange);
 
   await new Promise<void>((resolveStop) => {
+    stopped.signal.addEventListener('abort', () => resolveStop(), { once: true });
     if (!io.signal) return; // no signal wiring: serve until the process is killed
     if (io.signal.aborted) return resolveStop();
     io.signal.addEventListener('abort', () => resolveStop(), { once: true });
   });
   unwatchFile(keystorePath, onChange);
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
+  // Drain first (open requests still need the backend), then stop the backend's process group.
   await server.close();
+  proxy?.close();
+  await backend?.stop();
+  if (gaveUp) throw gaveUp;
   log.info('stopped', { gate: 'shutdown' });
   return EXIT.OK;
 }

@@ -28,8 +28,48 @@ export interface Config {
     readonly hsts: boolean;
     /** Time a client has to send the whole request header block (slowloris guard). */
     readonly headersTimeoutMs: number;
+    /** A backend process keygate starts after verification and fronts with TLS (docs/backend.md). */
+    readonly backend?: BackendConfig;
   };
 }
+
+/** server.backend: the service's own process, started after verification, never given the secret. */
+export interface BackendConfig {
+  /** argv, no shell. argv[0] is an absolute path or `${NODE}`; `${SOCKET}` becomes the unix socket's path. */
+  readonly command: readonly string[];
+  /** Working folder, relative to the project folder. */
+  readonly cwd: string;
+  /** Variables set for the backend, with their values (the only environment it gets besides passEnv). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Names of keygate's own variables copied to the backend. */
+  readonly passEnv: readonly string[];
+  /** unix: a socket in a keygate-owned 0700 folder; fd: a loopback socket keygate binds, handed over as fd 3. */
+  readonly listen: 'unix' | 'fd';
+  /** With a path, ready means a 2xx/3xx answer there; without, any HTTP answer on /. */
+  readonly readyPath?: string;
+  readonly readyTimeoutMs: number;
+  /** Time the backend has to send its response headers before the client gets 504. */
+  readonly requestTimeoutMs: number;
+  readonly restart: { readonly initialDelayMs: number; readonly maxDelayMs: number; readonly maxRestarts: number; readonly resetAfterMs: number };
+  /** SIGTERM to the process group, this long, then SIGKILL. */
+  readonly stopTimeoutMs: number;
+  /** One log line per proxied request (source=access). */
+  readonly accessLog: boolean;
+  /** Start the backend under setpriv --pdeathsig, so it gets SIGTERM even if keygate is SIGKILLed. */
+  readonly watchdog: boolean;
+}
+
+export const BACKEND_DEFAULTS = {
+  cwd: '.',
+  passEnv: ['PATH', 'LANG', 'LC_ALL', 'TZ'],
+  listen: 'unix',
+  readyTimeoutMs: 15_000,
+  requestTimeoutMs: 30_000,
+  restart: { initialDelayMs: 1_000, maxDelayMs: 30_000, maxRestarts: 5, resetAfterMs: 60_000 },
+  stopTimeoutMs: 10_000,
+  accessLog: false,
+  watchdog: true,
+} as const;
 
 export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024 },
@@ -46,22 +86,29 @@ const KNOWN: Record<string, readonly string[]> = {
   '': ['vault', 'keystore', 'server', '$comment', '_comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend'],
+  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog'],
+  'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
 };
+
+/** Looks up a dotted section ('server.backend') in the raw object. */
+function section(raw: Obj, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), raw);
+}
 
 /** Validates raw JSON (already parsed) merged over the defaults; errors are `<dot.path>: <message>`. */
 export function validateConfig(raw: unknown): ConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   if (!isObj(raw)) return { ok: false, errors: ['(root): must be a JSON object'], warnings };
-  for (const [section, keys] of Object.entries(KNOWN)) {
-    const obj = section === '' ? raw : raw[section];
+  for (const [name, keys] of Object.entries(KNOWN)) {
+    const obj = name === '' ? raw : section(raw, name);
     if (obj === undefined) continue;
     if (!isObj(obj)) {
-      errors.push(`${section}: must be an object`);
+      errors.push(`${name}: must be an object`);
       continue;
     }
-    for (const k of Object.keys(obj)) if (!keys.includes(k)) errors.push(`${section ? `${section}.` : ''}${k}: unknown setting`);
+    for (const k of Object.keys(obj)) if (!keys.includes(k)) errors.push(`${name ? `${name}.` : ''}${k}: unknown setting`);
   }
   const v = isObj(raw['vault']) ? raw['vault'] : {};
   const k = isObj(raw['keystore']) ? raw['keystore'] : {};
@@ -105,6 +152,66 @@ export function validateConfig(raw: unknown): ConfigResult {
     return val as T;
   };
 
+  const strList = (o: Obj, key: string, path: string, def: readonly string[], each: (x: string) => string | undefined): readonly string[] => {
+    const val = o[key];
+    if (val === undefined) return def;
+    if (!Array.isArray(val) || !val.every((a) => typeof a === 'string' && a !== '')) {
+      errors.push(`${path}: must be an array of non-empty strings`);
+      return def;
+    }
+    for (const x of val as string[]) {
+      const why = each(x);
+      if (why) errors.push(`${path}: ${JSON.stringify(x)} ${why}`);
+    }
+    return val as string[];
+  };
+  const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  // keygate's own settings and the vault client's home never reach the app: they say where the secret comes from.
+  const reservedEnv = (name: string): string | undefined =>
+    !ENV_NAME.test(name) ? 'is not a variable name' : /^(KEYGATE_|CSPM_)/i.test(name) || name === 'NODE_OPTIONS' ? 'is reserved: keygate does not pass it to a backend' : undefined;
+  const backendConfig = (b: Obj): BackendConfig => {
+    const bd = BACKEND_DEFAULTS;
+    const r = isObj(b['restart']) ? b['restart'] : {};
+    const command = strList(b, 'command', 'server.backend.command', [], () => undefined);
+    if (command.length === 0) errors.push('server.backend.command: required, the backend\'s argv as an array (no shell), e.g. ["/usr/bin/python3", "app.py"]');
+    else if (!command[0]!.startsWith('/') && command[0] !== '${NODE}') {
+      errors.push(`server.backend.command: the program ${JSON.stringify(command[0])} must be an absolute path or \${NODE} (keygate does no PATH lookup)`);
+    }
+    const env: Record<string, string> = {};
+    if (b['env'] !== undefined) {
+      if (!isObj(b['env'])) errors.push('server.backend.env: must be an object of NAME: "value"');
+      else
+        for (const [name, val] of Object.entries(b['env'])) {
+          const why = reservedEnv(name) ?? (typeof val === 'string' ? undefined : 'must have a string value');
+          if (why) errors.push(`server.backend.env: ${JSON.stringify(name)} ${why}`);
+          else env[name] = val as string;
+        }
+    }
+    const readyPath = str(b, 'readyPath', 'server.backend.readyPath');
+    if (readyPath !== undefined && !readyPath.startsWith('/')) errors.push('server.backend.readyPath: must start with /');
+    const restart = {
+      initialDelayMs: int(r, 'initialDelayMs', 'server.backend.restart.initialDelayMs', bd.restart.initialDelayMs, 10, 600_000),
+      maxDelayMs: int(r, 'maxDelayMs', 'server.backend.restart.maxDelayMs', bd.restart.maxDelayMs, 10, 3_600_000),
+      maxRestarts: int(r, 'maxRestarts', 'server.backend.restart.maxRestarts', bd.restart.maxRestarts, 0, 1000),
+      resetAfterMs: int(r, 'resetAfterMs', 'server.backend.restart.resetAfterMs', bd.restart.resetAfterMs, 100, 86_400_000),
+    };
+    if (restart.maxDelayMs < restart.initialDelayMs) errors.push('server.backend.restart.maxDelayMs: must not be less than initialDelayMs');
+    return {
+      command,
+      cwd: str(b, 'cwd', 'server.backend.cwd', bd.cwd)!,
+      env,
+      passEnv: strList(b, 'passEnv', 'server.backend.passEnv', bd.passEnv, reservedEnv),
+      listen: oneOf(b, 'listen', 'server.backend.listen', bd.listen, ['unix', 'fd'] as const),
+      readyPath,
+      readyTimeoutMs: int(b, 'readyTimeoutMs', 'server.backend.readyTimeoutMs', bd.readyTimeoutMs, 100, 600_000),
+      requestTimeoutMs: int(b, 'requestTimeoutMs', 'server.backend.requestTimeoutMs', bd.requestTimeoutMs, 100, 3_600_000),
+      restart,
+      stopTimeoutMs: int(b, 'stopTimeoutMs', 'server.backend.stopTimeoutMs', bd.stopTimeoutMs, 0, 600_000),
+      accessLog: bool(b, 'accessLog', 'server.backend.accessLog', bd.accessLog),
+      watchdog: bool(b, 'watchdog', 'server.backend.watchdog', bd.watchdog),
+    };
+  };
+
   const provider = oneOf(v, 'provider', 'vault.provider', d.vault.provider, ['cspm', 'command'] as const);
   let command: string[] | undefined;
   if (v['command'] !== undefined) {
@@ -135,8 +242,11 @@ export function validateConfig(raw: unknown): ConfigResult {
       staticDir: str(s, 'staticDir', 'server.staticDir'),
       hsts: bool(s, 'hsts', 'server.hsts', d.server.hsts),
       headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
+      backend: s['backend'] === undefined ? undefined : backendConfig(isObj(s['backend']) ? s['backend'] : {}),
     },
   };
+  if (config.server.backend && config.server.handler) errors.push('server.backend: cannot be used together with server.handler (choose one way to run the app)');
+  if (config.server.backend && config.server.staticDir) errors.push('server.backend: cannot be used together with server.staticDir (the backend serves its own files)');
   if (config.keystore.allowExpired) warnings.push('keystore.allowExpired: an expired certificate will be served');
   if (config.server.host === '0.0.0.0' || config.server.host === '::') warnings.push(`server.host: ${config.server.host} listens on every interface`);
   return errors.length ? { ok: false, errors, warnings } : { ok: true, config, warnings };

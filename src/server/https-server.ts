@@ -3,7 +3,8 @@
 import https from 'node:https';
 import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { KeygateError, describeCause } from '../errors.js';
 
 /** Mozilla server-side TLS "intermediate" (v5.7): TLS 1.2 + 1.3, AEAD ECDHE suites only. DHE is left out:
@@ -33,6 +34,8 @@ export interface ServerOptions {
   readonly port: number;
   readonly tls: TlsMaterial;
   readonly handler: RequestHandler;
+  /** HTTP Upgrade requests (WebSocket), when the app takes them (the backend proxy does). */
+  readonly onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly hsts: boolean;
   readonly onError?: (err: unknown) => void;
   readonly headersTimeoutMs?: number;
@@ -97,7 +100,16 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   );
   server.maxHeadersCount = 100;
   server.on('tlsClientError', () => {}); // plain HTTP on the TLS port, scanners: drop quietly
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length, oversize headers)
+  // gets a plain 400 and the connection is closed: it never reaches the app.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // As Node does when no listener is set: answer only when nothing was written on this connection yet.
+    if (socket.writable && (socket as Socket).bytesWritten === 0 && err.code !== 'ECONNRESET') {
+      socket.write('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    }
+    socket.destroy();
+  });
+  if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(

@@ -109,6 +109,8 @@ export interface DemoOptions {
   /** Keystore file to use instead of creating one (with its password). */
   readonly keystore?: Buffer;
   readonly keySize?: 2048 | 4096;
+  /** Runs in the project folder before generate-filelist (e.g. installs a backend's dependencies). */
+  readonly prepare?: (dir: string) => void;
 }
 
 /**
@@ -142,6 +144,7 @@ export function demoProject(options: DemoOptions = {}): DemoProject {
     if (created.code !== 0) throw new Error(`keystore create failed: ${created.stderr}`);
   }
   rmSync(pwFile);
+  options.prepare?.(dir);
   const store = join(dir, 'dev/cspm/a2a-store.json');
   const gen = keygate(dir, ['generate-filelist']);
   if (gen.code !== 0) throw new Error(`generate-filelist failed: ${gen.stderr}`);

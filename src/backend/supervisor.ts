@@ -1,0 +1,331 @@
+// The backend process: started after verification, never given the secret, restarted with capped backoff,
+// stopped as a process group. Its lifecycle (docs/backend.md):
+//   start:   listen=unix → a fresh socket path in a keygate-owned 0700 folder, substituted for ${SOCKET};
+//            listen=fd   → keygate binds 127.0.0.1:<port> and hands the listening socket over as fd 3.
+//            The child gets its own process group (detached), an environment built only from
+//            server.backend.env + passEnv, stdin closed, stdout/stderr into keygate's log (source=backend), and
+//            with watchdog on it runs under `setpriv --pdeathsig TERM` so it is told to stop even if keygate
+//            is SIGKILLed. Ready = an HTTP answer on its socket (readyPath: a 2xx/3xx there).
+//   exit:    the group is killed (leftover workers would keep serving a socket keygate no longer fronts), the
+//            proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
+//            maxDelayMs; n resets once it stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so
+//            systemd's own policy takes over.
+//   stop:    SIGTERM to the group, stopTimeoutMs, then SIGKILL to the group; the runtime folder is removed.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BackendConfig } from '../core/config.js';
+import { KeygateError, describeCause } from '../errors.js';
+import type { Logger } from '../adapters/logger.js';
+
+/** Where the proxy connects: a unix socket path or a loopback port. */
+export type BackendTarget = { readonly socketPath: string } | { readonly host: string; readonly port: number };
+
+/** util-linux, Essential on Debian: sets PR_SET_PDEATHSIG and execs the backend in place (same pid). */
+const SETPRIV = '/usr/bin/setpriv';
+/** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+/** Longest backend log line passed on; a runaway line is cut, not buffered without end. */
+const MAX_LOG_LINE = 4096;
+
+export interface SupervisorOptions {
+  readonly config: BackendConfig;
+  /** The project folder (cwd is relative to it). */
+  readonly base: string;
+  readonly nodePath: string;
+  /** keygate's own environment: only names in config.passEnv are copied from it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+  /** Called once when the backend keeps exiting and keygate must stop (BACKEND_GAVE_UP). */
+  readonly onGiveUp: (err: KeygateError) => void;
+}
+
+export interface Backend {
+  /** Where to connect, or undefined while the backend is down or restarting (the proxy answers 502). */
+  target(): BackendTarget | undefined;
+  /** pid of the running backend (its process group id too). */
+  pid(): number | undefined;
+  /** First start: resolves when ready; throws BACKEND_START_FAILED / BACKEND_NOT_READY (nothing left running). */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Stops the group (SIGTERM, grace, SIGKILL) and removes the runtime folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The backend's whole environment: explicit values and allow-listed names, nothing else (no secret is ever here). */
+export function backendEnv(config: BackendConfig, parent: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of config.passEnv) {
+    const v = parent[name];
+    if (v !== undefined) env[name] = v;
+  }
+  // __pycache__ policy: an interpreter that writes compiled files into the tree would make the next start refuse
+  // with "new" files; Python is told not to, unless the config says otherwise.
+  env['PYTHONDONTWRITEBYTECODE'] = '1';
+  Object.assign(env, config.env);
+  return env;
+}
+
+/** argv with ${SOCKET} and ${NODE} substituted. */
+export function backendArgv(config: BackendConfig, vars: { socket?: string; node: string }): string[] {
+  return config.command.map((a) => a.replaceAll('${NODE}', vars.node).replaceAll('${SOCKET}', vars.socket ?? '${SOCKET}'));
+}
+
+/** The runtime folder: systemd's RuntimeDirectory= when set, else a fresh 0700 folder under the temp dir. */
+function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>): { dir: string; owned: boolean } {
+  const systemd = env['RUNTIME_DIRECTORY']?.split(':')[0];
+  if (systemd) {
+    const st = statSync(systemd);
+    if ((st.mode & 0o077) !== 0 || (process.getuid && st.uid !== process.getuid())) {
+      throw new KeygateError('BACKEND_START_FAILED', `failed to use RUNTIME_DIRECTORY ${systemd}: it must be owned by this user and mode 0700`, {
+        hint: 'set RuntimeDirectoryMode=0700 in the systemd unit',
+      });
+    }
+    return { dir: systemd, owned: false };
+  }
+  return { dir: mkdtempSync(join(tmpdir(), 'keygate-backend-')), owned: true }; // mkdtemp makes it 0700
+}
+
+export function createBackend(options: SupervisorOptions): Backend {
+  const { config, log } = options;
+  const cwd = resolve(options.base, config.cwd);
+  const env = backendEnv(config, options.env);
+  const watchdog = config.watchdog && existsSync(SETPRIV);
+  if (config.watchdog && !watchdog) log.warn(`${SETPRIV} is missing: the backend will outlive keygate if keygate is killed with SIGKILL (KillMode=control-group covers it)`, { gate: 'backend' });
+
+  let runtime: { dir: string; owned: boolean } | undefined;
+  let child: ChildProcess | undefined;
+  let current: BackendTarget | undefined;
+  let up = false;
+  let stopping = false;
+  let restarts = 0;
+  let startedAt = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let lastPort = 0;
+  const onProcessExit = (): void => killGroup('SIGKILL'); // last resort when keygate exits without stop()
+
+  function killGroup(sig: NodeJS.Signals): void {
+    if (child?.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* ESRCH: the group is gone already */
+    }
+  }
+
+  /** Binds the loopback socket handed over as fd 3 (the port of the last run when it is still free). */
+  async function bindLoopback(): Promise<net.Server> {
+    const listen = (port: number) =>
+      new Promise<net.Server>((ok, fail) => {
+        const s = net.createServer();
+        s.once('error', fail);
+        s.listen({ host: '127.0.0.1', port, backlog: 511 }, () => ok(s));
+      });
+    try {
+      return await listen(lastPort);
+    } catch (err) {
+      if (lastPort === 0) throw err;
+      return listen(0); // someone took the old port while the backend was down: never connect to theirs
+    }
+  }
+
+  /** Spawns one run of the backend; resolves when it is ready, rejects (with the group killed) when it is not. */
+  async function runOnce(signal?: AbortSignal): Promise<void> {
+    let socketPath: string | undefined;
+    let listener: net.Server | undefined;
+    if (config.listen === 'unix') {
+      runtime ??= makeRuntimeDir(options.env);
+      socketPath = join(runtime.dir, 'backend.sock');
+      if (socketPath.length > MAX_SOCKET_PATH) {
+        throw new KeygateError('BACKEND_START_FAILED', `failed to start the backend: the socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes`, {
+          hint: 'set TMPDIR (or RuntimeDirectory=) to a shorter folder',
+        });
+      }
+      if (existsSync(socketPath)) unlinkSync(socketPath); // our own folder: a socket left by the previous run
+    } else {
+      listener = await bindLoopback();
+    }
+    const argv = backendArgv(config, { socket: socketPath, node: options.nodePath });
+    const [file, ...args] = watchdog ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...argv] : argv;
+    // The listening socket goes to the child as fd 3 by number: Node takes a net.Server in stdio only as a
+    // readable stream (it pauses it after the spawn), so the handle's fd is used (Linux/macOS: libuv exposes it).
+    const fd = listener ? (listener as unknown as { _handle?: { fd?: number } })._handle?.fd : undefined;
+    if (listener && (typeof fd !== 'number' || fd < 0)) {
+      listener.close();
+      throw new KeygateError('BACKEND_START_FAILED', 'failed to start the backend: this Node cannot hand over a listening socket as fd 3', {
+        hint: 'set server.backend.listen to "unix"',
+      });
+    }
+    if (listener) lastPort = (listener.address() as net.AddressInfo).port;
+    let proc: ChildProcess;
+    try {
+      proc = spawn(file!, args, {
+        cwd,
+        env,
+        detached: true, // its own process group: stop() signals the workers too
+        stdio: ['ignore', 'pipe', 'pipe', ...(fd !== undefined ? [fd] : [])],
+      });
+    } finally {
+      // The child holds its own copy of the listening socket; keygate must not accept on it. close() runs in
+      // the same tick as spawn, before the event loop could poll the socket.
+      listener?.close();
+    }
+    child = proc;
+    const target: BackendTarget = socketPath ? { socketPath } : { host: '127.0.0.1', port: lastPort };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((r) => {
+      proc.once('exit', (code, sig) => r({ code, signal: sig }));
+      proc.once('error', (error) => r({ code: null, signal: null, error }));
+    });
+    pipeLog(proc, log);
+    process.once('exit', onProcessExit);
+    if (proc.pid === undefined) {
+      const { error } = await exited;
+      throw new KeygateError('BACKEND_START_FAILED', `failed to start the backend ${argv[0]}: ${error ? describeCause(error) : 'no pid'}`, {
+        hint: `check server.backend.command and server.backend.cwd (${cwd})`,
+      });
+    }
+    log.info(`backend started: pid ${proc.pid}, ${socketPath ? `unix socket ${socketPath}` : `fd 3 = 127.0.0.1:${lastPort}`}`, { gate: 'backend', pid: proc.pid });
+
+    const ready = await Promise.race([
+      waitReady(target, config, signal).then((r) => ({ ready: r })),
+      exited.then((e) => ({ exited: e })),
+    ]);
+    if ('exited' in ready) {
+      process.off('exit', onProcessExit);
+      killGroup('SIGKILL');
+      const e = ready.exited;
+      throw new KeygateError(
+        'BACKEND_START_FAILED',
+        `failed to start the backend: ${argv[0]} ${e.error ? describeCause(e.error) : e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`} before it was ready`,
+        { hint: `run it by hand to see why: cd ${cwd} && ${argv.join(' ')}` },
+      );
+    }
+    if (ready.ready !== true) {
+      killGroup('SIGKILL');
+      await exited;
+      process.off('exit', onProcessExit);
+      if (ready.ready === 'aborted') return;
+      throw new KeygateError('BACKEND_NOT_READY', `failed to start the backend: no answer on ${socketPath ?? `127.0.0.1:${lastPort}`} within ${config.readyTimeoutMs} ms${ready.ready}`, {
+        hint: config.listen === 'unix' ? 'make the backend listen on the ${SOCKET} path keygate passes, or raise server.backend.readyTimeoutMs' : 'make the backend serve on fd 3 (gunicorn --bind fd://3), or raise server.backend.readyTimeoutMs',
+      });
+    }
+    current = target;
+    up = true;
+    startedAt = Date.now();
+    log.info(`backend ready: pid ${proc.pid}`, { gate: 'backend', pid: proc.pid });
+    void exited.then((e) => onExit(proc, e));
+  }
+
+  function onExit(proc: ChildProcess, e: { code: number | null; signal: NodeJS.Signals | null }): void {
+    if (child !== proc) return;
+    process.off('exit', onProcessExit);
+    up = false;
+    current = undefined;
+    killGroup('SIGKILL'); // workers the main process left behind
+    if (stopping) return;
+    if (Date.now() - startedAt >= config.restart.resetAfterMs) restarts = 0;
+    restarts += 1;
+    const how = e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
+    if (restarts > config.restart.maxRestarts) {
+      const err = new KeygateError('BACKEND_GAVE_UP', `backend pid ${proc.pid} ${how}: ${config.restart.maxRestarts} restarts did not keep it up, stopping`, {
+        hint: 'read the backend log lines above (source=backend), fix the app, then start keygate again',
+      });
+      options.onGiveUp(err);
+      return;
+    }
+    const delay = Math.min(config.restart.initialDelayMs * 2 ** (restarts - 1), config.restart.maxDelayMs);
+    log.error(`backend pid ${proc.pid} ${how}; answering 502 and restarting in ${delay} ms (restart ${restarts} of ${config.restart.maxRestarts})`, { gate: 'backend' });
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      runOnce().catch((err: unknown) => {
+        log.error(`backend restart failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
+        // A run that never got ready counts like an exit.
+        if (!stopping && !up) onExit(child!, { code: null, signal: null });
+      });
+    }, delay);
+  }
+
+  return {
+    target: () => (up ? current : undefined),
+    pid: () => (up ? child?.pid : undefined),
+    async start(signal) {
+      try {
+        await runOnce(signal);
+      } catch (err) {
+        cleanupRuntime();
+        throw err;
+      }
+    },
+    async stop() {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      const proc = child;
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+        killGroup('SIGTERM');
+        const timer = setTimeout(() => killGroup('SIGKILL'), config.stopTimeoutMs);
+        await gone;
+        clearTimeout(timer);
+        log.info(`backend pid ${proc.pid} stopped`, { gate: 'backend' });
+      }
+      killGroup('SIGKILL'); // anything still in the group after its leader is gone
+      process.off('exit', onProcessExit);
+      up = false;
+      current = undefined;
+      cleanupRuntime();
+    },
+  };
+
+  function cleanupRuntime(): void {
+    if (runtime?.owned) rmSync(runtime.dir, { recursive: true, force: true });
+    else if (runtime) rmSync(join(runtime.dir, 'backend.sock'), { force: true });
+    runtime = undefined;
+  }
+}
+
+/** Backend stdout/stderr into keygate's log, a line at a time, cut at MAX_LOG_LINE. */
+function pipeLog(proc: ChildProcess, log: Logger): void {
+  for (const [stream, name] of [
+    [proc.stdout, 'stdout'],
+    [proc.stderr, 'stderr'],
+  ] as const) {
+    if (!stream) continue;
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+      log.info(line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}…` : line, { source: 'backend', stream: name });
+    });
+  }
+}
+
+/** Polls until the backend answers HTTP (true), the time is up (a reason), or the signal aborts ('aborted'). */
+async function waitReady(target: BackendTarget, config: BackendConfig, signal?: AbortSignal): Promise<true | string> {
+  const deadline = Date.now() + config.readyTimeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) return 'aborted';
+    const r = await probe(target, config.readyPath ?? '/', Math.max(100, Math.min(2_000, deadline - Date.now())));
+    if (typeof r === 'number') {
+      if (config.readyPath === undefined || (r >= 200 && r < 400)) return true;
+      last = ` (${config.readyPath} answered ${r})`;
+    } else last = r ? ` (${r})` : last;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  return last;
+}
+
+/** One GET; the status, or the error code ('' while the socket does not exist yet). */
+function probe(target: BackendTarget, path: string, timeoutMs: number): Promise<number | string> {
+  return new Promise((done) => {
+    const req = http.request({ ...target, path, method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'keygate-readiness' } }, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? '' : describeCause(err)));
+    req.end();
+  });
+}
