@@ -1,15 +1,22 @@
 // The gated launch end to end: `node dist/main.js serve` with the A2A emulator, real TLS with curl trusting
 // the exported certificate, refusal on tamper, the cache-bypass retry, graceful shutdown, and secret hygiene:
-// every launch here uses the sentinel password, which must appear in no output, log, argv or child env.
+// every launch here uses the sentinel password, which must appear in no output, log, file, argv or child env
+// (checked after each test by test/helpers/secret-hygiene.ts, while the test's projects still exist).
 
-import { test, after } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SENTINEL, curl, demoProject, keygate, serve, serveRefused, vaultCalls, run, tempDir, type DemoProject } from './helpers/project.js';
+import * as helpers from './helpers/project.js';
+import { SENTINEL, curl, demoProject, vaultCalls, run, tempDir, type DemoProject, type RunResult, type Served } from './helpers/project.js';
+import { checkSecretHygiene, findSecretLeaks } from './helpers/secret-hygiene.js';
 
+// Evidence of the running test: every output it saw and every project it made. afterEach checks it while the
+// projects still exist (the helper deletes them in a root after(), which used to run before this check).
 const transcripts: { name: string; text: string }[] = [];
 const projects: DemoProject[] = [];
+const served: { name: string; s: Served }[] = [];
 function remember(name: string, ...texts: string[]): void {
   transcripts.push({ name, text: texts.join('\n') });
 }
@@ -18,6 +25,33 @@ function project(options?: Parameters<typeof demoProject>[0]): DemoProject {
   projects.push(p);
   return p;
 }
+// The helpers, recording what they saw, so no output escapes the check.
+async function serve(...args: Parameters<typeof helpers.serve>): Promise<Served> {
+  const s = await helpers.serve(...args);
+  served.push({ name: `serve ${args[0]}`, s });
+  return s;
+}
+async function serveRefused(...args: Parameters<typeof helpers.serveRefused>): Promise<RunResult> {
+  const r = await helpers.serveRefused(...args);
+  remember(`refused serve ${args[0]}`, r.stdout, r.stderr);
+  return r;
+}
+function keygate(...args: Parameters<typeof helpers.keygate>): RunResult {
+  const r = helpers.keygate(...args);
+  remember(`keygate ${args[1].join(' ')}`, r.stdout, r.stderr);
+  return r;
+}
+
+afterEach(() => {
+  try {
+    for (const { name, s } of served) remember(name, s.stdout(), s.stderr());
+    checkSecretHygiene(SENTINEL, { transcripts, projects });
+  } finally {
+    transcripts.length = 0;
+    projects.length = 0;
+    served.length = 0;
+  }
+});
 
 test('serves the page over real TLS after verify -> vault -> unlock -> listen', async () => {
   const p = project();
@@ -162,25 +196,22 @@ test('npm start path: dev-setup creates the keystore, pins and registers, then s
   }
 });
 
-after(() => {
-  // Secret hygiene over every launch above: outputs, log files, and what every vault child received.
-  for (const t of transcripts) assert.ok(!t.text.includes(SENTINEL), `sentinel leaked in ${t.name}`);
-  for (const p of projects) {
-    for (const call of vaultCalls(p)) {
-      assert.ok(!JSON.stringify(call.argv).includes(SENTINEL), 'sentinel in a child argv');
-      assert.ok(!JSON.stringify(call.env).includes(SENTINEL), 'sentinel in a child environment');
-    }
-    for (const f of walk(p.dir)) {
-      if (f.endsWith('a2a-store.json') || f.endsWith('.p12')) continue; // the vault's own store and the keystore
-      assert.ok(!readFileSync(f).includes(SENTINEL), `sentinel written to ${f}`);
-    }
-  }
+test('canary: the hygiene check finds the sentinel planted in output, a file, and a vault child\'s argv and env', () => {
+  const p = demoProject(); // not project(): this one is meant to leak, afterEach must not see it
+  assert.deepEqual(findSecretLeaks(SENTINEL, { transcripts: [{ name: 'clean', text: 'nothing here' }], projects: [p] }), [], 'a fresh project is clean');
+  writeFileSync(join(p.dir, 'content/leak.txt'), `logged: ${SENTINEL}\n`);
+  // The real emulator records the argv and environment it was started with.
+  const client = join(p.dir, 'dev/cspm/cspmclient/bin64/cspmclient64');
+  const r = spawnSync(process.execPath, [client, `alias-${SENTINEL}`, 'false', '-x'], { env: { PATH: process.env['PATH'] ?? '/bin', LEAKED: SENTINEL }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(vaultCalls(p).length, 1);
+  const leaks = findSecretLeaks(SENTINEL, { transcripts: [{ name: 'stderr of a run', text: `oops ${SENTINEL}` }], projects: [p] });
+  assert.ok(leaks.includes('output of stderr of a run'), leaks.join('; '));
+  assert.ok(leaks.includes(`file ${join(p.dir, 'content/leak.txt')}`), leaks.join('; '));
+  assert.ok(leaks.includes(`argv of vault call 1 in ${p.callLog}`), leaks.join('; '));
+  assert.ok(leaks.includes(`environment of vault call 1 in ${p.callLog}`), leaks.join('; '));
+  assert.throws(() => checkSecretHygiene(SENTINEL, { transcripts: [], projects: [p] }), /secret hygiene failed/);
+  // Evidence that is gone is a failure, not a pass: the defect this check had.
+  const gone = { ...p, dir: join(tempDir(), 'deleted-project') };
+  assert.match(findSecretLeaks(SENTINEL, { transcripts: [], projects: [gone] }).join(''), /is gone/);
 });
-
-function walk(d: string): string[] {
-  if (!existsSync(d)) return [];
-  return readdirSync(d).flatMap((n) => {
-    const f = join(d, n);
-    return statSync(f).isDirectory() ? walk(f) : [f];
-  });
-}

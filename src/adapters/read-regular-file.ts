@@ -86,3 +86,9 @@ export function readRegularFile(path: string, maxBytes: number, what: string, op
     closeSync(fd);
   }
 }
+
+/**
+ * Largest keystore accepted. A PKCS#12 with a key and a chain is a few KB; even thousands of entries stay far
+ * below this, and forge would need seconds per MB to parse anything bigger.
+ */
+export const MAX_KEYSTORE_BYTES = 4 * 1024 * 1024;
