@@ -10,7 +10,8 @@
 //            proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
 //            maxDelayMs; n resets once it stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so
 //            systemd's own policy takes over.
-//   stop:    SIGTERM to the group, stopTimeoutMs, then SIGKILL to the group; the runtime folder is removed.
+//   stop:    SIGTERM to the backend's main process (it stops its workers), stopTimeoutMs, then SIGKILL to the
+//            group; whatever is left in the group then gets SIGTERM and SIGKILL; the runtime folder is removed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
@@ -52,7 +53,7 @@ export interface Backend {
   pid(): number | undefined;
   /** First start: resolves when ready; throws BACKEND_START_FAILED / BACKEND_NOT_READY (nothing left running). */
   start(signal?: AbortSignal): Promise<void>;
-  /** Stops the group (SIGTERM, grace, SIGKILL) and removes the runtime folder. Idempotent. */
+  /** Stops the backend and its group (SIGTERM, grace, SIGKILL) and removes the runtime folder. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -266,20 +267,42 @@ export function createBackend(options: SupervisorOptions): Backend {
       if (restartTimer) clearTimeout(restartTimer);
       const proc = child;
       if (proc && proc.exitCode === null && proc.signalCode === null) {
+        // SIGTERM to the leader first, as systemd's KillMode=mixed does: a master (gunicorn, uwsgi) stops its
+        // own workers gracefully; workers signalled directly die mid-request and gunicorn 20's master then
+        // logs a traceback. After stopTimeoutMs the whole group gets SIGKILL.
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
-        killGroup('SIGTERM');
+        try {
+          process.kill(proc.pid!, 'SIGTERM');
+        } catch {
+          /* exited meanwhile */
+        }
         const timer = setTimeout(() => killGroup('SIGKILL'), config.stopTimeoutMs);
         await gone;
         clearTimeout(timer);
         log.info(`backend pid ${proc.pid} stopped`, { gate: 'backend' });
       }
-      killGroup('SIGKILL'); // anything still in the group after its leader is gone
+      // Anything left in the group after its leader is gone (children it did not stop): SIGTERM, a moment, SIGKILL.
+      if (groupAlive()) {
+        killGroup('SIGTERM');
+        for (let i = 0; i < 20 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 50));
+        killGroup('SIGKILL');
+      }
       process.off('exit', onProcessExit);
       up = false;
       current = undefined;
       cleanupRuntime();
     },
   };
+
+  function groupAlive(): boolean {
+    if (child?.pid === undefined) return false;
+    try {
+      process.kill(-child.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   function cleanupRuntime(): void {
     if (runtime?.owned) rmSync(runtime.dir, { recursive: true, force: true });

@@ -51,7 +51,7 @@ export interface BackendConfig {
   /** Time the backend has to send its response headers before the client gets 504. */
   readonly requestTimeoutMs: number;
   readonly restart: { readonly initialDelayMs: number; readonly maxDelayMs: number; readonly maxRestarts: number; readonly resetAfterMs: number };
-  /** SIGTERM to the process group, this long, then SIGKILL. */
+  /** SIGTERM to the backend's main process, this long, then SIGKILL to its process group. */
   readonly stopTimeoutMs: number;
   /** One log line per proxied request (source=access). */
   readonly accessLog: boolean;

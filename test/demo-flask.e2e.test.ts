@@ -1,0 +1,38 @@
+// `npm run demo:flask`, run as a user would (in a temp copy, so the repo is untouched): the Flask demo answers
+// over real TLS through keygate, and stops cleanly with its backend on SIGTERM.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, curl, tempDir } from './helpers/project.js';
+import { alive, waitFor } from './helpers/backend.js';
+
+test('npm run demo:flask serves the Flask app behind keygate and stops with it', async () => {
+  const root = tempDir('kg-flask-demo-');
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/demo-flask.mjs'), '--root', root, '--no-build', '--', '--port', '0'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const port = Number((await waitFor(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out), 90_000, `the demo to listen\n${err}`))[1]);
+    const crt = join(root, 'flask-demo/keystore/flask-demo.crt');
+    const hello = curl(`https://localhost:${port}/hello?name=<demo>`, crt, ['-H', 'X-Forwarded-For: 6.6.6.6']);
+    assert.equal(hello.code, 0, hello.stderr);
+    assert.match(hello.stdout, /Hello from Flask, &lt;demo&gt;/);
+    assert.match(hello.stdout, /behind keygate's TLS for 127\.0\.0\.1\./, 'the spoofed X-Forwarded-For did not reach the app');
+    // One access line per request (server.backend.accessLog), written when the response closes.
+    await waitFor(() => /127\.0\.0\.1 "GET \/hello\?name=<demo>" 200 [\d.]+ ms source=access/.test(err), 5_000, `the access line\n${err}`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, err);
+  const pid = Number(/backend ready: pid (\d+)/.exec(err)![1]);
+  assert.equal(alive(pid), false);
+  assert.match(err, /Shutting down: Master/);
+});
