@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import { generateKeyPairSync } from 'node:crypto';
-import { unlockKeystore } from '../src/adapters/keystore.js';
+import { forgeJsPkcs12Key, unlockKeystore } from '../src/adapters/keystore.js';
 import { checkPfxMac } from '../src/adapters/pkcs12-mac.js';
 import { Secret } from '../src/adapters/vault.js';
 import { KeygateError } from '../src/errors.js';
@@ -226,10 +226,46 @@ test('the MAC is checked natively for every MAC kind the tools write (SHA-1, SHA
 test('native PKCS#12 KDF equals forge JavaScript one (keys longer than one hash, ids 1-3)', () => {
   const salt = Buffer.from('0123456789abcdef', 'hex');
   for (const [id, n, iter] of [[1, 24, 2048], [2, 8, 1000], [3, 20, 1], [1, 45, 3]] as const) {
-    // forge.pbe.generatePkcs12Key is the patched (native) one now; compare with forge's pure-JS md loop
+    // forge.pbe.generatePkcs12Key and forge.pkcs12.generateKey are both the patched (native, capped) one now;
+    // compare with forge's own pure-JS function, kept unpatched as forgeJsPkcs12Key.
     const md = forge.md.sha1.create();
-    const js = (forge as unknown as { pkcs12: { generateKey: (...a: unknown[]) => forge.util.ByteStringBuffer } }).pkcs12.generateKey(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
+    const js = forgeJsPkcs12Key(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
+    const mac = (forge as unknown as { pkcs12: { generateKey: (...a: unknown[]) => forge.util.ByteStringBuffer } }).pkcs12.generateKey(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
+    assert.equal(Buffer.from(mac, 'binary').toString('hex'), Buffer.from(js, 'binary').toString('hex'), `MAC alias, id ${id} n ${n}`);
     const native = (forge as unknown as { pbe: { generatePkcs12Key: (...a: unknown[]) => forge.util.ByteStringBuffer } }).pbe.generatePkcs12Key(PW, forge.util.createBuffer(salt.toString('binary')), id, iter, n, md).bytes();
     assert.equal(Buffer.from(native, 'binary').toString('hex'), Buffer.from(js, 'binary').toString('hex'), `id ${id} n ${n}`);
+  }
+});
+
+// Crafted iteration counts (issue 9 point 3): a keystore file is writable by design (rotation), so its
+// iteration counts are attacker input. Above the cap every derivation is refused before it starts: the MAC
+// (which used to fall back to node-forge's uncapped pure-JS KDF: 10,000,001 iterations ran past 12 s), PBES2's
+// PBKDF2 and the legacy PKCS#12 KDF of an encrypted bag. Made by the real openssl with -iter 10000001.
+test('iteration counts above the cap are refused at once, for the MAC, PBES2 and legacy 3DES bags', () => {
+  const over = [
+    ['x-iter-mac.p12', /its MAC asks for 10000001 iterations, more than the 10000000 keygate accepts/, ['-certpbe', 'NONE', '-keypbe', 'NONE']],
+    ['x-iter-pbes2.p12', /asks for 10000001 key derivation iterations, more than the 10000000 keygate accepts/, ['-nomaciter', '-certpbe', 'NONE']],
+    ['x-iter-legacy.p12', /asks for 10000001 key derivation iterations, more than the 10000000 keygate accepts/, ['-legacy', '-nomaciter', '-certpbe', 'NONE']],
+  ] as const;
+  for (const [name, re, args] of over) {
+    openssl('pkcs12', '-export', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', name, '-passout', `file:${pwFile()}`, '-iter', '10000001', ...args);
+    const t = Date.now();
+    try {
+      open(name);
+      assert.fail(`${name} opened`);
+    } catch (e) {
+      assert.ok(e instanceof KeygateError, `${name}: ${String(e)}`);
+      assert.equal(e.code, 'KEYSTORE_UNSUPPORTED', `${name}: ${e.message}`);
+      assert.match(e.message, re, name);
+      assert.match(e.hint ?? '', /-iter 10000/);
+    }
+    assert.ok(Date.now() - t < 1000, `${name}: refused after ${Date.now() - t} ms, not at once`);
+  }
+  // forge's own MAC path (an algorithm the native check leaves to forge, here MD5) is capped as well.
+  const md5 = run('openssl', ['pkcs12', '-export', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'x-iter-md5.p12', '-passout', `file:${pwFile()}`, '-iter', '10000001', '-certpbe', 'NONE', '-keypbe', 'NONE', '-macalg', 'md5'], { cwd: dir });
+  if (md5.code === 0) {
+    const t = Date.now();
+    assert.throws(() => open('x-iter-md5.p12'), (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_UNSUPPORTED' && /10000001/.test(e.message));
+    assert.ok(Date.now() - t < 1000, `md5 MAC refused after ${Date.now() - t} ms`);
   }
 });

@@ -8,7 +8,7 @@ import forge from 'node-forge';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
-import { NODE_HASH, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
+import { IterationCapError, MAX_KDF_ITERATIONS, NODE_HASH, capIterations, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
 
 export interface UnlockedKeystore {
   readonly keyPem: string;
@@ -34,8 +34,11 @@ export interface UnlockOptions {
 // forge runs PBKDF2 in JavaScript whenever the PRF is given as a forge digest object, which is always the case
 // when it opens a PBES2 keystore (pbe.js getCipherForPBES2): ~100 ms of SHA-1 in JS for keytool's 10,000
 // iterations. Route those calls to node:crypto's native pbkdf2Sync; the bytes are the same.
+// Every derivation forge can start is capped (MAX_KDF_ITERATIONS), on the native path and on the JS fallback
+// alike: the count comes from the keystore file, which is attacker input.
 const jsPbkdf2 = forge.pkcs5.pbkdf2;
 (forge.pkcs5 as { pbkdf2: unknown }).pbkdf2 = function nativePbkdf2(p: string, s: string, c: number, dkLen: number, md?: unknown, callback?: unknown): unknown {
+  capIterations(c, 'key derivation');
   const algorithm = md && typeof md === 'object' ? NODE_HASH[(md as { algorithm?: string }).algorithm ?? ''] : undefined;
   if (algorithm && callback === undefined) return pbkdf2Sync(Buffer.from(p, 'binary'), Buffer.from(s, 'binary'), c, dkLen, algorithm).toString('binary');
   return (jsPbkdf2 as (...a: unknown[]) => unknown)(p, s, c, dkLen, md, callback);
@@ -45,13 +48,25 @@ const jsPbkdf2 = forge.pkcs5.pbkdf2;
 // ~400 ms of JS hashing for keytool's 50,000 iterations. Same derivation, native hashes.
 const forgePbe = (forge as unknown as { pbe: { generatePkcs12Key: unknown } }).pbe; // not in @types/node-forge
 const jsPkcs12Key = forgePbe.generatePkcs12Key;
+/** forge's own pure-JS PKCS#12 KDF, unpatched: the reference the native one is tested against. */
+export const forgeJsPkcs12Key = jsPkcs12Key as (password: string, salt: forge.util.ByteStringBuffer, id: number, iter: number, n: number, md?: unknown) => forge.util.ByteStringBuffer;
 forgePbe.generatePkcs12Key = function nativePkcs12Key(password: string | null | undefined, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
+  capIterations(iter, 'key derivation');
   const m = (md ?? { algorithm: 'sha1', digestLength: 20, blockLength: 64 }) as { algorithm?: string; digestLength?: number; blockLength?: number };
   const hash = NODE_HASH[m.algorithm ?? ''];
   if (!hash || !(iter >= 1) || !m.digestLength || !m.blockLength) return (jsPkcs12Key as (...a: unknown[]) => unknown)(password, salt, id, iter, n, md);
   const saltBytes = typeof salt === 'string' ? salt : (salt as forge.util.ByteStringBuffer).bytes();
   const key = pkcs12Kdf(hash, m.blockLength, m.digestLength, password ?? undefined, Buffer.from(saltBytes, 'binary'), id, iter, n);
   return forge.util.createBuffer(key.toString('binary'));
+};
+
+// forge's MAC check calls pkcs12.generateKey, an alias of generatePkcs12Key taken when forge loaded
+// (node-forge lib/pkcs12.js `p12.generateKey = forge.pbe.generatePkcs12Key`), so the patch above missed it: the
+// MAC of an algorithm the native check leaves to forge (MD5, say) ran uncapped in JS. Same function, capped.
+const forgeP12 = forge.pkcs12 as unknown as { generateKey: (password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown) => unknown };
+forgeP12.generateKey = function cappedMacKey(password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
+  capIterations(iter, id === 3 ? 'MAC' : 'key derivation');
+  return (forgePbe.generatePkcs12Key as (...a: unknown[]) => unknown)(password, salt, id, iter, n, md);
 };
 
 interface Bag {
@@ -106,12 +121,14 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
   const password = secret.reveal();
   // The MAC first, natively (pkcs12-mac.ts: forge's JS key derivation is 10-30x slower and blocks the loop).
   const mac = checkPfxMac(asn1, password, (der) => forge.asn1.derToOid(der));
+  if (typeof mac === 'object') throw tooManyIterations(name, mac.tooManyIterations, 'MAC');
   if (mac === 'bad') throw badPassword(name);
   if (mac === 'ok') (asn1.value as forge.asn1.Asn1[]).length = 2; // checked: forge need not derive it again
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
   } catch (err) {
+    if (err instanceof IterationCapError) throw tooManyIterations(name, err.iterations, err.what);
     const msg = err instanceof Error ? err.message : '';
     // The one place forge's wrong-password text is matched (CONVENTIONS.md §12). With a MAC present, a wrong
     // password always fails here first (findings §1.4).
@@ -211,6 +228,14 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     notAfter,
     keyType: key.asymmetricKeyType ?? 'unknown',
   };
+}
+
+function tooManyIterations(name: string, iterations: number, what: 'MAC' | 'key derivation'): KeygateError {
+  const count = Number.isFinite(iterations) ? String(iterations) : 'more than 2^48';
+  const asks = what === 'MAC' ? `its MAC asks for ${count} iterations` : `it asks for ${count} key derivation iterations`;
+  return new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: ${asks}, more than the ${MAX_KDF_ITERATIONS} keygate accepts (a crafted file would stall the start)`, {
+    hint: 'recreate it with a usual count: openssl pkcs12 -export -iter 10000 (keytool uses 10,000, OpenSSL 2,048), or keygate keystore create',
+  });
 }
 
 function badPassword(name: string): KeygateError {

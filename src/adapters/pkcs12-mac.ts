@@ -78,11 +78,36 @@ const bytes = (node: Asn1): Buffer => {
   return Buffer.from(node.value as string, 'binary');
 };
 
-export type MacCheck = 'ok' | 'bad' | 'unsupported';
+/**
+ * The most iterations any one key derivation of a keystore may ask for (MAC, PBKDF2, PKCS#12 KDF). A keystore
+ * file is writable by design (rotation), so its counts are attacker input: OpenSSL writes 2,048, keytool
+ * 10,000, OWASP asks 600,000; 10,000,000 native SHA-256 iterations take about a second here, while node-forge's
+ * JavaScript needed 15 s for the MAC alone at 10,000,001 (issue 9 point 3). Above it we refuse, never delegate.
+ */
+export const MAX_KDF_ITERATIONS = 10_000_000;
+
+/** Thrown by a derivation asked for more than MAX_KDF_ITERATIONS; keystore.ts turns it into KEYSTORE_UNSUPPORTED. */
+export class IterationCapError extends Error {
+  constructor(
+    readonly iterations: number,
+    readonly what: 'MAC' | 'key derivation',
+  ) {
+    super(`${what} iteration count ${iterations} is above the cap ${MAX_KDF_ITERATIONS}`);
+    this.name = 'IterationCapError';
+  }
+}
+
+/** Throws IterationCapError when `iterations` is above the cap (or not a number). */
+export function capIterations(iterations: number, what: 'MAC' | 'key derivation'): void {
+  if (!(iterations <= MAX_KDF_ITERATIONS)) throw new IterationCapError(iterations, what);
+}
+
+export type MacCheck = 'ok' | 'bad' | 'unsupported' | { readonly tooManyIterations: number };
 
 /**
  * Checks the MAC of a parsed PFX natively. `unsupported` (an algorithm we do not know, a shape we do not
- * expect) leaves the check to forge. Never throws.
+ * expect) leaves the check to forge, whose derivation is capped too (keystore.ts). A count above
+ * MAX_KDF_ITERATIONS is reported, never derived. Never throws.
  */
 export function checkPfxMac(pfx: Asn1, password: string, oidFromDer: (der: string) => string): MacCheck {
   try {
@@ -97,9 +122,10 @@ export function checkPfxMac(pfx: Asn1, password: string, oidFromDer: (der: strin
     const h = HASHES[oid];
     if (!h) return 'unsupported';
     const iterBytes = iterNode ? Buffer.from(iterNode.value as string, 'binary') : Buffer.from([1]);
-    if (iterBytes.length > 4) return 'unsupported';
-    const iterations = iterBytes.readUIntBE(0, iterBytes.length);
-    if (iterations < 1 || iterations > 10_000_000) return 'unsupported';
+    // More than 6 bytes is more than Number can read here, and far above the cap anyway.
+    const iterations = iterBytes.length > 6 ? Infinity : iterBytes.length === 0 ? 0 : iterBytes.readUIntBE(0, iterBytes.length);
+    if (iterations > MAX_KDF_ITERATIONS) return { tooManyIterations: iterations };
+    if (iterations < 1) return 'unsupported';
     const key = deriveMacKey(h.name, h.v, h.u, password, bytes(saltNode!), iterations);
     const mac = createHmac(h.name, key).update(bytes(octets)).digest();
     const expected = bytes(digestNode!);

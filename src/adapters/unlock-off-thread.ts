@@ -11,17 +11,46 @@ type Answer = { ok: UnlockedKeystore } | { error: { code: string; message: strin
 /** Whether this build can unlock off the main thread (the bundle can; sources run under tsx cannot). */
 export const canUnlockOffThread = typeof UNLOCK_WORKER_SOURCE === 'string';
 
-export function unlockOffThread(bytes: Buffer, secret: Secret, options: UnlockOptions): Promise<UnlockedKeystore> {
-  if (typeof UNLOCK_WORKER_SOURCE !== 'string') return Promise.reject(new Error('unlockOffThread needs the bundle'));
-  const worker = new Worker(UNLOCK_WORKER_SOURCE, { eval: true, env: {}, stdout: true, stderr: true });
+/**
+ * How long a reload's unlock may take before the worker is terminated. Every key derivation is capped
+ * (pkcs12-mac.ts MAX_KDF_ITERATIONS, about a second each at the cap), so a sound keystore answers in well
+ * under a second; a worker still busy after this is stuck on something we did not foresee, and a reload that
+ * never settles would block every later one (issue 9 point 3).
+ */
+export const UNLOCK_TIMEOUT_MS = 20_000;
+
+export interface OffThreadOptions {
+  readonly timeoutMs?: number;
+  /** The worker's code; the bundle's UNLOCK_WORKER_SOURCE by default (tests pass one built from src/unlock-worker.ts). */
+  readonly source?: string;
+}
+
+export function unlockOffThread(bytes: Buffer, secret: Secret, options: UnlockOptions, limits: OffThreadOptions = {}): Promise<UnlockedKeystore> {
+  const source = limits.source ?? (typeof UNLOCK_WORKER_SOURCE === 'string' ? UNLOCK_WORKER_SOURCE : undefined);
+  if (source === undefined) return Promise.reject(new Error('unlockOffThread needs the bundle'));
+  const timeoutMs = limits.timeoutMs ?? UNLOCK_TIMEOUT_MS;
+  const worker = new Worker(source, { eval: true, env: {}, stdout: true, stderr: true });
   return new Promise<UnlockedKeystore>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
       settled = true;
-      void worker.terminate();
+      clearTimeout(timer);
+      void worker.terminate(); // also stops a worker busy in a synchronous loop (V8 TerminateExecution)
       fn();
     };
+    // KEYSTORE_UNSUPPORTED until a KEYSTORE_TIMEOUT code exists: the keystore, not the vault, is what stalled.
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new KeygateError('KEYSTORE_UNSUPPORTED', `failed to unlock ${options.name ?? 'the keystore'}: the unlock did not finish within ${timeoutMs} ms and was stopped`, {
+              hint: 'check the keystore with: openssl pkcs12 -info -noout -in <keystore> (iteration counts, size); recreate it if it is unusual',
+            }),
+          ),
+        ),
+      timeoutMs,
+    );
     worker.once('message', (answer: Answer) =>
       settle(() => {
         if ('ok' in answer) resolve(answer.ok);
