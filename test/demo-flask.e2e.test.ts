@@ -20,7 +20,7 @@ test('npm run demo:flask serves the Flask app behind keygate and stops with it',
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   try {
-    const port = Number((await waitFor(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out), 90_000, `the demo to listen\n${err}`))[1]);
+    const port = Number((await waitFor(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out), 90_000, `the demo to listen\n${err}`))![1]);
     const crt = join(root, 'flask-demo/keystore/flask-demo.crt');
     const hello = curl(`https://localhost:${port}/hello?name=<demo>`, crt, ['-H', 'X-Forwarded-For: 6.6.6.6']);
     assert.equal(hello.code, 0, hello.stderr);
