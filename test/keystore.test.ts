@@ -152,7 +152,7 @@ test('every broken keystore gets its own clear error', () => {
     ['b-rsa.p12', 'KEYSTORE_BAD_PASSWORD', /password does not match/, 'wrong-password'],
     ['c-rsa.p12', 'KEYSTORE_BAD_PASSWORD', /password does not match/, 'wrong-password'],
     ['x-truncated.p12', 'KEYSTORE_CORRUPT', /truncated or corrupt/],
-    ['x-text.p12', 'KEYSTORE_CORRUPT', /not a DER-encoded PKCS#12/],
+    ['x-text.p12', 'KEYSTORE_CORRUPT', /not a PKCS#12 file: it looks like a text file/],
     ['x-empty.p12', 'KEYSTORE_CORRUPT', /./],
     ['x-nomac.p12', 'KEYSTORE_NO_MAC', /no integrity MAC/],
     ['x-certonly.p12', 'KEYSTORE_NO_KEY', /holds no private key/],
@@ -267,5 +267,58 @@ test('iteration counts above the cap are refused at once, for the MAC, PBES2 and
     const t = Date.now();
     assert.throws(() => open('x-iter-md5.p12'), (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_UNSUPPORTED' && /10000001/.test(e.message));
     assert.ok(Date.now() - t < 1000, `md5 MAC refused after ${Date.now() - t} ms`);
+  }
+});
+
+// The keystore matrix (issue 9 "Keystores"): what openssl 3 and keytool 17 make, and what users hand in by mistake.
+test('a non-ASCII password opens an openssl 3 default (PBES2/AES) keystore, and a -legacy one', () => {
+  const pw = 'chängeit-€-Pass';
+  writeFileSync(join(dir, 'pw-utf8'), pw);
+  openssl('pkcs12', '-export', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'x-nonascii.p12', '-passout', `file:${join(dir, 'pw-utf8')}`);
+  openssl('pkcs12', '-export', '-legacy', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'x-nonascii-legacy.p12', '-passout', `file:${join(dir, 'pw-utf8')}`);
+  for (const n of ['x-nonascii.p12', 'x-nonascii-legacy.p12']) assert.match(open(n, {}, pw).subject, /CN=localhost/, n);
+  assert.throws(() => open('x-nonascii.p12', {}, 'changeit-€-Pass'), (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_BAD_PASSWORD');
+});
+
+test('a Camellia-encrypted keystore is "unsupported cipher", not corrupt', () => {
+  openssl('pkcs12', '-export', '-inkey', 'rsa.key', '-in', 'rsa.pem', '-out', 'x-camellia.p12', '-passout', `file:${pwFile()}`, '-keypbe', 'CAMELLIA-256-CBC', '-certpbe', 'CAMELLIA-256-CBC');
+  assert.throws(
+    () => open('x-camellia.p12'),
+    (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_UNSUPPORTED' && /: unsupported cipher camellia-256-cbc/.test(e.message) && /openssl pkcs12/.test(e.hint ?? ''),
+  );
+});
+
+test('files that are not PKCS#12 say what they look like: DER and PEM certificate, PEM key, JKS, empty, text', () => {
+  openssl('x509', '-in', 'rsa.pem', '-outform', 'DER', '-out', 'x-cert.der');
+  const jks = run('keytool', ['-genkeypair', '-alias', 'j', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=j', '-validity', '30', '-storetype', 'JKS', '-keystore', 'x-store.jks', '-storepass:file', pwFile(), '-keypass:file', pwFile()], { cwd: dir });
+  assert.equal(jks.code, 0, jks.stderr);
+  writeFileSync(join(dir, 'x-empty2.p12'), '');
+  writeFileSync(join(dir, 'x-words.p12'), 'this is not a keystore\n');
+  const cases: [string, RegExp][] = [
+    ['x-cert.der', /not a PKCS#12 file: it looks like a DER X\.509 certificate$/],
+    ['rsa.pem', /not a PKCS#12 file: it looks like a PEM file \(CERTIFICATE\)$/],
+    ['rsa.key', /not a PKCS#12 file: it looks like a PEM file \(PRIVATE KEY\)$/],
+    ['x-store.jks', /not a PKCS#12 file: it looks like a Java KeyStore \(JKS\) file$/],
+    ['x-empty2.p12', /not a PKCS#12 file: it looks like an empty file$/],
+    ['x-words.p12', /not a PKCS#12 file: it looks like a text file$/],
+  ];
+  for (const [name, re] of cases) {
+    assert.throws(
+      () => open(name),
+      (e: unknown) => {
+        assert.ok(e instanceof KeygateError, `${name}: ${String(e)}`);
+        assert.equal(e.code, 'KEYSTORE_CORRUPT', `${name}: ${e.message}`);
+        assert.match(e.message, re, name);
+        assert.doesNotMatch(`${e.message} ${e.hint}`, /decrypt|password/, `${name}: nothing suggests decryption`);
+        return true;
+      },
+    );
+  }
+});
+
+test('a few stray bytes are corrupt, never a crash', () => {
+  for (const b of [[0x30], [0xfe, 0xed], [0x30, 0x03, 0x02, 0x01], [0x00, 0x01, 0x02]]) {
+    writeFileSync(join(dir, 'x-stray.p12'), Buffer.from(b));
+    assert.throws(() => open('x-stray.p12'), (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_CORRUPT', Buffer.from(b).toString('hex'));
   }
 });

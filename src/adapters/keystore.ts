@@ -40,7 +40,10 @@ const jsPbkdf2 = forge.pkcs5.pbkdf2;
 (forge.pkcs5 as { pbkdf2: unknown }).pbkdf2 = function nativePbkdf2(p: string, s: string, c: number, dkLen: number, md?: unknown, callback?: unknown): unknown {
   capIterations(c, 'key derivation');
   const algorithm = md && typeof md === 'object' ? NODE_HASH[(md as { algorithm?: string }).algorithm ?? ''] : undefined;
-  if (algorithm && callback === undefined) return pbkdf2Sync(Buffer.from(p, 'binary'), Buffer.from(s, 'binary'), c, dkLen, algorithm).toString('binary');
+  // The password as UTF-8: what OpenSSL and Java feed PBKDF2 in a PBES2 keystore (RFC 8018 leaves it to the
+  // application; PKCS#12 v1.1 appendix B.1 says UTF-8). forge's own JS one takes its bytes as latin1, which is
+  // why non-ASCII passwords opened no openssl 3 default keystore (forge #487, #1073). Same bytes for ASCII.
+  if (algorithm && callback === undefined) return pbkdf2Sync(Buffer.from(p, 'utf8'), Buffer.from(s, 'binary'), c, dkLen, algorithm).toString('binary');
   return (jsPbkdf2 as (...a: unknown[]) => unknown)(p, s, c, dkLen, md, callback);
 };
 
@@ -99,6 +102,8 @@ function certDer(bag: forge.pkcs12.Bag): Buffer | undefined {
 export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOptions = {}): UnlockedKeystore {
   const name = options.name ?? 'the keystore';
   const fix = 'check the file, or recreate it: keygate keystore create (then let PAM rotate its password)';
+  const looks = notPkcs12(bytes);
+  if (looks) throw notPkcs12Error(name, looks);
   let asn1: forge.asn1.Asn1;
   try {
     // forge's typings only know the old boolean `strict` argument; the options object is what 1.x takes.
@@ -110,6 +115,8 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
   // PFX ::= SEQUENCE { version, authSafe, macData OPTIONAL }. forge cannot demand the MAC, and without it any
   // password may "open" the file, so we demand it ourselves.
   const top = asn1.value;
+  const derLooks = notPfxDer(asn1);
+  if (derLooks) throw notPkcs12Error(name, derLooks);
   if (!Array.isArray(top) || top.length < 2) {
     throw new KeygateError('KEYSTORE_CORRUPT', `failed to read ${name}: not a PKCS#12 structure`, { hint: fix });
   }
@@ -133,10 +140,10 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     // The one place forge's wrong-password text is matched (CONVENTIONS.md §12). With a MAC present, a wrong
     // password always fails here first (findings §1.4).
     if (msg.includes('MAC could not be verified')) throw badPassword(name);
-    // eslint-disable-next-line no-control-regex
-    if (/[^\x00-\x7f]/.test(password) && msg.includes('Failed to decrypt')) {
-      throw new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: a non-ASCII password on a PBES2 (AES) keystore cannot be read by node-forge`, {
-        hint: 'use an ASCII-only password composition policy in PAM (forge issues #487, #1073)',
+    const cipher = unsupportedAlgorithm(err);
+    if (cipher) {
+      throw new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: unsupported ${cipher}`, {
+        hint: 're-encrypt it with AES-256 (the openssl 3 default): openssl pkcs12 -in old.p12 -nodes | openssl pkcs12 -export -out new.p12 (then let PAM rotate its password)',
       });
     }
     throw new KeygateError('KEYSTORE_CORRUPT', `failed to open ${name}: its contents cannot be decrypted or parsed`, { hint: fix });
@@ -228,6 +235,65 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     notAfter,
     keyType: key.asymmetricKeyType ?? 'unknown',
   };
+}
+
+// Ciphers and PRFs node-forge cannot decrypt with, by OID, for the message (forge throws "Unsupported ... OID"
+// with the OID on the error). Others are shown by their OID.
+const ALGORITHM_NAMES: Record<string, string> = {
+  '1.2.392.200011.61.1.1.1.2': 'camellia-128-cbc',
+  '1.2.392.200011.61.1.1.1.3': 'camellia-192-cbc',
+  '1.2.392.200011.61.1.1.1.4': 'camellia-256-cbc',
+  '1.2.410.200046.1.1.1': 'aria-128-cbc',
+  '1.2.410.200046.1.1.6': 'aria-192-cbc',
+  '1.2.410.200046.1.1.11': 'aria-256-cbc',
+  '1.2.156.10197.1.104.2': 'sm4-cbc',
+  '2.16.840.1.101.3.4.1.6': 'aes-128-gcm',
+  '2.16.840.1.101.3.4.1.46': 'aes-256-gcm',
+};
+
+/** "cipher <name>" / "key derivation <name>" when forge refused an algorithm it does not implement. */
+function unsupportedAlgorithm(err: unknown): string | undefined {
+  if (!(err instanceof Error) || !/Unsupported/.test(err.message)) return undefined;
+  const oid = (err as { oid?: unknown }).oid;
+  const kind = /PRF|key derivation/.test(err.message) ? 'key derivation' : 'cipher';
+  if (typeof oid !== 'string') return `${kind} (${err.message.replace(/\.$/, '')})`;
+  return `${kind} ${ALGORITHM_NAMES[oid] ?? forge.pki.oids[oid] ?? oid}`;
+}
+
+/** What a file that is not PKCS#12 looks like, from its first bytes; undefined when it may be DER PKCS#12. */
+function notPkcs12(bytes: Buffer): string | undefined {
+  if (bytes.length === 0) return 'an empty file';
+  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0xfeedfeed) return 'a Java KeyStore (JKS) file';
+  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0xcececece) return 'a Java JCEKS keystore file';
+  const head = bytes.subarray(0, 4096).toString('latin1');
+  const pem = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(head);
+  if (pem) return `a PEM file (${pem[1]})`;
+  // A DER PKCS#12 starts with a SEQUENCE (0x30); printable text that does not is a text file.
+  // eslint-disable-next-line no-control-regex
+  if (bytes[0] !== 0x30 && /^[\t\n\r\x20-\x7e]*$/.test(head)) return 'a text file';
+  return undefined;
+}
+
+/** For DER that parsed: what it is when it is not a PFX (PFX = SEQUENCE { INTEGER 3, ContentInfo, MacData }). */
+function notPfxDer(asn1: forge.asn1.Asn1): string | undefined {
+  const top = asn1.value;
+  if (!Array.isArray(top) || top.length === 0) return undefined;
+  const [first, second, third] = top as forge.asn1.Asn1[];
+  const T = forge.asn1.Type;
+  const isInt = (n?: forge.asn1.Asn1) => n?.tagClass === forge.asn1.Class.UNIVERSAL && n.type === T.INTEGER;
+  const isSeq = (n?: forge.asn1.Asn1) => n?.tagClass === forge.asn1.Class.UNIVERSAL && n.type === T.SEQUENCE;
+  if (isInt(first) && first!.value === '\x03' && isSeq(second)) return undefined; // a PFX, version 3
+  if (isSeq(first) && isSeq(second) && third?.type === T.BITSTRING && top.length === 3) return 'a DER X.509 certificate';
+  if (isInt(first) && first!.value === '\x00' && isSeq(second) && third?.type === T.OCTETSTRING) return 'a DER private key (PKCS#8)';
+  if (isInt(first) && first!.value === '\x00' && isInt(second)) return 'a DER private key (PKCS#1 RSA)';
+  if (isSeq(first) && isSeq(second) && top.length === 2) return 'a DER encrypted private key (PKCS#8)';
+  return 'DER data that is not PKCS#12';
+}
+
+function notPkcs12Error(name: string, looks: string): KeygateError {
+  return new KeygateError('KEYSTORE_CORRUPT', `failed to read ${name}: not a PKCS#12 file: it looks like ${looks}`, {
+    hint: 'point keystore.path at the .p12 file, or convert: openssl pkcs12 -export -inkey key.pem -in cert.pem -out keystore.p12, or keytool -importkeystore -srckeystore old.jks -deststoretype pkcs12 -destkeystore keystore.p12',
+  });
 }
 
 function tooManyIterations(name: string, iterations: number, what: 'MAC' | 'key derivation'): KeygateError {

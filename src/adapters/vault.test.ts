@@ -106,3 +106,10 @@ test('Secret keeps its value out of every string form', () => {
   assert.equal(JSON.stringify(s), '"[redacted]"');
   assert.ok(!inspect({ s }).includes('x-secret-x'));
 });
+
+test('numeric character references in the XML answer are decoded; an escaped ampersand stays literal', () => {
+  const xml = (pw: string) => `<?xml version="1.0"?><cspmclient><errorcode>400</errorcode><credential><TargetAccount><userName>u</userName><password>${pw}</password></TargetAccount></credential></cspmclient>`;
+  assert.equal(parseCspmXml(xml('a&#38;b&#x26;c&#x41;&amp;d&lt;')).password, 'a&b&cA&d<');
+  assert.equal(parseCspmXml(xml('&amp;#38;')).password, '&#38;', 'the text "&#38;" written as &amp;#38; is not decoded twice');
+  assert.equal(parseCspmXml(xml('p&#233;&#x20AC;')).password, 'pé€');
+});
