@@ -260,3 +260,18 @@ test('backend preflight: an unverified program, a backend that never gets ready,
   assert.equal(code, 6, s.stderr());
   assert.match(s.stderr(), /1 restarts did not keep it up, stopping \[BACKEND_GAVE_UP\]/);
 });
+
+test('a restart verifies again: an app file changed while it ran stops keygate (exit 3) instead of starting it', async () => {
+  const p = backendProject('plain');
+  const s = await serve(p.dir);
+  const pid = backendPid(s)!;
+  assert.equal(markLines(p).length, 1);
+  appendFileSync(join(p.dir, 'backend/app.py'), '\n# changed on disk while serving\n');
+  process.kill(pid, 'SIGKILL');
+  const code = await s.exited;
+  // Planted once: without the re-check before restarting, the changed app.py was started (a second mark line).
+  assert.equal(code, 3, s.stderr());
+  assert.match(s.stderr(), /backend not restarted: its files no longer match the manifest/);
+  assert.match(s.stderr(), /changed: +backend\/app\.py/);
+  assert.equal(markLines(p).length, 1, 'the changed app never ran');
+});

@@ -6,7 +6,7 @@
 //            server.backend.env + passEnv, stdin closed, stdout/stderr into keygate's log (source=backend), and
 //            with watchdog on it runs under `setpriv --pdeathsig TERM` so it is told to stop even if keygate
 //            is SIGKILLed. Ready = an HTTP answer on its socket (readyPath: a 2xx/3xx there).
-//   exit:    the group is killed (leftover workers would keep serving a socket keygate no longer fronts), the
+//   exit:    the tree is verified again (a restart re-reads the app's files), the group is killed (leftover workers would keep serving a socket keygate no longer fronts), the
 //            proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
 //            maxDelayMs; n resets once it stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so
 //            systemd's own policy takes over.
@@ -42,8 +42,13 @@ export interface SupervisorOptions {
   /** keygate's own environment: only names in config.passEnv are copied from it. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
-  /** Called once when the backend keeps exiting and keygate must stop (BACKEND_GAVE_UP). */
+  /** Called once when the backend keeps exiting and keygate must stop (BACKEND_GAVE_UP), or a re-check failed. */
   readonly onGiveUp: (err: KeygateError) => void;
+  /**
+   * Runs before every restart: a restart re-reads the app's files from disk, so they are verified again first
+   * (throws the integrity error: keygate stops instead of starting code that changed since the first check).
+   */
+  readonly reverify?: () => Promise<void>;
 }
 
 export interface Backend {
@@ -243,12 +248,25 @@ export function createBackend(options: SupervisorOptions): Backend {
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
       if (stopping) return;
-      runOnce().catch((err: unknown) => {
-        log.error(`backend restart failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
-        // A run that never got ready counts like an exit.
-        if (!stopping && !up) onExit(child!, { code: null, signal: null });
-      });
+      const checked = options.reverify ? options.reverify() : Promise.resolve();
+      checked.then(
+        () => restart(),
+        (err: unknown) => {
+          if (stopping) return;
+          log.error('backend not restarted: its files no longer match the manifest', { gate: 'backend' });
+          options.onGiveUp(err instanceof KeygateError ? err : new KeygateError('INTERNAL', describeCause(err)));
+        },
+      );
     }, delay);
+  }
+
+  function restart(): void {
+    if (stopping) return;
+    runOnce().catch((err: unknown) => {
+      log.error(`backend restart failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
+      // A run that never got ready counts like an exit.
+      if (!stopping && !up) onExit(child!, { code: null, signal: null });
+    });
   }
 
   return {

@@ -238,6 +238,11 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
         gaveUp = err;
         stopped.abort();
       },
+      reverify: async () => {
+        const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
+        if (!again.ok) throw integrityError(again);
+        log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
+      },
     });
     await backend.start(io.signal);
     const b = backend;
