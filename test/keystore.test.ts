@@ -322,3 +322,29 @@ test('a few stray bytes are corrupt, never a crash', () => {
     assert.throws(() => open('x-stray.p12'), (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_CORRUPT', Buffer.from(b).toString('hex'));
   }
 });
+
+test('RSA-PSS keys open and match; DSA keys are refused at unlock with a clear message', () => {
+  openssl('req', '-x509', '-newkey', 'rsa-pss', '-pkeyopt', 'rsa_keygen_bits:2048', '-nodes', '-keyout', 'pss.key', '-out', 'pss.pem', '-days', '30', '-subj', '/CN=localhost');
+  openssl('pkcs12', '-export', '-inkey', 'pss.key', '-in', 'pss.pem', '-out', 'x-pss.p12', '-passout', `file:${pwFile()}`);
+  assert.equal(assertServable('x-pss.p12').keyType, 'rsa-pss');
+  openssl('genpkey', '-genparam', '-algorithm', 'DSA', '-pkeyopt', 'dsa_paramgen_bits:2048', '-out', 'dsa-param.pem');
+  openssl('req', '-x509', '-newkey', 'param:dsa-param.pem', '-nodes', '-keyout', 'dsa.key', '-out', 'dsa.pem', '-days', '30', '-subj', '/CN=localhost');
+  openssl('pkcs12', '-export', '-inkey', 'dsa.key', '-in', 'dsa.pem', '-out', 'x-dsa.p12', '-passout', `file:${pwFile()}`);
+  assert.throws(
+    () => open('x-dsa.p12'),
+    (e: unknown) => e instanceof KeygateError && e.code === 'KEYSTORE_UNSUPPORTED' && /: its key is DSA, which the TLS profile cannot serve/.test(e.message),
+  );
+});
+
+test('a chain of 10 intermediates is served whole (the walk used to stop after 8 without a word)', () => {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'c0.key', '-out', 'c0.pem', '-days', '30', '-subj', '/CN=Chain Root', '-addext', 'basicConstraints=critical,CA:TRUE');
+  for (let i = 1; i <= 11; i++) {
+    openssl('req', '-new', ...ec, '-keyout', `c${i}.key`, '-out', `c${i}.csr`, '-subj', i === 11 ? '/CN=localhost' : `/CN=Chain CA ${i}`);
+    openssl('x509', '-req', '-in', `c${i}.csr`, '-CA', `c${i - 1}.pem`, '-CAkey', `c${i - 1}.key`, '-CAcreateserial', '-out', `c${i}.pem`, '-days', '30', ...(i === 11 ? [] : ['-extfile', 'ca.ext']));
+  }
+  writeFileSync(join(dir, 'c-cas.pem'), Buffer.concat(Array.from({ length: 11 }, (_, i) => file(`c${i}.pem`))));
+  openssl('pkcs12', '-export', '-inkey', 'c11.key', '-in', 'c11.pem', '-certfile', 'c-cas.pem', '-out', 'x-long-chain.p12', '-passout', `file:${pwFile()}`);
+  const u = assertServable('x-long-chain.p12');
+  assert.equal(u.chainPem.length, 10);
+});

@@ -5,7 +5,7 @@
 // cannot open PBES2 files with non-ASCII passwords.
 
 import forge from 'node-forge';
-import { X509Certificate, createPrivateKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
 import { IterationCapError, MAX_KDF_ITERATIONS, NODE_HASH, capIterations, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
@@ -70,6 +70,19 @@ const forgeP12 = forge.pkcs12 as unknown as { generateKey: (password: unknown, s
 forgeP12.generateKey = function cappedMacKey(password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
   capIterations(iter, id === 3 ? 'MAC' : 'key derivation');
   return (forgePbe.generatePkcs12Key as (...a: unknown[]) => unknown)(password, salt, id, iter, n, md);
+};
+
+// forge reads an RSA-PSS PrivateKeyInfo as a plain RSA key (it does not check the algorithm OID), and
+// keyDer() then re-wraps it as rsaEncryption: the key no longer matched its RSA-PSS certificate. Refuse every
+// algorithm but rsaEncryption here, so such keys stay as the original PKCS#8 in bag.asn1 (like EC keys).
+const forgePrivateKeyFromAsn1 = forge.pki.privateKeyFromAsn1;
+forge.pki.privateKeyFromAsn1 = function rsaOnlyPrivateKeyFromAsn1(obj: forge.asn1.Asn1): forge.pki.rsa.PrivateKey {
+  const v = obj.value as forge.asn1.Asn1[];
+  const alg = Array.isArray(v) && v.length >= 3 && Array.isArray(v[1]?.value) ? (v[1]!.value as forge.asn1.Asn1[])[0] : undefined;
+  if (alg && alg.type === forge.asn1.Type.OID && forge.asn1.derToOid(alg.value as string) !== forge.pki.oids['rsaEncryption']) {
+    throw new Error('not an rsaEncryption key');
+  }
+  return forgePrivateKeyFromAsn1(obj);
 };
 
 interface Bag {
@@ -190,8 +203,16 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
   } catch {
     throw new KeygateError('KEYSTORE_CORRUPT', `failed to use ${name}: its key or certificate cannot be parsed`, { hint: fix });
   }
+  // TLS 1.2+ with Mozilla's intermediate profile serves RSA (PKCS#1 v1.5 or PSS signatures) and ECDSA keys.
+  // A DSA (or DH, X25519…) key loads into Node but every handshake then fails without a word: refuse it here.
+  const keyType = key.asymmetricKeyType ?? 'unknown';
+  if (!SERVABLE_KEY_TYPES.has(keyType)) {
+    throw new KeygateError('KEYSTORE_UNSUPPORTED', `failed to use ${name}: its key is ${keyType.toUpperCase()}, which the TLS profile cannot serve (RSA, RSA-PSS or EC only)`, {
+      hint: 'issue an RSA or EC (P-256) key and certificate into the keystore',
+    });
+  }
   const byId = chosen.localKeyId ? x509s.find((c) => c.bag.localKeyId === chosen!.localKeyId) : undefined;
-  const leaf = byId ?? x509s.find((c) => c.cert.checkPrivateKey(key));
+  const leaf = byId ?? x509s.find((c) => keyMatches(c.cert, key));
   if (!leaf) {
     if (x509s.length === 0) {
       throw new KeygateError('KEYSTORE_NO_KEY', `failed to use ${name}: it holds a key but no certificate`, { hint: fix });
@@ -200,7 +221,7 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
       hint: fix,
     });
   }
-  if (!leaf.cert.checkPrivateKey(key)) {
+  if (!keyMatches(leaf.cert, key)) {
     throw new KeygateError('KEYSTORE_KEY_MISMATCH', `failed to use ${name}: the certificate ${leaf.cert.subject.replace(/\n/g, ', ')} does not match its private key`, {
       hint: fix,
     });
@@ -218,9 +239,11 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
   // The served chain: walk issuers from the leaf through the other certs that are not another key's leaf.
   const otherLeafIds = new Set(keys.filter((k) => k !== chosen).map((k) => k.localKeyId).filter(Boolean));
   const pool = x509s.filter((c) => c !== leaf && !(c.bag.localKeyId && otherLeafIds.has(c.bag.localKeyId)));
+  // No fixed depth: each certificate of the pool joins the chain at most once, so the pool bounds the walk
+  // (it used to stop after 8 intermediates without a word).
   const chain: X509Certificate[] = [];
   let current = leaf.cert;
-  for (let i = 0; i < 8; i++) {
+  for (;;) {
     const issuer = pool.find((c) => !chain.includes(c.cert) && c.cert !== current && current.checkIssued(c.cert));
     if (!issuer || issuer.cert.checkIssued(issuer.cert)) break; // stop at a self-signed root: clients hold it
     chain.push(issuer.cert);
@@ -302,6 +325,23 @@ function tooManyIterations(name: string, iterations: number, what: 'MAC' | 'key 
   return new KeygateError('KEYSTORE_UNSUPPORTED', `failed to open ${name}: ${asks}, more than the ${MAX_KDF_ITERATIONS} keygate accepts (a crafted file would stall the start)`, {
     hint: 'recreate it with a usual count: openssl pkcs12 -export -iter 10000 (keytool uses 10,000, OpenSSL 2,048), or keygate keystore create',
   });
+}
+
+const SERVABLE_KEY_TYPES = new Set(['rsa', 'rsa-pss', 'ec']);
+
+/**
+ * Whether the certificate holds the key's public half. X509Certificate.checkPrivateKey says false for RSA-PSS
+ * keys on OpenSSL 3.0 (they matched: openssl x509 -noout -pubkey agrees), so the public keys are compared as
+ * SubjectPublicKeyInfo DER when it does.
+ */
+function keyMatches(cert: X509Certificate, key: KeyObject): boolean {
+  if (cert.checkPrivateKey(key)) return true;
+  try {
+    const spki = (k: KeyObject): Buffer => k.export({ type: 'spki', format: 'der' });
+    return spki(cert.publicKey).equals(spki(createPublicKey(key)));
+  } catch {
+    return false;
+  }
 }
 
 function badPassword(name: string): KeygateError {
