@@ -30,3 +30,43 @@ test('command provider needs an argv array; warnings for risky choices', () => {
   assert.equal(r.warnings.length, 2);
   assert.equal(validateConfig([]).ok, false);
 });
+
+test('server.backend: defaults filled in, every bad setting named, secrets kept out of its environment', () => {
+  const ok = validateConfig({ server: { backend: { command: ['/usr/bin/python3', 'app.py'], listen: 'fd' } } });
+  assert.ok(ok.ok);
+  const b = ok.config.server.backend!;
+  assert.deepEqual([b.cwd, b.listen, b.passEnv, b.restart.maxRestarts, b.watchdog], ['.', 'fd', ['PATH', 'LANG', 'LC_ALL', 'TZ'], 5, true]);
+  assert.equal(validateConfig({ server: { backend: { command: ['${NODE}', 'app.js', '${SOCKET}'] } } }).ok, true);
+
+  const bad = validateConfig({
+    server: {
+      handler: 'app/h.cjs',
+      backend: {
+        command: ['python3', 'app.py'],
+        listen: 'tcp',
+        env: { CSPM_CLIENT_HOME: '/opt/cspm', 'BAD NAME': 'x', N: 1 },
+        passEnv: ['KEYGATE_PORT', 'NODE_OPTIONS', 'HOME'],
+        readyPath: 'health',
+        restart: { initialDelayMs: 5000, maxDelayMs: 1000, bogus: 1 },
+        extra: true,
+      },
+    },
+  });
+  assert.equal(bad.ok, false);
+  assert.deepEqual(!bad.ok && bad.errors.sort(), [
+    'server.backend.command: the program "python3" must be an absolute path or ${NODE} (keygate does no PATH lookup)',
+    'server.backend.env: "BAD NAME" is not a variable name',
+    'server.backend.env: "CSPM_CLIENT_HOME" is reserved: keygate does not pass it to a backend',
+    'server.backend.env: "N" must have a string value',
+    'server.backend.extra: unknown setting',
+    'server.backend.listen: must be one of unix, fd',
+    'server.backend.passEnv: "KEYGATE_PORT" is reserved: keygate does not pass it to a backend',
+    'server.backend.passEnv: "NODE_OPTIONS" is reserved: keygate does not pass it to a backend',
+    'server.backend.readyPath: must start with /',
+    'server.backend.restart.bogus: unknown setting',
+    'server.backend.restart.maxDelayMs: must not be less than initialDelayMs',
+    'server.backend: cannot be used together with server.handler (choose one way to run the app)',
+  ]);
+  assert.equal(validateConfig({ server: { backend: {} } }).ok, false);
+  assert.equal(validateConfig({ server: { backend: 'gunicorn' } }).ok, false);
+});
