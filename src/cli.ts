@@ -21,6 +21,8 @@ export interface Io {
   readonly entry: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); serve drains on it. */
   readonly signal?: AbortSignal;
+  /** serve: from now on SIGINT/SIGTERM abort `signal` instead of ending the process. */
+  readonly holdSignals?: () => void;
   /** SIGHUP: re-fetch the password and swap the TLS context. */
   readonly onReload?: (listener: () => void) => void;
   /** node's own flags (process.execArgv), checked by serve for code-loading options. */

@@ -18,17 +18,16 @@ main(process.argv.slice(2), {
   nodePath: process.execPath,
   entry,
   signal: signals.signal,
+  holdSignals: signals.hold,
   onReload: signals.onReload,
   execArgv: process.execArgv,
 }).then(
   (code) => {
     process.exitCode = code;
-    signals.dispose();
   },
   (err: unknown) => {
     // main() reports every error itself; this is the last guard for a bug, without a stack for the user.
     process.stderr.write(`keygate: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
-    signals.dispose();
   },
 );

@@ -39,12 +39,12 @@ export function unlockOffThread(bytes: Buffer, secret: Secret, options: UnlockOp
       void worker.terminate(); // also stops a worker busy in a synchronous loop (V8 TerminateExecution)
       fn();
     };
-    // KEYSTORE_UNSUPPORTED until a KEYSTORE_TIMEOUT code exists: the keystore, not the vault, is what stalled.
+    // The keystore, not the vault, is what stalled.
     const timer = setTimeout(
       () =>
         settle(() =>
           reject(
-            new KeygateError('KEYSTORE_UNSUPPORTED', `failed to unlock ${options.name ?? 'the keystore'}: the unlock did not finish within ${timeoutMs} ms and was stopped`, {
+            new KeygateError('KEYSTORE_TIMEOUT', `failed to unlock ${options.name ?? 'the keystore'}: the unlock did not finish within ${timeoutMs} ms and was stopped`, {
               hint: 'check the keystore with: openssl pkcs12 -info -noout -in <keystore> (iteration counts, size); recreate it if it is unusual',
             }),
           ),

@@ -10,8 +10,8 @@
 //   8. listen; on SIGHUP or a keystore change re-fetch + unlock + swap the TLS context; on SIGINT/SIGTERM
 //      drain open requests, stop the backend's process group, and exit 0.
 
-import { existsSync, readFileSync, statSync, watchFile, unwatchFile } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, statSync, watchFile, unwatchFile } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
@@ -26,6 +26,9 @@ import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import type { RequestHandler } from '../server/https-server.js';
 import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thread.js';
 import { preflightBackend } from '../backend/preflight.js';
+import { MAX_KEYSTORE_BYTES, readRegularFile } from '../adapters/read-regular-file.js';
+import { assertSafeRuntime } from '../gate/runtime.js';
+import { assertPortFree } from '../server/port-check.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
 
@@ -37,19 +40,6 @@ const loadServer = () => import('../server/https-server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 
 const CONFIG_FILE = 'keygate.config.json';
-const RUNTIME_FLAGS = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|--experimental-default-type|--inspect\S*|--eval|-e|--env-file\S*)(=|\s|$)/;
-
-/** Step 1: node must not have been told to run other code before the entry. */
-export function assertSafeRuntime(env: Readonly<Record<string, string | undefined>>, execArgv: readonly string[]): void {
-  const opts = env['NODE_OPTIONS'] ?? '';
-  const bad = RUNTIME_FLAGS.test(opts) ? `NODE_OPTIONS=${opts}` : execArgv.find((a) => RUNTIME_FLAGS.test(a));
-  if (bad) {
-    throw new KeygateError('UNSAFE_RUNTIME', `refused to start: ${bad.split(/\s/)[0]} would load code that keygate cannot verify`, {
-      hint: 'start keygate as: node dist/main.js serve (no -r/--import/--loader, NODE_OPTIONS unset)',
-    });
-  }
-}
-
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */
 export function loadConfig(tree: VerifiedTree): Config {
   const file = resolve(tree.base, CONFIG_FILE);
@@ -76,6 +66,8 @@ export interface ServeFlags {
   readonly host?: string;
   readonly alias?: string;
   readonly allowExpired?: boolean;
+  /** Consent for options that weaken TLS (--allow-expired). */
+  readonly insecure?: boolean;
 }
 
 async function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): Promise<SecretProvider> {
@@ -93,14 +85,12 @@ export async function fetchAndUnlock(
   keystorePath: string,
   opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean; offThread?: boolean },
 ): Promise<UnlockedKeystore> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(keystorePath);
-  } catch (err) {
-    throw new KeygateError('KEYSTORE_UNREADABLE', `failed to read keystore ${keystorePath}: ${describeCause(err)}`, {
-      hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
-    });
-  }
+  // Open, fstat, refuse what is not a regular file, read at most the cap: a FIFO or /dev/zero in its place must
+  // neither hang the start nor fill the memory.
+  const bytes = readRegularFile(keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
+    code: 'KEYSTORE_UNREADABLE',
+    hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
+  });
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
     const asked = askVault(ctx, provider, bypassCache); // the client is spawned before this returns
     // node-forge needs no secret to be evaluated: do it while the vault client runs, not after it answers.
@@ -193,15 +183,41 @@ async function testPause(env: Readonly<Record<string, string | undefined>>, log:
   }
 }
 
+/** <project>/dist/main.js → <project>; an entry elsewhere → its own folder. */
+export function projectOf(entry: string): string {
+  const dir = dirname(entry);
+  return basename(dir) === 'dist' ? dirname(dir) : dir;
+}
+
+/** Every serve flag checked before anything else runs (yargs lets --port abc through as NaN). */
+function validateServeFlags(flags: ServeFlags): void {
+  const problems: string[] = [];
+  if (flags.port !== undefined && (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535)) problems.push('--port must be a whole number from 0 to 65535');
+  if (flags.host !== undefined && flags.host.trim() === '') problems.push('--host must not be empty');
+  if (flags.allowExpired && !flags.insecure) problems.push('--allow-expired weakens TLS: it needs --insecure too');
+  if (problems.length) throw new KeygateError('USAGE', `failed to read the serve flags: ${problems.join('; ')}`, { hint: 'run node dist/main.js serve --help' });
+}
+
 /** The whole gated launch; resolves with the exit status after a signal stops the server. */
 export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly string[]): Promise<ExitStatus> {
   const { io, log } = ctx;
-  assertSafeRuntime(io.env, execArgv);
-  const paths = resolvePaths(io.cwd, { entry: io.entry });
+  // From here SIGINT/SIGTERM are checked between the gates: a stop during the start never reaches the vault.
+  io.holdSignals?.();
+  const stopRequested = (before: string): boolean => {
+    if (!io.signal?.aborted) return false;
+    log.info(`stopped by ${String(io.signal.reason ?? 'a signal')} before ${before}`, { gate: 'shutdown' });
+    return true;
+  };
+  assertSafeRuntime(io.env, execArgv, `node ${io.entry} serve`);
+  validateServeFlags(flags);
+  // The project is the running entry's own (<project>/dist/main.js), whatever the current folder: a start from /
+  // or from a systemd unit without WorkingDirectory= verifies the same tree.
+  const paths = resolvePaths(projectOf(io.entry), { entry: io.entry });
   const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
   if (!report.ok) throw integrityError(report);
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });
   await testPause(io.env, log);
+  if (stopRequested('the vault was asked')) return EXIT.OK;
 
   const base = dirname(paths.template);
   const tree = new VerifiedTree(base, report.manifest);
@@ -216,11 +232,16 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     : config.server.handler
       ? appHandler(tree, config.server.handler, config.server.staticDir, ctx)
       : helloHandler(tree, config.server.staticDir);
+  const host = flags.host ?? config.server.host;
+  const port = flags.port ?? config.server.port;
+  await assertPortFree(host, port);
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
+  if (stopRequested('the vault was asked')) return EXIT.OK;
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
   logUnlocked(ctx, material);
+  if (stopRequested('listening')) return EXIT.OK;
 
   let backend: Backend | undefined;
   let proxy: Proxy | undefined;
@@ -245,6 +266,10 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
       },
     });
     await backend.start(io.signal);
+    if (stopRequested('listening')) {
+      await backend.stop();
+      return EXIT.OK;
+    }
     const b = backend;
     proxy = createProxy({
       target: () => b.target(),
@@ -261,8 +286,8 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   try {
     if (io.signal?.aborted) throw new KeygateError('SERVER_LISTEN_FAILED', 'stopped by a signal before listening', { hint: 'start it again' });
     server = await startHttpsServer({
-      host: flags.host ?? config.server.host,
-      port: flags.port ?? config.server.port,
+      host,
+      port,
       tls: material,
       handler: proxy ? proxy.handle : handler!,
       onUpgrade: proxy?.upgrade,
@@ -388,7 +413,8 @@ export function serveCommand(choose: (h: Handler) => (args: Record<string, unkno
         .option('port', { type: 'number', describe: 'port (default: server.port in keygate.config.json, else 8443)' })
         .option('host', { type: 'string', describe: 'address to listen on (default 127.0.0.1)' })
         .option('alias', { type: 'string', describe: 'keystore entry to use when it holds several keys' })
-        .option('allow-expired', { type: 'boolean', describe: 'serve an expired certificate (explicit consent)' })
+        .option('allow-expired', { type: 'boolean', describe: 'serve an expired certificate (needs --insecure)' })
+        .option('insecure', { type: 'boolean', describe: 'consent to options that weaken TLS' })
         .example('node dist/main.js serve', 'the gated start (what npm start runs)')
         .epilogue('Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)'),
     handler: choose((ctx, args) =>
@@ -399,6 +425,7 @@ export function serveCommand(choose: (h: Handler) => (args: Record<string, unkno
           host: args['host'] as string | undefined,
           alias: args['alias'] as string | undefined,
           allowExpired: args['allow-expired'] as boolean | undefined,
+          insecure: args['insecure'] as boolean | undefined,
         },
         ctx.io.execArgv ?? [],
       ),

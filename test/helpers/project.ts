@@ -71,6 +71,8 @@ export function keygate(dir: string, args: readonly string[], options: RunOption
     encoding: 'utf8',
     input: options.input,
     timeout: options.timeout ?? 120_000,
+    // keygate blocked in a system call ignores the default SIGTERM: a hang must not wedge the run.
+    killSignal: 'SIGKILL',
     ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -180,8 +182,8 @@ export interface Served {
 }
 
 /** Starts `node dist/main.js serve` and waits for the URL line (or the exit). */
-export function serve(dir: string, args: readonly string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['dist/main.js', 'serve', ...args], { cwd: dir, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function serve(dir: string, args: readonly string[] = [], env: Record<string, string> = {}, entry = 'dist/main.js'): Promise<Served> {
+  const child = spawn(process.execPath, [entry, 'serve', ...args], { cwd: dir, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
