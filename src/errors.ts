@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   INTEGRITY_MISMATCH: { exit: EXIT.INTEGRITY, meaning: 'files differ from the manifest: changed, missing, new or unreadable' },
   PIN_STALE: { exit: EXIT.INTEGRITY, meaning: 'check: the tree regenerated now does not hash to the pinned value' },
   UNSAFE_RUNTIME: { exit: EXIT.INTEGRITY, meaning: 'node was started with flags or NODE_OPTIONS that load code before the gate' },
+  UNTRUSTED_ANCHOR: { exit: EXIT.INTEGRITY, meaning: 'the node executable, the entry, its package.json or the vault client (or a folder above one) is not owned by root or is writable by group/other/the service user' },
   UNVERIFIED_LOAD: { exit: EXIT.INTEGRITY, meaning: 'the app tried to load or read a file that is not in the verified manifest' },
   VAULT_NOT_FOUND: { exit: EXIT.VAULT, meaning: 'the vault client executable is missing or not executable' },
   VAULT_TIMEOUT: { exit: EXIT.VAULT, meaning: 'the vault client did not answer in time and was killed' },

@@ -46,7 +46,7 @@ test('a worker that never answers is terminated after the timeout, and the reloa
   const t = Date.now();
   const err = await failure(unlockOffThread(Buffer.from('x'), new Secret('pw'), { name: 'keystore/ks.p12' }, { source: spin, timeoutMs: 300 }));
   const ms = Date.now() - t;
-  assert.equal(err.code, 'KEYSTORE_UNSUPPORTED');
+  assert.equal(err.code, 'KEYSTORE_TIMEOUT');
   assert.equal(err.message, 'failed to unlock keystore/ks.p12: the unlock did not finish within 300 ms and was stopped');
   assert.ok(ms >= 290 && ms < 3000, `settled after ${ms} ms`);
 });

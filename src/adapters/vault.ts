@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import { XMLParser } from 'fast-xml-parser';
 import { KeygateError } from '../errors.js';
+export { defaultCspmClientPath } from '../core/vault-client.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -116,10 +117,6 @@ export interface CspmOptions {
 }
 
 /** Default client location, as the PAM examples lay it out. */
-export function defaultCspmClientPath(env: Readonly<Record<string, string | undefined>>): string {
-  const home = env['CSPM_CLIENT_HOME'] || 'c:/cspm/cloakware';
-  return `${home.replace(/[\\/]+$/, '')}/cspmclient/bin64/cspmclient64`;
-}
 
 /** Symantec/Broadcom PAM A2A: `cspmclient <alias> <bypassCache> [-x]`, status 400 is success. */
 export function cspmProvider(options: CspmOptions): SecretProvider {

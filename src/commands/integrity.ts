@@ -21,7 +21,7 @@ import {
 import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
 import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.js';
 import { readRegularFile } from '../adapters/read-regular-file.js';
-import { readBackendProgram } from '../adapters/backend-program.js';
+import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -67,8 +67,8 @@ function readTemplate(paths: IntegrityPaths): Buffer {
 }
 
 function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: IntegrityEnv): TemplateLine[] {
-  const backend = readBackendProgram(dirname(paths.template), env.nodePath);
-  return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, backend, env: env.env }, basename(paths.template));
+  const { backend, vaultClient } = readConfiguredPrograms(dirname(paths.template), env.nodePath, env.env);
+  return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, backend, vaultClient, env: env.env }, basename(paths.template));
 }
 
 function problemText(p: ExpandProblem): string {

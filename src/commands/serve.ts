@@ -28,6 +28,8 @@ import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thre
 import { preflightBackend } from '../backend/preflight.js';
 import { MAX_KEYSTORE_BYTES, readRegularFile } from '../adapters/read-regular-file.js';
 import { assertSafeRuntime } from '../gate/runtime.js';
+import { entryPackageJsons, findAnchorProblems } from '../gate/trust-anchors.js';
+import { vaultClientPath } from '../core/vault-client.js';
 import { assertPortFree } from '../server/port-check.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
@@ -71,10 +73,10 @@ export interface ServeFlags {
 }
 
 async function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): Promise<SecretProvider> {
-  const { cspmProvider, commandProvider, defaultCspmClientPath } = await loadVault();
+  const { cspmProvider, commandProvider } = await loadVault();
   const limits = { timeoutMs: config.vault.timeoutMs, maxOutputBytes: config.vault.maxOutputBytes };
   if (config.vault.provider === 'command') return commandProvider({ command: config.vault.command!, limits, env });
-  const clientPath = config.vault.clientPath ? resolve(base, config.vault.clientPath) : defaultCspmClientPath(env);
+  const clientPath = vaultClientPath(config.vault, base, env);
   return cspmProvider({ clientPath, alias: config.vault.alias, output: config.vault.output, limits, env });
 }
 
@@ -183,6 +185,26 @@ async function testPause(env: Readonly<Record<string, string | undefined>>, log:
   }
 }
 
+/** Ownership of what cannot be hashed (src/gate/trust-anchors.ts): refuse, or warn loudly in the dev demo. */
+function checkTrustAnchors(ctx: Context, config: Config, base: string): void {
+  const { io, log } = ctx;
+  const anchors = [
+    { what: 'the node executable', path: io.nodePath },
+    { what: 'the main entry', path: io.entry },
+    ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
+    { what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) },
+  ];
+  const problems = findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
+  if (problems.length === 0) return;
+  if (config.trust.anchors === 'warn') {
+    for (const p of problems) log.warn(`TRUST ANCHOR NOT PROTECTED (dev: trust.anchors is "warn", production refuses): ${p}`, { gate: 'anchors' });
+    return;
+  }
+  throw new KeygateError('UNTRUSTED_ANCHOR', `refused to start: ${problems.length} trust anchor problem${problems.length > 1 ? 's' : ''} (what runs before the gate or receives the password must be root's)\n${problems.join('\n')}`, {
+    hint: 'chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user\'s uid in trust.owners (docs/security.md#trust-anchors)',
+  });
+}
+
 /** <project>/dist/main.js → <project>; an entry elsewhere → its own folder. */
 export function projectOf(entry: string): string {
   const dir = dirname(entry);
@@ -232,6 +254,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     : config.server.handler
       ? appHandler(tree, config.server.handler, config.server.staticDir, ctx)
       : helloHandler(tree, config.server.staticDir);
+  checkTrustAnchors(ctx, config, base);
   const host = flags.host ?? config.server.host;
   const port = flags.port ?? config.server.port;
   await assertPortFree(host, port);

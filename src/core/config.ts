@@ -31,6 +31,13 @@ export interface Config {
     /** A backend process keygate starts after verification and fronts with TLS (docs/backend.md). */
     readonly backend?: BackendConfig;
   };
+  /** Trust anchors (node, the entry and its package.json, the vault client): src/gate/trust-anchors.ts. */
+  readonly trust: {
+    /** refuse (production) or warn (the dev demo) when an anchor is writable by others than root/owners. */
+    readonly anchors: 'refuse' | 'warn';
+    /** uids besides root that may own anchors (e.g. the deploy user); never the service user. */
+    readonly owners: readonly number[];
+  };
 }
 
 /** server.backend: the service's own process, started after verification, never given the secret. */
@@ -75,6 +82,7 @@ export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false },
   server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000 },
+  trust: { anchors: 'refuse', owners: [] },
 };
 
 export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] };
@@ -83,7 +91,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['vault', 'keystore', 'server', '$comment', '_comment'],
+  '': ['vault', 'keystore', 'server', 'trust', '$comment', '_comment'],
+  trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired'],
   server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend'],
@@ -220,6 +229,14 @@ export function validateConfig(raw: unknown): ConfigResult {
     } else command = v['command'] as string[];
   }
   if (provider === 'command' && !command) errors.push('vault.command: required when vault.provider is "command"');
+  // The program that receives the password is a trust anchor: named by its absolute path, never found via PATH.
+  if (command && !command[0]!.startsWith('/')) errors.push(`vault.command: the program ${JSON.stringify(command[0])} must be an absolute path (keygate does no PATH lookup)`);
+  const t = isObj(raw['trust']) ? raw['trust'] : {};
+  let owners: number[] = [];
+  if (t['owners'] !== undefined) {
+    if (!Array.isArray(t['owners']) || !t['owners'].every((u) => Number.isInteger(u) && (u as number) > 0)) errors.push('trust.owners: must be an array of uids (whole numbers above 0; root is always trusted)');
+    else owners = t['owners'] as number[];
+  }
   const config: Config = {
     vault: {
       provider,
@@ -244,7 +261,9 @@ export function validateConfig(raw: unknown): ConfigResult {
       headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
       backend: s['backend'] === undefined ? undefined : backendConfig(isObj(s['backend']) ? s['backend'] : {}),
     },
+    trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
   };
+  if (config.trust.anchors === 'warn') warnings.push('trust.anchors: "warn" lets keygate start with trust anchors others can write (dev only)');
   if (config.server.backend && config.server.handler) errors.push('server.backend: cannot be used together with server.handler (choose one way to run the app)');
   if (config.server.backend && config.server.staticDir) errors.push('server.backend: cannot be used together with server.staticDir (the backend serves its own files)');
   if (config.keystore.allowExpired) warnings.push('keystore.allowExpired: an expired certificate will be served');

@@ -24,6 +24,8 @@ export interface TemplateVariables {
   readonly node: string;
   /** The backend's program (`${BACKEND}`): server.backend.command[0], resolved. */
   readonly backend?: string;
+  /** The vault client (`${VAULT_CLIENT}`): the program that receives the password. */
+  readonly vaultClient?: string;
   /** Environment for `${NAME}`. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -100,6 +102,10 @@ function substitute(s: string, vars: TemplateVariables, templateName: string, li
     if (name === 'BACKEND') {
       if (vars.backend) return vars.backend;
       throw invalid(templateName, line, 'uses ${BACKEND}, but keygate.config.json names no server.backend.command', 'set server.backend.command, or remove the line');
+    }
+    if (name === 'VAULT_CLIENT') {
+      if (vars.vaultClient) return vars.vaultClient;
+      throw invalid(templateName, line, 'uses ${VAULT_CLIENT}, but the vault client path is not absolute', 'set vault.clientPath (or CSPM_CLIENT_HOME), or remove the line');
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid(templateName, line, `has a malformed variable \${${name}}`);
     const value = vars.env[name];

@@ -1,0 +1,80 @@
+// Trust anchors: what runs before keygate's own code, or receives the password, cannot be protected by a hash
+// keygate computes — the code doing the check is the code being checked (a wrapper script in place of a listed
+// node passes its own verification; an entry can put its registered bytes back before the vault hashes it; a
+// fake vault client keeps the password). These files are protected by ownership, as sshd's StrictModes
+// protects authorized_keys (auth.c secure_filename): the file and every folder above it must be owned by root
+// (or a trusted owner named in trust.owners) and not writable by group or other; and, when keygate does not run
+// as root, not owned by the user keygate runs as (who could chmod them). The anchors: the node executable, the
+// main entry and the package.json files Node reads to load it, and the vault client.
+// Production refuses the start (trust.anchors "refuse", the default); the demo warns ("warn").
+
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface Anchor {
+  /** What it is, for the message ("the vault client"). */
+  readonly what: string;
+  readonly path: string;
+}
+
+export interface OwnershipRules {
+  /** The uid keygate runs as. */
+  readonly uid: number;
+  /** uids besides root that may own anchors (a deploy user); never the uid keygate runs as, unless that is root. */
+  readonly trustedUids: readonly number[];
+}
+
+/** One line per problem: "<what> <path>: <why>". Empty when every anchor and folder above it is sound. */
+export function findAnchorProblems(anchors: readonly Anchor[], rules: OwnershipRules, stat: (p: string) => Stats = lstatSync): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const anchor of anchors) {
+    let real: string;
+    try {
+      real = realpathSync(anchor.path);
+    } catch (err) {
+      problems.push(`${anchor.what} ${anchor.path}: cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      continue;
+    }
+    // The file itself, then each folder up to /: whoever can write a folder can replace what is in it.
+    for (let p = real, first = true; ; first = false) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        const why = unsound(stat(p), rules);
+        if (why) problems.push(`${anchor.what} ${anchor.path}: ${first ? 'it' : `the folder ${p}`} ${why}`);
+      }
+      const up = dirname(p);
+      if (up === p) break;
+      p = up;
+    }
+  }
+  return problems;
+}
+
+function unsound(st: Stats, rules: OwnershipRules): string | undefined {
+  const w = st.mode & 0o022;
+  if (w !== 0) return `is writable by ${w === 0o022 ? 'its group and others' : w === 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`;
+  if (st.uid === 0) return undefined;
+  if (st.uid === rules.uid) return `is owned by uid ${st.uid}, the user keygate runs as (it could change it)`;
+  if (!rules.trustedUids.includes(st.uid)) return `is owned by uid ${st.uid}, not root or a trust.owners uid`;
+  return undefined;
+}
+
+/** The package.json files Node reads to load an entry: the nearest one up from its folder. */
+export function entryPackageJsons(entry: string): string[] {
+  const out: string[] = [];
+  for (let d = dirname(entry); ; ) {
+    const pj = join(d, 'package.json');
+    try {
+      lstatSync(pj);
+      out.push(pj);
+      break; // Node stops at the nearest package.json
+    } catch {
+      /* none here */
+    }
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return out;
+}
