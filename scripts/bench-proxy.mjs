@@ -1,0 +1,477 @@
+// Proxy speed (issue 11 point 7): requests/s and p99 latency through keygate's backend proxy (TLS) against nginx
+// and Apache httpd as TLS reverse proxies in front of the SAME backend process, and against that backend reached
+// directly (plain HTTP). Called by scripts/bench.mjs (benchProxy()), and runs on its own after `npm run build`:
+//   node scripts/bench-proxy.mjs
+// Fair by construction (docs/performance.md, "Backend proxy"):
+//   backend  scripts/bench-backend.cjs, one Node process, started once by keygate's own backend mode
+//            (listen "fd": keygate binds 127.0.0.1:<port> and hands it over as fd 3); nginx, Apache and the direct
+//            client connect to that very process on that port. All upstream traffic is loopback TCP.
+//   upstream keep-alive everywhere: keygate's http.Agent (keepAlive), nginx `proxy_http_version 1.1` + an
+//            upstream `keepalive 64` pool, Apache mod_proxy_http's connection pool (reuse on, the default).
+//   client   wrk (autocannon when wrk is missing), 32 connections, 1 client thread, 1 s warm-up then 5 s
+//            measured per setup, rounds interleaved (keygate, nginx, apache, direct, keygate, ...), medians.
+//            Client keep-alive unlimited on every proxy (no TLS handshake mid-run for anyone).
+//   TLS      one certificate and key: the keystore keygate unlocks, exported to PEM with openssl for nginx and
+//            Apache into the temp folder (removed at the end). TLS 1.2 + 1.3 offered by all; every setup
+//            negotiates TLS 1.3 with the same suite (checked and printed per row).
+//   workers  keygate: one Node process (its design). nginx: worker_processes 1. Apache: mpm_event with Debian's
+//            default mpm_event.conf (StartServers 2, ThreadsPerChild 25, MaxRequestWorkers 150).
+//            The machine's cores are shared by client, proxy and backend alike.
+//   headers  each proxy sets X-Forwarded-For/-Proto/-Host and sends Strict-Transport-Security, as keygate does;
+//            no access log anywhere.
+// A missing peer (nginx or apache2 not installed, or failing to start) becomes a row with a note; nothing here
+// throws for it, and the function always resolves.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const NGINX = '/usr/sbin/nginx';
+const APACHE = '/usr/sbin/apache2';
+const APACHE_MODULES = '/usr/lib/apache2/modules';
+const WRK = '/usr/bin/wrk';
+const BODY = 'hello from the bench backend\n';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000, ...opts });
+  if ((r.status !== 0 || r.error) && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.error}): ${r.stderr}`);
+  return r;
+}
+
+/** A free loopback port (bound, read, released). */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = net.createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** One GET; resolves with { status, body } or rejects. TLS without verification: the bench trusts its own cert. */
+function get(url, timeoutMs = 2000) {
+  return new Promise((ok, fail) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? 'https' : 'http';
+    import(`node:${mod}`).then(({ default: m }) => {
+      const req = m.get(url, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode, body, headers: res.headers }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', fail);
+    }, fail);
+  });
+}
+
+async function waitAnswer(url, ms, isAlive = () => true) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    if (!isAlive()) throw new Error('exited before answering');
+    try {
+      const r = await get(url);
+      if (r.status === 200 && r.body === BODY) return r;
+      last = new Error(`answered ${r.status}: ${r.body.slice(0, 80)}`);
+    } catch (err) {
+      last = err;
+    }
+    await sleep(50);
+  }
+  throw new Error(`no answer on ${url} within ${ms} ms${last ? ` (${last.message})` : ''}`);
+}
+
+/** The TLS version and suite a fresh connection negotiates (what wrk's OpenSSL gets too: same defaults). */
+function negotiated(port) {
+  return new Promise((ok) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
+      ok(`${s.getProtocol()} ${s.getCipher()?.standardName ?? s.getCipher()?.name}`);
+      s.end();
+    });
+    s.on('error', (err) => ok(`? (${err.code ?? err.message})`));
+  });
+}
+
+// ---- the project keygate serves ---------------------------------------------------------------------------
+
+/**
+ * A deployable project in a temp folder: the built entry, the A2A emulator, the backend program, a keystore
+ * made by `keygate keystore create` with a random password (known here only so openssl can export the PEMs
+ * the peers use), the manifest generated and pinned, the entry registered with the emulator.
+ */
+export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
+  const dir = join(work, 'keygate');
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  for (const f of ['main.js', 'package.json']) cpSync(join(distDir, f), join(dir, 'dist', f));
+  cpSync(join(ROOT, 'dev/cspm/package.json'), join(dir, 'dev/cspm/package.json'));
+  cpSync(join(ROOT, 'dev/cspm/cspmclient'), join(dir, 'dev/cspm/cspmclient'), { recursive: true });
+  mkdirSync(join(dir, 'backend'), { recursive: true });
+  cpSync(join(ROOT, 'scripts/bench-backend.cjs'), join(dir, 'backend/server.cjs'));
+  writeFileSync(join(dir, 'package.json'), '{"name":"kg-bench-proxy","private":true,"type":"module"}\n');
+  const config = {
+    vault: { provider: 'cspm', clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64', alias: 'keygate-bench', output: 'xml' },
+    keystore: { path: 'keystore/bench.p12' },
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      backend: { command: ['${NODE}', 'server.cjs'], cwd: 'backend', listen: 'fd', readyPath: '/', stopTimeoutMs: 3000 },
+    },
+  };
+  writeFileSync(join(dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeFileSync(join(dir, 'filelist.template'), 'backend\nkeygate.config.json\npackage.json\ndist/package.json\n${NODE}\n${BACKEND}\n');
+  const password = randomBytes(24).toString('base64url');
+  const pwFile = join(work, 'pw');
+  writeFileSync(pwFile, password + '\n', { mode: 0o600 });
+  sh(node, ['dist/main.js', 'keystore', 'create', '--password-file', pwFile, '--out', 'keystore/bench.p12', '--key-size', '2048'], { cwd: dir });
+  // The same key and certificate for nginx and Apache (PEM, 0600, in the temp folder that is removed at the end).
+  const tlsDir = join(work, 'tls');
+  mkdirSync(tlsDir, { mode: 0o700 });
+  const p12 = join(dir, 'keystore/bench.p12');
+  const exportPem = (extra, out) => {
+    const args = ['pkcs12', '-in', p12, '-passin', `file:${pwFile}`, '-out', out, ...extra];
+    const r = sh('openssl', args, { allowFail: true });
+    if (r.status !== 0) sh('openssl', [...args, '-legacy']); // node-forge's 3DES/SHA-1 bags need the legacy provider
+    chmodSync(out, 0o600);
+  };
+  exportPem(['-nocerts', '-nodes'], join(tlsDir, 'key.pem'));
+  exportPem(['-clcerts', '-nokeys'], join(tlsDir, 'cert.pem'));
+  rmSync(pwFile);
+  sh(node, ['dist/main.js', 'generate-filelist'], { cwd: dir });
+  const entrySha = sh(node, ['dist/main.js', 'pin'], { cwd: dir }).stdout.trim().split('\n').pop();
+  writeFileSync(
+    join(dir, 'dev/cspm/a2a-store.json'),
+    JSON.stringify({ accounts: { 'keygate-bench': { userName: 'keystore', password } }, scripts: [{ path: join(dir, 'dist/main.js'), sha256: entrySha }] }, null, 2),
+    { mode: 0o600 },
+  );
+  return { dir, key: join(tlsDir, 'key.pem'), cert: join(tlsDir, 'cert.pem') };
+}
+
+/** Starts a long-running process; collects its stderr/stdout; stop() = SIGTERM, then SIGKILL after 5 s. */
+function startProcess(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  let exited = false;
+  const done = new Promise((r) => child.once('exit', (code, sig) => ((exited = true), r(code ?? sig))));
+  child.once('error', (e) => ((err += String(e)), (exited = true)));
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    alive: () => !exited,
+    done,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+export async function startKeygate(project, node) {
+  const p = startProcess(node, ['dist/main.js', 'serve'], { cwd: project.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    const url = /https:\/\/[^\s]+:(\d+)\//.exec(p.out());
+    const backend = /fd 3 = 127\.0\.0\.1:(\d+)/.exec(p.err());
+    const pid = /backend ready: pid (\d+)/.exec(p.err());
+    if (url && backend && pid) return { proc: p, port: Number(url[1]), backendPort: Number(backend[1]), backendPid: Number(pid[1]) };
+    if (!p.alive()) break;
+    await sleep(50);
+  }
+  await p.stop();
+  throw new Error(`keygate serve did not start:\n${p.err().slice(-2000)}`);
+}
+
+// ---- the peers ------------------------------------------------------------------------------------------
+
+const IS_ROOT = process.getuid?.() === 0;
+
+export async function startNginx(work, tlsFiles, backendPort) {
+  if (!existsSync(NGINX)) return { note: `not installed (${NGINX}; Debian package nginx-light)` };
+  const prefix = join(work, 'nginx');
+  mkdirSync(join(prefix, 'tmp'), { recursive: true });
+  chmodSync(prefix, 0o755);
+  const port = await freePort();
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `# keygate bench: nginx as a TLS reverse proxy in front of the bench backend (one worker: keygate is one process)
+worker_processes 1;
+${IS_ROOT ? 'user nobody nogroup;\n' : ''}pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  upstream bench_backend {
+    server 127.0.0.1:${backendPort};
+    keepalive 64;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 127.0.0.1:${port} ssl;
+    server_name localhost;
+    ssl_certificate ${tlsFiles.cert};
+    ssl_certificate_key ${tlsFiles.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    add_header Strict-Transport-Security "max-age=63072000" always;
+    location / {
+      proxy_pass http://bench_backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header X-Forwarded-Host $http_host;
+    }
+  }
+}
+`,
+  );
+  const p = startProcess(NGINX, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', 'daemon off;']);
+  try {
+    await waitAnswer(`https://127.0.0.1:${port}/`, 10_000, p.alive);
+  } catch (err) {
+    await p.stop();
+    const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
+    return { note: `failed to start: ${err.message} ${(p.err() + log).trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  return { proc: p, port, version: sh(NGINX, ['-v'], { allowFail: true }).stderr.trim().replace(/^nginx version: /, '') };
+}
+
+export async function startApache(work, tlsFiles, backendPort) {
+  const modules = ['mpm_event', 'authz_core', 'proxy', 'proxy_http', 'socache_shmcb', 'ssl', 'headers'];
+  if (!existsSync(APACHE)) return { note: `not installed (${APACHE}; Debian package apache2)` };
+  const missing = modules.filter((m) => !existsSync(join(APACHE_MODULES, `mod_${m}.so`)));
+  if (missing.length) return { note: `not installed: mod_${missing.join(', mod_')} in ${APACHE_MODULES}` };
+  const root = join(work, 'apache');
+  mkdirSync(join(root, 'run'), { recursive: true });
+  chmodSync(root, 0o755);
+  chmodSync(join(root, 'run'), 0o777);
+  const port = await freePort();
+  const conf = join(root, 'httpd.conf');
+  writeFileSync(
+    conf,
+    `# keygate bench: Apache httpd (mpm_event, Debian's default thread counts) as a TLS reverse proxy
+ServerRoot ${root}
+ServerName localhost
+Listen 127.0.0.1:${port}
+PidFile ${root}/run/httpd.pid
+DefaultRuntimeDir ${root}/run
+Mutex file:${root}/run default
+ErrorLog ${root}/error.log
+LogLevel warn
+${modules.map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`).join('\n')}
+${IS_ROOT ? 'User nobody\nGroup nogroup\n' : ''}# Debian's /etc/apache2/mods-available/mpm_event.conf
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 75
+SSLSessionCache shmcb:${root}/run/ssl_scache(512000)
+SSLRandomSeed startup builtin
+<VirtualHost 127.0.0.1:${port}>
+  SSLEngine on
+  SSLCertificateFile ${tlsFiles.cert}
+  SSLCertificateKeyFile ${tlsFiles.key}
+  SSLProtocol -all +TLSv1.2 +TLSv1.3
+  Header always set Strict-Transport-Security "max-age=63072000"
+  ProxyRequests Off
+  ProxyPreserveHost On
+  # mod_proxy adds X-Forwarded-For/-Host/-Server itself (ProxyAddHeaders On)
+  RequestHeader set X-Forwarded-Proto https
+  # disablereuse=Off: backend connections are pooled and kept alive (the default, stated)
+  ProxyPass / http://127.0.0.1:${backendPort}/ disablereuse=Off
+</VirtualHost>
+`,
+  );
+  const p = startProcess(APACHE, ['-f', conf, '-DFOREGROUND'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } });
+  try {
+    await waitAnswer(`https://127.0.0.1:${port}/`, 10_000, p.alive);
+  } catch (err) {
+    await p.stop();
+    const log = existsSync(join(root, 'error.log')) ? readFileSync(join(root, 'error.log'), 'utf8') : '';
+    return { note: `failed to start: ${err.message} ${(p.err() + log).trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  const v = /Apache\/[\d.]+/.exec(sh(APACHE, ['-v'], { allowFail: true }).stdout)?.[0];
+  return { proc: p, port, version: v };
+}
+
+// ---- the client -----------------------------------------------------------------------------------------
+
+/** wrk's "1.23ms" / "456.00us" / "1.02s" → ms. */
+function wrkMs(s) {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(s.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 6e4 }[m[2]];
+}
+
+/** One load run: { rps, p99 (ms), errors }. */
+function load(url, { connections, seconds, threads }) {
+  if (existsSync(WRK)) {
+    const r = sh(WRK, ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url], { allowFail: true, timeout: (seconds + 30) * 1000 });
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+    const p99 = wrkMs(/^\s+99%\s+(\S+)/m.exec(r.stdout)?.[1] ?? '');
+    const errLine = /Socket errors: (.*)/.exec(r.stdout)?.[1];
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+    return { rps, p99, errors: [errLine, non2xx ? `${non2xx} non-2xx` : ''].filter(Boolean).join(', ') };
+  }
+  const r = sh(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url], {
+    allowFail: true,
+    timeout: (seconds + 30) * 1000,
+    env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+  });
+  const j = JSON.parse(r.stdout);
+  return { rps: j.requests.average, p99: j.latency.p99, errors: j.errors || j.non2xx ? `${j.errors} errors, ${j.non2xx} non-2xx` : '' };
+}
+
+// ---- run ------------------------------------------------------------------------------------------------
+
+/**
+ * Runs the four setups and returns { rows, lines, meta }: rows for bench.mjs's raw-runs list, lines = the
+ * markdown table rows (keygate vs nginx, vs Apache, vs direct) in bench.mjs's column layout.
+ */
+export async function benchProxy(options = {}) {
+  const node = options.node ?? process.execPath;
+  const rounds = options.rounds ?? Number(process.env.BENCH_PROXY_ROUNDS ?? 3);
+  const seconds = options.seconds ?? Number(process.env.BENCH_PROXY_SECONDS ?? 5);
+  const connections = options.connections ?? 32;
+  const threads = options.threads ?? 1;
+  const log = options.log ?? ((...a) => console.error('bench-proxy:', ...a));
+  if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: run npm run build first');
+  const work = mkdtempSync(join(tmpdir(), 'kg-bench-proxy-'));
+  const started = [];
+  const cleanup = () => {
+    for (const p of started) if (p.alive()) p.child.kill('SIGKILL');
+  };
+  process.once('exit', cleanup);
+  try {
+    log('building the keygate project (keystore, manifest, emulator registration) ...');
+    const project = makeProject(work, node);
+    const kg = await startKeygate(project, node);
+    started.push(kg.proc);
+    const backendUrl = `http://127.0.0.1:${kg.backendPort}/`;
+    await waitAnswer(backendUrl, 5000);
+    log(`keygate on ${kg.port}, its backend pid ${kg.backendPid} on 127.0.0.1:${kg.backendPort}`);
+    const nginx = await startNginx(work, project, kg.backendPort);
+    if (nginx.proc) started.push(nginx.proc);
+    log(nginx.proc ? `nginx ${nginx.version} on ${nginx.port}` : `nginx: ${nginx.note}`);
+    const apache = await startApache(work, project, kg.backendPort);
+    if (apache.proc) started.push(apache.proc);
+    log(apache.proc ? `${apache.version} on ${apache.port}` : `apache: ${apache.note}`);
+
+    const setups = [
+      { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port },
+      { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note },
+      { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note },
+      { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl },
+    ];
+    for (const s of setups) {
+      s.runs = [];
+      if (!s.url) continue;
+      const r = await get(s.url.replace('localhost', '127.0.0.1')).catch((e) => ({ status: 0, body: e.message }));
+      if (r.status !== 200 || r.body !== BODY) {
+        s.note = `answered ${r.status} ${JSON.stringify(r.body.slice(0, 60))}, not the backend's body`;
+        s.url = undefined;
+        continue;
+      }
+      s.tls = s.port ? await negotiated(s.port) : 'none';
+    }
+    const live = setups.filter((s) => s.url);
+    log(`${rounds} rounds × ${live.length} setups: ${existsSync(WRK) ? 'wrk' : 'autocannon'}, ${connections} connections, ${threads} thread, 1 s warm-up + ${seconds} s each, interleaved ...`);
+    for (let i = 0; i < rounds; i++) {
+      for (const s of live) {
+        load(s.url, { connections, seconds: 1, threads }); // warm-up: connections, TLS sessions, JIT, pools
+        const r = load(s.url, { connections, seconds, threads });
+        s.runs.push(r);
+        log(`  round ${i + 1} ${s.key}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(2)} ms${r.errors ? ` (${r.errors})` : ''}`);
+      }
+    }
+    for (const s of setups) {
+      s.rps = median(s.runs.map((r) => r.rps));
+      s.p99 = median(s.runs.map((r) => r.p99));
+      s.errors = s.runs.map((r) => r.errors).filter(Boolean).join('; ');
+    }
+    return report(setups, { rounds, seconds, connections, threads, client: existsSync(WRK) ? 'wrk' : 'autocannon' });
+  } finally {
+    for (const p of started.reverse()) await p.stop();
+    process.off('exit', cleanup);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function report(setups, meta) {
+  const by = Object.fromEntries(setups.map((s) => [s.key, s]));
+  const k = by.keygate;
+  const fmt = (s) => (s.url ? `${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms` : `— (${s.note})`);
+  const lines = [];
+  const target = { nginx: 0.7, apache: 1.0 };
+  for (const peer of ['nginx', 'apache', 'direct']) {
+    const s = by[peer];
+    const label = peer === 'direct' ? 'proxy: keygate vs the backend direct (plain HTTP)' : `proxy: keygate vs ${peer === 'nginx' ? 'nginx' : 'Apache httpd'} (TLS, same backend)`;
+    if (!s.url || !k.url) {
+      lines.push(`| ${label} | ${fmt(k)} | ${fmt(s)} | skipped | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s` : '(ceiling)'} — not measured |`);
+      continue;
+    }
+    const r = k.rps / s.rps;
+    const met = target[peer] ? (r >= target[peer] ? 'met' : '**not met**') : '';
+    lines.push(
+      `| ${label} | ${fmt(k)} | ${fmt(s)} | ${r.toFixed(2)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
+    );
+  }
+  const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
+  const detail = [
+    `proxy setups: ${meta.client}, ${meta.connections} connections, ${meta.threads} client thread, 1 s warm-up + ${meta.seconds} s measured, ${meta.rounds} interleaved rounds, medians; one backend process (scripts/bench-backend.cjs, started by keygate, listen fd) behind all`,
+    ...setups.map((s) => `  ${s.name}: ${s.url ? `${s.tls}; req/s ${s.runs.map((r) => r.rps.toFixed(0)).join(' ')}; p99 ms ${s.runs.map((r) => r.p99.toFixed(2)).join(' ')}${s.errors ? `; errors: ${s.errors}` : ''}` : s.note}`),
+  ];
+  return { rows, lines, detail, setups: by, meta };
+}
+
+// ---- on its own -----------------------------------------------------------------------------------------
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const result = await benchProxy();
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const out = [
+    `machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    '',
+    '| measure | keygate | competitor | ratio (keygate / competitor) | target |',
+    '|---|---:|---:|---:|---|',
+    ...result.lines,
+    '',
+    ...result.detail,
+  ];
+  console.log(out.join('\n'));
+}
