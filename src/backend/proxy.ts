@@ -12,8 +12,8 @@
 // classic request-smuggling set-up. Node's parser refuses it before us; the check stays as a second wall.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import type { BackendTarget } from './supervisor.js';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the Proxy-* pair and HTTP/2's pseudo ones a client may send. */
@@ -92,6 +92,384 @@ export interface Proxy {
   close(): void;
 }
 
+/**
+ * Streams one side into the other with backpressure (Readable.pipe: pause on a full buffer, resume on drain).
+ * Not stream.pipeline: that builds an AbortController, end-of-stream watchers and a destroyer per call, a
+ * measured ~10 % of keygate's CPU per proxied request (docs/performance.md). Errors are handled here instead:
+ * a source that fails mid-body (backend reset, client gone) destroys the destination, so a cut body is never
+ * ended as if complete; the destination's own close is handled by the caller (it destroys the backend request).
+ */
+function relay(from: IncomingMessage, to: ServerResponse | http.ClientRequest): void {
+  from.once('error', () => to.destroy());
+  from.pipe(to);
+}
+
+/**
+ * Sends the backend's status and headers. Each field goes through appendHeader, so repeated fields (two
+ * Set-Cookie lines) stay two lines: writeHead(status, rawList) after the server's own setHeader (HSTS) takes
+ * Node's slow path, which calls setHeader per pair and kept only the last Set-Cookie.
+ */
+function sendHead(res: ServerResponse, status: number, reason: string | undefined, raw: readonly string[]): void {
+  const list = responseHeaders(raw);
+  for (let i = 0; i < list.length; i += 2) res.appendHeader(list[i]!, list[i + 1]!);
+  res.writeHead(status, reason);
+}
+
+// ---- the fast path: requests without a body, over keygate's own keep-alive pool -----------------------------
+// node:http's client (ClientRequest + Agent + IncomingMessage) cost ~100 µs of CPU per request here, 2-3× the
+// TLS server side (docs/performance.md, "Backend proxy"). A request without a body is written as one string on
+// a pooled socket and the answer is parsed here, strictly, because the backend is less trusted than the gate:
+// status line and fields checked character by character, one framing only (Content-Length, chunked, or to the
+// close), Content-Length with Transfer-Encoding refused, head size capped, a connection reused only when the
+// answer ended exactly where its framing said. Requests with a body (uploads) keep node:http's client.
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters other than HTAB: never valid in a reason phrase or field value. */
+const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: (.*))?$/;
+const MAX_HEAD_BYTES = 32 * 1024;
+const MAX_CHUNK_LINE = 4096;
+const MAX_IDLE = 64;
+/** Idle time after which a pooled connection is not reused (the backend's Keep-Alive: timeout=N, less 1 s, wins). */
+const DEFAULT_IDLE_MS = 4_000;
+/** Methods safe to send again when a reused connection turns out closed before any answer byte (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+interface ResponseHead {
+  readonly status: number;
+  readonly reason: string;
+  readonly raw: string[];
+  readonly body: 'none' | 'length' | 'chunked' | 'close';
+  readonly length: number;
+  readonly reusable: boolean;
+  readonly idleMs: number;
+}
+
+/** Parses a response head (without its final CRLFCRLF); a string is the reason it is refused. */
+export function parseResponseHead(text: string, method: string): ResponseHead | string {
+  const lines = text.split('\r\n');
+  const m = STATUS_LINE.exec(lines[0]!);
+  if (!m) return 'malformed status line';
+  const status = Number(m[2]);
+  const reason = m[3] ?? '';
+  if (CTL.test(reason)) return 'control character in the reason phrase';
+  const raw: string[] = [];
+  let te: string | undefined;
+  let cl: string | undefined;
+  let connection = '';
+  let keepAlive = '';
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return line.length && (line[0] === ' ' || line[0] === '\t') ? 'obsolete line folding' : 'malformed header line';
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return 'invalid header name';
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (CTL.test(value)) return 'control character in a header value';
+    const lower = name.toLowerCase();
+    if (lower === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+    else if (lower === 'content-length') cl = cl === undefined ? value : `${cl}, ${value}`;
+    else if (lower === 'connection') connection += `,${value.toLowerCase()}`;
+    else if (lower === 'keep-alive') keepAlive = value;
+    raw.push(name, value);
+  }
+  const closeAfter = m[1] === '0' || connection.split(',').some((t) => t.trim() === 'close');
+  const ka = /(?:^|[,;\s])timeout=(\d{1,6})/i.exec(keepAlive);
+  const idleMs = ka ? Math.max(0, Number(ka[1]) * 1000 - 1000) : DEFAULT_IDLE_MS;
+  const base = { status, reason, raw, idleMs };
+  if (status < 200) return { ...base, body: 'none', length: 0, reusable: !closeAfter }; // 1xx: the caller skips it
+  if (method === 'HEAD' || status === 204 || status === 304) return { ...base, body: 'none', length: 0, reusable: !closeAfter };
+  if (te !== undefined) {
+    if (cl !== undefined) return 'both Transfer-Encoding and Content-Length';
+    const codings = te.split(',').map((t) => t.trim().toLowerCase());
+    const chunked = codings.filter((c) => c === 'chunked').length;
+    if (chunked > 1 || (chunked === 1 && codings[codings.length - 1] !== 'chunked')) return 'invalid Transfer-Encoding';
+    return chunked ? { ...base, body: 'chunked', length: 0, reusable: !closeAfter } : { ...base, body: 'close', length: 0, reusable: false };
+  }
+  if (cl !== undefined) {
+    const values = cl.split(',').map((v) => v.trim());
+    if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) return 'invalid Content-Length';
+    return { ...base, body: 'length', length: Number(values[0]), reusable: !closeAfter };
+  }
+  return { ...base, body: 'close', length: 0, reusable: false };
+}
+
+interface Conn {
+  readonly socket: net.Socket;
+  readonly target: BackendTarget;
+  /** The exchange using the connection; undefined while it is idle in the pool. */
+  ex: Exchange | undefined;
+  /** It carried a request before: the backend may have closed it meanwhile. */
+  used: boolean;
+  idleSince: number;
+  idleMs: number;
+  error?: NodeJS.ErrnoException;
+}
+
+interface Exchange {
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onClose(): void;
+}
+
+class Pool {
+  private readonly idle: Conn[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+
+  take(target: BackendTarget, fresh: boolean): Conn {
+    if (!fresh) {
+      const now = Date.now();
+      while (this.idle.length) {
+        const c = this.idle.pop()!;
+        if (c.target === target && now - c.idleSince < c.idleMs && !c.socket.destroyed) return c;
+        c.socket.destroy();
+      }
+    }
+    const socket = 'socketPath' in target ? net.connect({ path: target.socketPath }) : net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const c: Conn = { socket, target, ex: undefined, used: false, idleSince: 0, idleMs: 0 };
+    socket.on('data', (d: Buffer) => (c.ex ? c.ex.onData(d) : socket.destroy())); // bytes nobody asked for: never reuse
+    socket.on('end', () => c.ex?.onEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => (c.error ??= err));
+    socket.on('close', () => {
+      const ex = c.ex;
+      c.ex = undefined;
+      if (ex) ex.onClose();
+      else {
+        const i = this.idle.indexOf(c);
+        if (i >= 0) this.idle.splice(i, 1);
+      }
+    });
+    return c;
+  }
+
+  release(c: Conn, idleMs: number): void {
+    c.ex = undefined;
+    if (c.socket.destroyed || idleMs <= 0 || this.idle.length >= MAX_IDLE) {
+      c.socket.destroy();
+      return;
+    }
+    if (c.socket.isPaused()) c.socket.resume();
+    c.idleSince = Date.now();
+    c.idleMs = idleMs;
+    this.idle.push(c);
+    this.sweeper ??= setInterval(() => this.sweep(), 1_000).unref();
+  }
+
+  /** Closes idle connections past their idle time (so keygate holds no descriptor the backend dropped). */
+  private sweep(): void {
+    const now = Date.now();
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const c = this.idle[i]!;
+      if (now - c.idleSince >= c.idleMs) {
+        this.idle.splice(i, 1);
+        c.socket.destroy();
+      }
+    }
+    if (!this.idle.length && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const c of this.idle.splice(0)) c.socket.destroy();
+  }
+}
+
+const enum Chunk {
+  Size,
+  Data,
+  DataEnd,
+  Trailer,
+}
+
+/** One bodiless request forwarded on a pooled connection, its answer streamed to res. */
+function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage, res: ServerResponse, target: BackendTarget, head: string): void {
+  const method = req.method ?? 'GET';
+  let finished = false;
+  let conn: Conn;
+  let retried = false;
+  let reused = false; // the connection carried a request before this one
+  let got = false; // any answer byte on this connection
+  let pending: Buffer | undefined; // head bytes so far
+  let resp: ResponseHead | undefined;
+  let remaining = 0; // Content-Length left, or the current chunk's bytes left
+  let cs = Chunk.Size;
+  let line = '';
+  let crlf = 0;
+
+  const timer = setTimeout(() => {
+    if (finished) return;
+    finished = true;
+    plain(res, 504, 'gateway timeout: the backend did not answer in time');
+    conn.socket.destroy();
+  }, options.requestTimeoutMs);
+
+  const fail = (why: string): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    conn.ex = undefined;
+    conn.socket.destroy();
+    if (!res.headersSent) {
+      options.onError?.(`backend request failed: ${why}`);
+      plain(res, 502, 'bad gateway: the backend did not answer');
+    } else res.destroy(); // a cut body must not look complete
+  };
+
+  const complete = (leftover: boolean): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    res.end();
+    if (resp!.reusable && !leftover) pool.release(conn, resp!.idleMs);
+    else {
+      conn.ex = undefined;
+      conn.socket.destroy();
+    }
+  };
+
+  const write = (chunk: Buffer): void => {
+    if (chunk.length === 0) return;
+    if (!res.write(chunk)) {
+      const socket = conn.socket;
+      socket.pause();
+      res.once('drain', () => socket.resume());
+    }
+  };
+
+  /** Decodes chunked framing; the decoded bytes go to the client. */
+  const chunked = (buf: Buffer): void => {
+    let i = 0;
+    while (i < buf.length && !finished) {
+      if (cs === Chunk.Data) {
+        const n = Math.min(remaining, buf.length - i);
+        write(buf.subarray(i, i + n));
+        i += n;
+        remaining -= n;
+        if (remaining === 0) cs = Chunk.DataEnd;
+      } else if (cs === Chunk.DataEnd) {
+        if (buf[i] !== (crlf === 0 ? 13 : 10)) return fail('chunked body: no CRLF after a chunk');
+        i++;
+        if (++crlf === 2) {
+          crlf = 0;
+          cs = Chunk.Size;
+        }
+      } else {
+        const nl = buf.indexOf(10, i);
+        line += buf.toString('latin1', i, nl < 0 ? buf.length : nl);
+        if (line.length > MAX_CHUNK_LINE) return fail('chunked body: line too long');
+        if (nl < 0) return;
+        i = nl + 1;
+        if (!line.endsWith('\r')) return fail('chunked body: bare LF');
+        const text = line.slice(0, -1);
+        line = '';
+        if (cs === Chunk.Size) {
+          const semi = text.indexOf(';');
+          const size = (semi < 0 ? text : text.slice(0, semi)).replace(/[ \t]+$/, '');
+          if (!/^[0-9A-Fa-f]{1,12}$/.test(size) || CTL.test(text)) return fail('chunked body: invalid chunk size line');
+          remaining = parseInt(size, 16);
+          cs = remaining === 0 ? Chunk.Trailer : Chunk.Data;
+        } else if (text === '') return complete(i < buf.length);
+        else if (text.indexOf(':') <= 0 || CTL.test(text)) return fail('chunked body: invalid trailer field');
+        // trailer fields are not forwarded (as node:http's pipe did not)
+      }
+    }
+  };
+
+  const body = (buf: Buffer): void => {
+    if (buf.length === 0 && resp!.body !== 'none') return;
+    switch (resp!.body) {
+      case 'none':
+        return complete(buf.length > 0);
+      case 'length': {
+        const n = Math.min(remaining, buf.length);
+        write(n === buf.length ? buf : buf.subarray(0, n));
+        remaining -= n;
+        if (remaining === 0) complete(buf.length > n);
+        return;
+      }
+      case 'chunked':
+        return chunked(buf);
+      case 'close':
+        return write(buf);
+    }
+  };
+
+  const ex: Exchange = {
+    onData(d) {
+      if (finished) return;
+      got = true;
+      if (resp) return body(d);
+      let buf = pending ? Buffer.concat([pending, d]) : d;
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > MAX_HEAD_BYTES) return fail('response head too large');
+          pending = buf;
+          return;
+        }
+        const parsed = parseResponseHead(buf.toString('latin1', 0, end), method);
+        if (typeof parsed === 'string') return fail(`invalid response (${parsed})`);
+        buf = buf.subarray(end + 4);
+        if (parsed.status < 200) {
+          if (parsed.status === 101) return fail('invalid response (101 to a request that asked for no upgrade)');
+          continue; // 100 Continue, 103 Early Hints: interim, not relayed
+        }
+        pending = undefined;
+        resp = parsed;
+        remaining = parsed.length;
+        clearTimeout(timer);
+        if (res.headersSent || res.destroyed) return fail('client gone');
+        try {
+          sendHead(res, parsed.status, parsed.reason || undefined, parsed.raw);
+        } catch (err) {
+          return fail(`invalid response header (${(err as Error).message})`);
+        }
+        if (parsed.body === 'length' && parsed.length === 0) return complete(buf.length > 0);
+        return body(buf);
+      }
+    },
+    onEnd() {
+      if (!finished && resp?.body === 'close') complete(false);
+    },
+    onClose() {
+      if (finished) return;
+      if (resp?.body === 'close') return complete(false);
+      // A reused connection the backend had closed before our request reached it: once more on a new one.
+      if (!got && reused && !retried && IDEMPOTENT.has(method)) {
+        retried = true;
+        start(true);
+        return;
+      }
+      fail(conn.error?.code ?? (resp ? 'connection closed mid-body' : 'connection closed before an answer'));
+    },
+  };
+
+  const start = (fresh: boolean): void => {
+    conn = pool.take(target, fresh);
+    conn.ex = ex;
+    reused = conn.used;
+    conn.used = true;
+    got = false;
+    pending = undefined;
+    conn.socket.write(head, 'latin1');
+  };
+
+  // The client went away mid-response: stop the backend's work too (the connection is not reused).
+  res.once('close', () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    conn.ex = undefined;
+    conn.socket.destroy();
+  });
+  start(false);
+}
+
 function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
@@ -103,7 +481,9 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
 
 export function createProxy(options: ProxyOptions): Proxy {
   // Keep-alive to the backend: without it every request pays a connect (and gunicorn a fork-worker accept).
+  // Uploads go through node:http's client; bodiless requests through keygate's own pool (forwardBodiless).
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
+  const pool = new Pool();
 
   return {
     handle(req, res) {
@@ -130,6 +510,14 @@ export function createProxy(options: ProxyOptions): Proxy {
         return;
       }
       const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0 });
+      // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
+      const length = req.headers['content-length'];
+      if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+        let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
+        return;
+      }
       const preq = http.request({ ...target, agent, method: req.method, path: req.url, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
       const timer = setTimeout(() => {
         plain(res, 504, 'gateway timeout: the backend did not answer in time');
@@ -141,8 +529,14 @@ export function createProxy(options: ProxyOptions): Proxy {
           pres.destroy();
           return;
         }
-        res.writeHead(pres.statusCode ?? 502, pres.statusMessage, responseHeaders(pres.rawHeaders) as unknown as http.OutgoingHttpHeaders);
-        pipeline(pres, res, () => {});
+        try {
+          sendHead(res, pres.statusCode ?? 502, pres.statusMessage, pres.rawHeaders);
+        } catch {
+          pres.destroy();
+          plain(res, 502, 'bad gateway: the backend sent an invalid header');
+          return;
+        }
+        relay(pres, res);
       });
       preq.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -156,7 +550,7 @@ export function createProxy(options: ProxyOptions): Proxy {
         clearTimeout(timer);
         if (!res.writableFinished) preq.destroy();
       });
-      pipeline(req, preq, () => {});
+      relay(req, preq);
     },
 
     upgrade(req, socket, head) {
@@ -207,6 +601,7 @@ export function createProxy(options: ProxyOptions): Proxy {
 
     close() {
       agent.destroy();
+      pool.close();
     },
   };
 }
