@@ -12,7 +12,7 @@
 //            measured per setup, rounds interleaved (keygate, nginx, apache, direct, keygate, ...), medians.
 //            Client keep-alive unlimited on every proxy (no TLS handshake mid-run for anyone).
 //   TLS      one certificate and key: the keystore keygate unlocks, exported to PEM with openssl for nginx and
-//            Apache into the temp folder (removed at the end). TLS 1.2 + 1.3 offered by all; every setup
+//            Apache into the run's folder under .bench/ (0700, removed at the end). TLS 1.2 + 1.3 offered by all; every setup
 //            negotiates TLS 1.3 with the same suite (checked and printed per row).
 //   workers  keygate: one Node process (its design). nginx: worker_processes 1. Apache: mpm_event with Debian's
 //            default mpm_event.conf (StartServers 2, ThreadsPerChild 25, MaxRequestWorkers 150).
@@ -24,7 +24,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -372,7 +372,9 @@ export async function benchProxy(options = {}) {
   const threads = options.threads ?? 1;
   const log = options.log ?? ((...a) => console.error('bench-proxy:', ...a));
   if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: run npm run build first');
-  const work = mkdtempSync(join(tmpdir(), 'kg-bench-proxy-'));
+  // Under .bench (git-ignored), not the shared temp dir: keygate refuses an entry below a world-writable folder.
+  mkdirSync(join(ROOT, '.bench'), { recursive: true });
+  const work = mkdtempSync(join(ROOT, '.bench', 'proxy-'));
   const started = [];
   const cleanup = () => {
     for (const p of started) if (p.alive()) p.child.kill('SIGKILL');
@@ -449,7 +451,7 @@ function report(setups, meta) {
     const r = k.rps / s.rps;
     const met = target[peer] ? (r >= target[peer] ? 'met' : '**not met**') : '';
     lines.push(
-      `| ${label} | ${fmt(k)} | ${fmt(s)} | ${r.toFixed(2)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
+      `| ${label} | ${fmt(k)} | ${fmt(s)} | keygate ÷ ${peer}: ${r.toFixed(2)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
     );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
@@ -467,7 +469,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const out = [
     `machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
     '',
-    '| measure | keygate | competitor | ratio (keygate / competitor) | target |',
+    '| measure | keygate | competitor | ratio | target |',
     '|---|---:|---:|---:|---|',
     ...result.lines,
     '',

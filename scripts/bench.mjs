@@ -4,6 +4,8 @@
 //   start-up to first HTTPS response   vs  bare Node https with PEM files and the same handler
 //   requests/s (autocannon)            vs  the same bare server
 //   peak RSS while hashing a 100,000-file tree
+//   backend proxy (scripts/bench-proxy.mjs): keygate vs nginx and Apache httpd as TLS reverse proxies in front
+//   of the same backend process, and that backend direct; wrk, requests/s and p99
 // The tree (≥ 15,000 files / 100 MB) is a node_modules installed from the npm registry into .bench/tree and
 // reused on later runs. Cold cache: the tree's pages are evicted with posix_fadvise(DONTNEED) (python3's
 // os.posix_fadvise) before each cold run. No assertion here is a test: it prints, and exits 0.
@@ -12,6 +14,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, rea
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import https from 'node:https';
+import { benchProxy } from './bench-proxy.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const BENCH = join(ROOT, '.bench');
@@ -295,6 +298,10 @@ const rss = (args) => {
 const rssGenerate = rss(['generate-filelist', '--manifest', join(tmpdir(), 'kg-many.sha256')]);
 const rssVerify = rss(['verify']);
 
+log('backend proxy: keygate vs nginx vs Apache httpd vs direct (wrk) ...');
+const proxy = await benchProxy({ log });
+for (const r of proxy.rows) rows.push(r);
+
 // ---- report ----------------------------------------------------------------------------------------------
 const cpu = cpus()[0]?.model ?? 'unknown';
 const f = (ms) => `${(ms / 1000).toFixed(3)} s`;
@@ -318,7 +325,9 @@ lines.push(`| start-up to first response | ${f(median(kgStart))} | ${f(median(ba
 lines.push(`| requests/s | ${median(kgRps).toFixed(0)} | ${median(bareRps).toFixed(0)} bare https | ${(median(kgRps) / median(bareRps)).toFixed(3)} of bare | ≥ 0.95 |`);
 lines.push(`| reload (SIGHUP) while serving | slowest request ${median(stalls.map((x) => x.after)).toFixed(1)} ms | ${median(stalls.map((x) => x.before)).toFixed(1)} ms before the signal | (unlock in a worker thread) | no stall |`);
 lines.push(`| peak RSS, 100,000 files | generate ${rssGenerate.toFixed(0)} MB, verify ${rssVerify.toFixed(0)} MB | | | < 150 MB |`);
+lines.push(...proxy.lines);
 lines.push('');
-lines.push('raw runs (ms):');
-for (const r of rows) lines.push(`  ${r.group} / ${r.name}: ${r.runs.map((x) => x.toFixed(0)).join(' ')}`);
+lines.push('raw runs (ms; proxy rows: req/s):');
+for (const r of rows) lines.push(`  ${r.group} / ${r.name}: ${r.runs.map((x) => x.toFixed(0)).join(' ')}${r.note ? ` (${r.note})` : ''}`);
+lines.push(...proxy.detail);
 console.log(lines.join('\n'));
