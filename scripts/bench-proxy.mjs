@@ -135,6 +135,9 @@ export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
   };
   writeFileSync(join(dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
   writeFileSync(join(dir, 'filelist.template'), 'backend\nkeygate.config.json\npackage.json\ndist/package.json\n${NODE}\n${BACKEND}\n');
+  // keygate refuses to run an entry or vault client that others could rewrite (its trust anchors): no group or
+  // other write bit anywhere in the copy, whatever the umask or the source's modes were.
+  sh('chmod', ['-R', 'go-w', dir]);
   const password = randomBytes(24).toString('base64url');
   const pwFile = join(work, 'pw');
   writeFileSync(pwFile, password + '\n', { mode: 0o600 });
