@@ -71,7 +71,13 @@ const mainBuild = await build({
   ...common,
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
   outdir: 'dist',
-  define: { ...common.define, LATE_SOURCES: JSON.stringify(lateSources), UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource) },
+  define: {
+    ...common.define,
+    LATE_SOURCES: JSON.stringify(lateSources),
+    UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource),
+    // `keygate --version`: the number is part of the entry's bytes (the vault hashes them); nothing is read at run time.
+    KEYGATE_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version),
+  },
   plugins: [lateImports, lateLoader],
   metafile: true,
 });

@@ -1,10 +1,10 @@
 // The command line: yargs with an explicit command list, flags > KEYGATE_* env > defaults, and the one place
 // where errors become exit statuses. Data goes to stdout, narration to stderr (both injected).
 
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { EXIT, KeygateError, ERROR_CODES, isKeygateError, describeCause, type ExitStatus } from './errors.js';
 import { createLogger, createProgress, type LogFormat, type Logger } from './adapters/logger.js';
-import { checkPin, generateFilelist, integrityError, pinEntry, readPin, reportJson, resolvePaths, verifyTree } from './commands/integrity.js';
+import { assertVerifiedConfig, checkPin, generateFilelist, integrityError, pinEntry, readPin, reportJson, resolvePaths, verifyTree } from './commands/integrity.js';
 import { ownPin } from './pin-slot.js';
 import type { HashStrategy } from './adapters/file-hash.js';
 import { serveCommand } from './commands/serve.js';
@@ -48,13 +48,19 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
   const choose = (handler: Handler) => (args: Record<string, unknown>) => {
     chosen = { handler, args };
   };
-  let usageError: string | undefined;
-  const parser = buildParser(argv, io, choose).fail((msg, err) => {
-    usageError = msg || (err ? err.message : 'invalid arguments');
+  let usageError: string | KeygateError | undefined;
+  let fromEnv: Record<string, unknown> = {};
+  try {
+    fromEnv = flagsFromEnv(argv, io.env);
+  } catch (err) {
+    usageError = err instanceof KeygateError ? err : describeCause(err);
+  }
+  const parser = buildParser(argv, io, choose, fromEnv).fail((msg, err) => {
+    usageError ??= msg || (err ? err.message : 'invalid arguments');
   });
   let parsed: Record<string, unknown>;
   try {
-    parsed = (await parser.parseAsync()) as Record<string, unknown>;
+    parsed = usageError === undefined ? ((await parser.parseAsync()) as Record<string, unknown>) : {};
   } catch (err) {
     usageError ??= describeCause(err);
     parsed = {};
@@ -64,6 +70,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
   const log = createLogger({ stream: io.stderr, format, level: debug ? 'debug' : 'info', file: typeof parsed['log-file'] === 'string' ? parsed['log-file'] : undefined });
   const ctx: Context = { io, log, debug, format };
   try {
+    if (usageError instanceof KeygateError) throw usageError;
     if (usageError !== undefined) throw new KeygateError('USAGE', usageError, { hint: 'run keygate --help' });
     if (!chosen) return EXIT.OK; // --help / --version printed already
     return await chosen.handler(ctx, chosen.args);
@@ -143,16 +150,22 @@ function pinFor(ctx: Context, args: Record<string, unknown>, entry: string): str
 
 const verifyHandler: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
-  const report = await verifyTree(paths, pinFor(ctx, args, paths.entry), envFrom(ctx, args, 'verifying'));
-  if (args['json']) ctx.io.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
-  if (!report.ok) {
-    const err = integrityError(report);
-    if (args['json']) {
-      ctx.log.error(err.message.split('\n')[0]!, { code: err.code });
-      return err.exitStatus;
-    }
-    throw err;
+  const json = Boolean(args['json']);
+  let report: Awaited<ReturnType<typeof verifyTree>> | undefined;
+  try {
+    report = await verifyTree(paths, pinFor(ctx, args, paths.entry), envFrom(ctx, args, 'verifying'));
+    if (!report.ok) throw integrityError(report);
+    // The config serve will read: checked here too, so a typo fails verify (and CI), not the start.
+    assertVerifiedConfig(paths, report.manifest);
+  } catch (err) {
+    if (!json || !(err instanceof KeygateError)) throw err;
+    // --json: a report on stdout whatever went wrong (a bad pin has no file report), the error inside it.
+    const error = { code: err.code, exit: err.exitStatus, message: err.message.split('\n')[0]!, ...(err.hint ? { fix: err.hint } : {}) };
+    ctx.io.stdout.write(`${JSON.stringify({ ...(report ? reportJson(report) : {}), ok: false, error }, null, 2)}\n`);
+    ctx.log.error(error.message, { code: err.code });
+    return err.exitStatus;
   }
+  if (json) ctx.io.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
   ctx.log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { manifest: report.manifestSha256 });
   return EXIT.OK;
 };
@@ -160,63 +173,128 @@ const verifyHandler: Handler = async (ctx, args) => {
 const checkHandler: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
   const result = await checkPin(paths, readPin(paths.entry), envFrom(ctx, args, 'hashing'));
-  if (result.ok) {
-    ctx.log.info(`pin is current: ${result.pin}`);
-    return EXIT.OK;
-  }
-  throw new KeygateError(
-    'PIN_STALE',
-    `failed check: the tree now hashes to ${result.regenerated}, the entry pins ${result.pin}\n  ${result.differences.join('\n  ')}`,
-    { hint: 'keygate generate-filelist && keygate pin, commit, and register the new entry hash in the vault' },
-  );
+  ctx.log.info(`pin is current: ${result.pin}`);
+  return EXIT.OK;
 };
 
-function buildParser(argv: readonly string[], io: Io, choose: (h: Handler) => (args: Record<string, unknown>) => void) {
-  return yargs([...argv])
-    .scriptName('keygate')
-    .env('KEYGATE')
-    .locale('en')
-    .strict()
-    .help()
-    .version(false)
-    // yargs lays out the help text on every run (cacheHelpMessage, ~15 ms); do it only when help is asked for.
-    .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
-    .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as LogFormat, describe: 'stderr log format', global: true })
-    .option('log-file', { type: 'string', describe: 'also append JSON log lines to this file', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'print causes and stack traces', global: true })
-    .command(
-      'generate-filelist',
-      'expand the template into filelist.sha256 and print its sha256',
-      (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
-      choose(generateHandler),
-    )
-    .command(
-      'pin',
-      "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
-      (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
-      choose(pinHandler),
-    )
-    .command(
-      'verify',
-      'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
-      (y) =>
+type Choose = (h: Handler) => (args: Record<string, unknown>) => void;
+
+/** Every command, in one list (the parser and the KEYGATE_* variables both read it). */
+function commandModules(choose: Choose): CommandModule[] {
+  return [
+    {
+      command: 'generate-filelist',
+      describe: 'expand the template into filelist.sha256 and print its sha256',
+      builder: (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
+      handler: choose(generateHandler),
+    },
+    {
+      command: 'pin',
+      describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
+      builder: (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
+      handler: choose(pinHandler),
+    },
+    {
+      command: 'verify',
+      describe: 'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
+      builder: (y) =>
         integrityOptions(y)
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
           .example('$0 verify --json', 'machine-readable report')
           .epilogue(EXIT_EPILOGUE),
-      choose(verifyHandler),
-    )
-    .command(
-      'check',
-      'CI gate: regenerate in memory and fail when the pinned hash is stale',
-      (y) => integrityOptions(y).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
-      choose(checkHandler),
-    )
-    .command(serveCommand(choose))
-    .command(keystoreCreateCommand(choose))
-    .command(devSetupCommand(choose))
-    .epilogue(EXIT_EPILOGUE);
+      handler: choose(verifyHandler),
+    },
+    {
+      command: 'check',
+      describe: 'CI gate: regenerate in memory and fail when the pinned hash is stale or keygate.config.json is invalid',
+      builder: (y) => integrityOptions(y).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
+      handler: choose(checkHandler),
+    },
+    serveCommand(choose),
+    keystoreCreateCommand(choose),
+    devSetupCommand(choose),
+  ];
+}
+
+function globalOptions<T>(y: Argv<T>) {
+  return y
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as LogFormat, describe: 'stderr log format', global: true })
+    .option('log-file', { type: 'string', describe: 'also append JSON log lines to this file', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'print causes and stack traces', global: true });
+}
+
+/** keygate's own version, put in by scripts/build.mjs (no file is read at run time); "dev" under tsx. */
+declare const KEYGATE_VERSION: string | undefined;
+export const VERSION: string = typeof KEYGATE_VERSION === 'string' ? KEYGATE_VERSION : 'dev';
+
+/**
+ * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm) and the test runner's list
+ * of node binaries (scripts/run-tests.mjs). Every other KEYGATE_<FLAG> must name a flag of some command.
+ */
+const NOT_FLAGS = new Set(['KEYGATE_A2A_STORE', 'KEYGATE_TEST_NODES']);
+
+/** The flag names (and aliases) a command module declares. */
+function flagsOf(builder: CommandModule['builder']): Set<string> {
+  const y = yargs([]);
+  const built = (typeof builder === 'function' ? builder(y) : y.options(builder ?? {})) as Argv;
+  const o = (built as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]> };
+  return new Set([...Object.keys(o.key), ...Object.values(o.alias).flat()]);
+}
+
+/**
+ * The KEYGATE_<FLAG> variables that apply to the command argv names (serve when none), as flag → value.
+ * yargs' own .env() cannot do this: with .strict(), KEYGATE_PORT (a serve flag) made `verify` fail with
+ * "Unknown argument: port", and it read process.env, not the injected io.env. A variable for another command's
+ * flag is left alone; one that names no flag of any command is a usage error (a typo must not pass silently).
+ * Precedence stays flags > variables > config file > defaults: the values go in as a yargs config object.
+ */
+export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const vars = Object.entries(env).filter(([k, v]) => k.startsWith('KEYGATE_') && v !== undefined && !NOT_FLAGS.has(k));
+  if (vars.length === 0) return {}; // the usual case: no yargs builders run
+  const modules = commandModules(() => () => undefined);
+  const global = flagsOf((y) => globalOptions(y));
+  const byName = new Map<string, Set<string>>();
+  for (const m of modules) for (const name of [m.command].flat()) byName.set(String(name).split(' ')[0]!, flagsOf(m.builder));
+  // The command: the first word that names one (global flags with a value are skipped), else serve ($0).
+  let command = 'serve';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--log-format' || a === '--log-file') i++;
+    else if (!a.startsWith('-') && byName.has(a)) {
+      command = a;
+      break;
+    }
+  }
+  const applies = byName.get(command) ?? new Set();
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of vars) {
+    const flag = name.slice('KEYGATE_'.length).toLowerCase().replace(/_/g, '-');
+    if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired)$/.test(flag) ? /^(1|true|yes)$/i.test(value!) : value;
+    else if (![...byName.values()].some((flags) => flags.has(flag))) {
+      throw new KeygateError('USAGE', `failed to read the environment: ${name} names no flag of any keygate command (--${flag})`, {
+        hint: `unset ${name}  (each flag --x-y has the variable KEYGATE_X_Y: keygate <command> --help lists them)`,
+      });
+    }
+  }
+  return out;
+}
+
+function buildParser(argv: readonly string[], io: Io, choose: Choose, fromEnv: Record<string, unknown>) {
+  let y = globalOptions(
+    yargs([...argv])
+      .scriptName('keygate')
+      .locale('en')
+      .strict()
+      .help()
+      .version(VERSION)
+      .alias('version', 'v')
+      // yargs lays out the help text on every run (cacheHelpMessage, ~15 ms); do it only when help is asked for.
+      .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
+      .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
+      .config(fromEnv),
+  ) as Argv;
+  for (const m of commandModules(choose)) y = y.command(m);
+  return y.epilogue(EXIT_EPILOGUE);
 }
 
 export type { Handler };

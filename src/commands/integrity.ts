@@ -1,7 +1,7 @@
 // The integrity toolchain: generate-filelist, pin, verify, check. One file because they share the same
 // three steps (read template → expand → hash) and differ only in what they compare against.
 
-import { readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
 import { parseTemplate, type TemplateLine } from '../core/template.js';
@@ -23,6 +23,7 @@ import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.j
 import { readRegularFile } from '../adapters/read-regular-file.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
+import { validateConfig } from '../core/config.js';
 
 /** Where the integrity files are; every path absolute. */
 export interface IntegrityPaths {
@@ -233,6 +234,8 @@ export interface VerifyReport {
   readonly files: number;
   readonly diff: ManifestDiff;
   readonly templateProblems: string[];
+  /** The fixes that came with template problems (e.g. "export APP_HOME=..."), in the same order. */
+  readonly templateHints?: string[];
   readonly ms: number;
   /** Verified hashes by manifest path, for loading files later from verified bytes. */
   readonly manifest: ReadonlyMap<string, string>;
@@ -265,6 +268,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
 
   // The template first: it is read from the same bytes that are hashed, so what we expand is what was verified.
   const templateProblems: string[] = [];
+  const templateHints: string[] = [];
   let templateBytes: Buffer | undefined;
   const templateResult: HashResult = (() => {
     try {
@@ -292,6 +296,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       current = expansion.files;
     } catch (err) {
       templateProblems.push(describeCause(err));
+      if (err instanceof KeygateError && err.hint) templateHints.push(err.hint);
     }
   };
   // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
@@ -308,9 +313,26 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     files: manifest.size,
     diff,
     templateProblems,
+    templateHints,
     ms,
     manifest,
   };
+}
+
+const RESTORE_HINT =
+  'restore the files from your release; if the change is intended: keygate generate-filelist && keygate pin, then register the new entry hash in the vault';
+
+/** The fix for a failed report: restoring files, unless the only problem is a template that cannot be read now. */
+function integrityHint(report: VerifyReport): string {
+  if (!isCleanDiff(report.diff) || report.templateProblems.length === 0) return RESTORE_HINT;
+  // A ${VAR} set when the manifest was generated but not where keygate runs now (a systemd unit has no login
+  // shell's environment): the files are fine, the environment is not.
+  const unset = [...new Set(report.templateProblems.flatMap((t) => [...t.matchAll(/uses \$\{(\w+)\}, which is not set/g)].map((m) => m[1]!)))];
+  if (unset.length) {
+    const exports = unset.map((v) => `${v}=<value>`);
+    return `export ${exports.join(' ')} in the environment keygate runs in, with the value it had at generate-filelist (systemd: ${exports.map((e) => `Environment=${e}`).join(' ')} in the unit)`;
+  }
+  return report.templateHints?.length ? [...new Set(report.templateHints)].join('; ') : RESTORE_HINT;
 }
 
 /** Turns a failed report into the error that stops a start, listing every problem. */
@@ -320,10 +342,56 @@ export function integrityError(report: VerifyReport): KeygateError {
     .filter(Boolean)
     .join(', ');
   return new KeygateError('INTEGRITY_MISMATCH', `failed to verify ${report.files} files: ${summary}\n  ${rows.join('\n  ')}`, {
-    hint: 'restore the files from your release; if the change is intended: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+    hint: integrityHint(report),
     details: reportJson(report),
   });
 }
+
+export const CONFIG_FILE = 'keygate.config.json';
+const CONFIG_HINT = 'fix the settings (docs/configuration.md), then keygate generate-filelist && keygate pin';
+
+/** keygate.config.json's bytes checked as serve will check them: every problem at once, CONFIG_INVALID (exit 2). */
+export function assertConfigBytes(bytes: Buffer): void {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${describeCause(err)}`, { hint: CONFIG_HINT.replace('the settings', 'the JSON') });
+  }
+  const result = validateConfig(raw);
+  if (result.ok) return;
+  const { errors } = result;
+  throw new KeygateError(
+    'CONFIG_INVALID',
+    errors.length === 1 ? `failed to read ${CONFIG_FILE}: ${errors[0]}` : `failed to read ${CONFIG_FILE}: ${errors.length} problems\n  ${errors.join('\n  ')}`,
+    { hint: CONFIG_HINT, details: { problems: errors } },
+  );
+}
+
+/**
+ * verify and check: keygate.config.json, read from the bytes the manifest lists (sha256 checked), validated.
+ * No config at all is fine (serve uses the defaults); a config the manifest lacks is refused, as serve refuses it.
+ */
+export function assertVerifiedConfig(paths: IntegrityPaths, manifest: { get(path: string): string | undefined }): void {
+  const file = resolve(dirname(paths.template), CONFIG_FILE);
+  const listed = manifest.get(CONFIG_FILE) ?? manifest.get(file);
+  if (listed === undefined) {
+    if (!existsSync(file)) return;
+    throw new KeygateError('UNVERIFIED_LOAD', `failed to verify ${CONFIG_FILE}: it is not in the manifest, so serve would refuse to read it`, {
+      hint: `add the line ${CONFIG_FILE} to ${basename(paths.template)}, then keygate generate-filelist && keygate pin`,
+    });
+  }
+  const bytes = readRegularFile(file, MAX_CONFIG_BYTES, 'config', { code: 'CONFIG_INVALID', hint: CONFIG_HINT });
+  if (sha256(bytes) !== listed) {
+    throw new KeygateError('INTEGRITY_MISMATCH', `failed to verify ${CONFIG_FILE}: it changed while keygate read it (sha256 ${sha256(bytes)})`, {
+      hint: 'something is writing protected files: run it again, and investigate if it repeats',
+    });
+  }
+  assertConfigBytes(bytes);
+}
+
+/** A config is a few kilobytes. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The machine-readable report (`verify --json`). */
 export function reportJson(report: VerifyReport): Record<string, unknown> {
@@ -342,24 +410,41 @@ export function reportJson(report: VerifyReport): Record<string, unknown> {
 }
 
 export interface CheckResult {
-  readonly ok: boolean;
+  readonly ok: true;
   readonly pin: string;
   readonly regenerated: string;
-  readonly differences: string[];
 }
 
-/** check: the CI gate. Regenerates in memory and compares with the pin; lists differing files when stale. */
+/**
+ * check: the CI gate. Regenerates in memory, validates keygate.config.json from the regenerated bytes, and
+ * compares with the pin. Throws PIN_STALE, saying what to run: `pin` alone when only the pin is behind, the
+ * differing files when the tree changed.
+ */
 export async function checkPin(paths: IntegrityPaths, pin: string, env: IntegrityEnv): Promise<CheckResult> {
   assertPinFormat(pin, paths.entry);
   const built = await buildManifest(paths, env);
-  if (built.sha256 === pin) return { ok: true, pin, regenerated: built.sha256, differences: [] };
-  let previous = ManifestIndex.empty();
+  assertVerifiedConfig(paths, parseManifest(built.bytes));
+  if (built.sha256 === pin) return { ok: true, pin, regenerated: built.sha256 };
+  let onDisk: Buffer | undefined;
   try {
-    const bytes = readManifestBytes(paths, '');
-    if (sha256(bytes) === pin) previous = parseManifest(bytes, basename(paths.manifest));
+    onDisk = readManifestBytes(paths, '');
   } catch {
-    // no usable manifest on disk: every file counts as new
+    // no usable manifest on disk
   }
+  const manifestName = basename(paths.manifest);
+  const diskIsCurrent = onDisk !== undefined && sha256(onDisk) === built.sha256;
+  const pinHint = 'keygate pin, then register the entry hash it prints in the vault';
+  const regenHint = 'keygate generate-filelist && keygate pin, commit, and register the new entry hash in the vault';
+  if (pin === UNPINNED) {
+    throw new KeygateError('PIN_STALE', `failed to check ${paths.entry}: it was never pinned${diskIsCurrent ? ` (${manifestName} is current)` : ''}`, {
+      hint: diskIsCurrent ? pinHint : regenHint,
+    });
+  }
+  if (diskIsCurrent) {
+    throw new KeygateError('PIN_STALE', `failed to check ${paths.entry}: ${manifestName} is current, but the entry pins an older manifest (${pin})`, { hint: pinHint });
+  }
+  let previous = ManifestIndex.empty();
+  if (onDisk !== undefined && sha256(onDisk) === pin) previous = parseManifest(onDisk, manifestName);
   const regenerated = parseManifest(built.bytes);
   const diff = compareManifest(
     previous,
@@ -369,7 +454,9 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
     },
     regenerated.keys(),
   );
-  const differences = formatDiff(diff, 1000);
-  if (differences.length === 0) differences.push(pin === UNPINNED ? 'the entry was never pinned' : 'the manifest pinned in the entry is not on disk; files cannot be compared');
-  return { ok: false, pin, regenerated: built.sha256, differences };
+  const differences = previous.size ? formatDiff(diff, 1000) : [];
+  if (differences.length === 0) differences.push(`the manifest the entry pins is not on disk (${manifestName} was regenerated since): files cannot be compared`);
+  throw new KeygateError('PIN_STALE', `failed to check ${paths.entry}: the tree now hashes to ${built.sha256}, the entry pins ${pin}\n  ${differences.join('\n  ')}`, {
+    hint: regenHint,
+  });
 }

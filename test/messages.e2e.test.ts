@@ -1,0 +1,161 @@
+// Messages and flags from the newcomer trial (issue 9): what verify, check and the flags say, run as a user runs
+// them (node dist/main.js in a temp project). Each case failed before its fix.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, copyEntry, keygate, tempDir, writeTree } from './helpers/project.js';
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** A project with a config, generated and pinned. */
+function pinned(config: unknown, extra: Record<string, string> = {}, template = 'app.cjs\nkeygate.config.json\n'): string {
+  const dir = tempDir('kg-msg-');
+  copyEntry(dir);
+  writeTree(dir, { 'app.cjs': 'module.exports = {};\n', 'keygate.config.json': typeof config === 'string' ? config : JSON.stringify(config), 'filelist.template': template, ...extra });
+  for (const cmd of ['generate-filelist', 'pin']) {
+    const r = keygate(dir, [cmd]);
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+  }
+  return dir;
+}
+
+const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /);
+
+test('verify and check refuse a config with typos (CONFIG_INVALID, exit 2), listing every problem', () => {
+  const dir = pinned({ vault: { alias: 'a', timeoutMS: 5 }, server: { prot: 8443, port: '8443' } });
+  for (const cmd of ['verify', 'check']) {
+    const r = keygate(dir, [cmd]);
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /keygate: error: failed to read keygate\.config\.json: 3 problems \[CONFIG_INVALID\]/, cmd);
+    assert.match(r.stderr, /\n {2}vault\.timeoutMS: unknown setting\n/, cmd);
+    assert.match(r.stderr, /\n {2}server\.prot: unknown setting\n/, cmd);
+    assert.match(r.stderr, /\n {2}server\.port: must be a whole number from 0 to 65535\n/, cmd);
+    assert.match(r.stderr, /fix: .*docs\/configuration\.md.*keygate generate-filelist && keygate pin/, cmd);
+    noStack(r.stderr);
+  }
+  // bad JSON: the parser's message, still CONFIG_INVALID
+  const bad = pinned('{"server": {"port": 1,}}');
+  for (const cmd of ['verify', 'check']) {
+    const r = keygate(bad, [cmd]);
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /failed to read keygate\.config\.json: .*JSON.* \[CONFIG_INVALID\]/, cmd);
+  }
+  // a sound config passes both
+  const good = pinned({ server: { port: 9443 } });
+  for (const cmd of ['verify', 'check']) assert.equal(keygate(good, [cmd]).code, 0, cmd);
+  // no config at all: serve uses the defaults, so verify and check pass
+  const none = tempDir('kg-msg-');
+  copyEntry(none);
+  writeTree(none, { 'app.cjs': '', 'filelist.template': 'app.cjs\n' });
+  for (const cmd of ['generate-filelist', 'pin', 'verify', 'check']) assert.equal(keygate(none, [cmd]).code, 0, cmd);
+  // a config the manifest does not list: serve refuses to read it, so verify and check refuse it now
+  writeFileSync(join(none, 'keygate.config.json'), '{}');
+  for (const cmd of ['verify', 'check']) {
+    const r = keygate(none, [cmd]);
+    assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /failed to verify keygate\.config\.json: it is not in the manifest/, cmd);
+    assert.match(r.stderr, /fix: add the line keygate\.config\.json to filelist\.template/, cmd);
+  }
+});
+
+test('a KEYGATE_* variable for another command\'s flag does not break verify or check; one naming no flag is a usage error', () => {
+  const dir = pinned({ server: { port: 9443 } });
+  for (const cmd of ['verify', 'check', 'pin', 'generate-filelist']) {
+    const r = keygate(dir, [cmd], { env: { KEYGATE_PORT: '9443', KEYGATE_HOST: '::1', KEYGATE_PASSWORD_FILE: '/nope' } });
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+  }
+  const typo = keygate(dir, ['verify'], { env: { KEYGATE_PROT: '9443' } });
+  assert.equal(typo.code, 2, typo.stderr);
+  assert.match(typo.stderr, /failed to read the environment: KEYGATE_PROT names no flag of any keygate command \(--prot\) \[USAGE\]/);
+  assert.match(typo.stderr, /fix: unset KEYGATE_PROT/);
+  // the variables still work where their flag exists
+  const json = keygate(dir, ['verify'], { env: { KEYGATE_LOG_FORMAT: 'json' } });
+  assert.equal(json.code, 0, json.stderr);
+  assert.match(json.stderr, /^\{"level":"info",.*"message":"verified 3 files/);
+  const jsonOut = keygate(dir, ['verify'], { env: { KEYGATE_JSON: 'true' } });
+  assert.equal(JSON.parse(jsonOut.stdout).ok, true);
+  const serveBad = keygate(dir, ['serve'], { env: { KEYGATE_PORT: 'abc' } });
+  assert.equal(serveBad.code, 2, serveBad.stderr);
+  assert.match(serveBad.stderr, /--port must be a whole number/);
+  // a flag on the command line beats its variable
+  const flagWins = keygate(dir, ['verify', '--log-format', 'text'], { env: { KEYGATE_LOG_FORMAT: 'json' } });
+  assert.match(flagWins.stderr, /^keygate: verified 3 files/);
+});
+
+test('check: an entry that was never pinned, or pins an older manifest, says so and gives the command (no list of "new" files)', () => {
+  const dir = tempDir('kg-msg-');
+  copyEntry(dir);
+  writeTree(dir, { 'a.js': 'a', 'b.js': 'b', 'filelist.template': 'a.js\nb.js\n' });
+  assert.equal(keygate(dir, ['generate-filelist']).code, 0);
+  const never = keygate(dir, ['check']);
+  assert.equal(never.code, 3, never.stderr);
+  assert.match(never.stderr, /failed to check .*dist\/main\.js: it was never pinned \(filelist\.sha256 is current\) \[PIN_STALE\]/);
+  assert.match(never.stderr, /fix: keygate pin/);
+  assert.doesNotMatch(never.stderr, /new:/);
+  // pinned, then a file changed and the manifest regenerated, but pin forgotten (the trial's case)
+  assert.equal(keygate(dir, ['pin']).code, 0);
+  writeFileSync(join(dir, 'a.js'), 'changed');
+  assert.equal(keygate(dir, ['generate-filelist']).code, 0);
+  const forgot = keygate(dir, ['check']);
+  assert.equal(forgot.code, 3, forgot.stderr);
+  assert.match(forgot.stderr, /filelist\.sha256 is current, but the entry pins an older manifest/);
+  assert.match(forgot.stderr, /fix: keygate pin/);
+  assert.doesNotMatch(forgot.stderr, /new:/);
+});
+
+test('an unset ${VAR} at verify says to export it where keygate runs, not to restore files', () => {
+  const dir = tempDir('kg-msg-');
+  copyEntry(dir);
+  writeTree(dir, { 'vendor/v.js': 'v', 'filelist.template': '${APP_HOME}/v.js\n' });
+  const env = { APP_HOME: join(dir, 'vendor') };
+  assert.equal(keygate(dir, ['generate-filelist'], { env }).code, 0);
+  assert.equal(keygate(dir, ['pin'], { env }).code, 0);
+  assert.equal(keygate(dir, ['verify'], { env }).code, 0);
+  const r = keygate(dir, ['verify']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /uses \$\{APP_HOME\}, which is not set/);
+  assert.match(r.stderr, /fix: export APP_HOME=.* (in|to) the environment keygate runs in.*Environment=APP_HOME=/);
+  assert.doesNotMatch(r.stderr, /restore the files/);
+});
+
+test('--version prints the package version (built in, no file read), on both bins', () => {
+  const dir = tempDir('kg-msg-');
+  copyEntry(dir); // its package.json has no version: the number must come from the build
+  for (const entry of ['dist/main.js', 'dist/generate-filelist.js']) {
+    const r = keygate(dir, ['--version'], { entry });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${VERSION}\n`);
+  }
+  assert.equal(keygate(dir, ['verify', '--version']).stdout, `${VERSION}\n`);
+});
+
+test('verify --json prints a JSON report on a pin error too', () => {
+  const dir = tempDir('kg-msg-');
+  copyEntry(dir);
+  writeTree(dir, { 'a.js': 'a', 'filelist.template': 'a.js\n' });
+  assert.equal(keygate(dir, ['generate-filelist']).code, 0);
+  const unpinned = keygate(dir, ['verify', '--json']);
+  assert.equal(unpinned.code, 3, unpinned.stderr);
+  const u = JSON.parse(unpinned.stdout);
+  assert.equal(u.ok, false);
+  assert.equal(u.error.code, 'PIN_INVALID');
+  assert.match(u.error.message, /never pinned/);
+  assert.match(u.error.fix, /keygate pin/);
+  assert.equal(keygate(dir, ['pin']).code, 0);
+  writeFileSync(join(dir, 'a.js'), 'changed');
+  assert.equal(keygate(dir, ['generate-filelist']).code, 0);
+  const mismatch = keygate(dir, ['verify', '--json']);
+  assert.equal(mismatch.code, 3);
+  const m = JSON.parse(mismatch.stdout);
+  assert.equal(m.ok, false);
+  assert.equal(m.error.code, 'PIN_MISMATCH');
+  assert.match(m.error.fix, /keygate pin/);
+  // file problems: the report, with the error beside it
+  assert.equal(keygate(dir, ['pin']).code, 0);
+  writeFileSync(join(dir, 'a.js'), 'again');
+  const files = JSON.parse(keygate(dir, ['verify', '--json']).stdout);
+  assert.deepEqual(files.changed, ['a.js']);
+  assert.equal(files.error.code, 'INTEGRITY_MISMATCH');
+});
