@@ -11,6 +11,8 @@
 //   client   wrk (autocannon when wrk is missing), 32 connections, 1 client thread, 1 s warm-up then 5 s
 //            measured per setup, rounds interleaved (keygate, nginx, apache, direct, keygate, ...), medians.
 //            Client keep-alive unlimited on every proxy (no TLS handshake mid-run for anyone).
+//            Also CPU per request of each proxy's own processes (/proc/<pid>/stat, threads and children), which
+//            moves far less than req/s when other work shares the host.
 //   TLS      one certificate and key: the keystore keygate unlocks, exported to PEM with openssl for nginx and
 //            Apache into the run's folder under .bench/ (0700, removed at the end). TLS 1.2 + 1.3 offered by all; every setup
 //            negotiates TLS 1.3 with the same suite (checked and printed per row).
@@ -342,7 +344,35 @@ function wrkMs(s) {
   return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 6e4 }[m[2]];
 }
 
-/** One load run: { rps, p99 (ms), errors }. */
+/** CPU time (ms, user + system, every thread) used so far by the processes and their direct children. */
+function cpuMs(pids) {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  const seen = new Set();
+  const add = (pid) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      /* gone */
+    }
+  };
+  for (const { pid, children } of pids) {
+    add(pid);
+    if (!children) continue;
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) add(Number(c));
+    } catch {
+      /* no children file */
+    }
+  }
+  return total;
+}
+
+/** One load run: { rps, p99 (ms), requests, errors }. */
 function load(url, { connections, seconds, threads }) {
   if (existsSync(WRK)) {
     const r = sh(WRK, ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url], { allowFail: true, timeout: (seconds + 30) * 1000 });
@@ -350,7 +380,8 @@ function load(url, { connections, seconds, threads }) {
     const p99 = wrkMs(/^\s+99%\s+(\S+)/m.exec(r.stdout)?.[1] ?? '');
     const errLine = /Socket errors: (.*)/.exec(r.stdout)?.[1];
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-    return { rps, p99, errors: [errLine, non2xx ? `${non2xx} non-2xx` : ''].filter(Boolean).join(', ') };
+    const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
+    return { rps, p99, requests, errors: [errLine, non2xx ? `${non2xx} non-2xx` : ''].filter(Boolean).join(', ') };
   }
   const r = sh(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url], {
     allowFail: true,
@@ -358,7 +389,7 @@ function load(url, { connections, seconds, threads }) {
     env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' },
   });
   const j = JSON.parse(r.stdout);
-  return { rps: j.requests.average, p99: j.latency.p99, errors: j.errors || j.non2xx ? `${j.errors} errors, ${j.non2xx} non-2xx` : '' };
+  return { rps: j.requests.average, p99: j.latency.p99, requests: j.requests.total, errors: j.errors || j.non2xx ? `${j.errors} errors, ${j.non2xx} non-2xx` : '' };
 }
 
 // ---- run ------------------------------------------------------------------------------------------------
@@ -399,10 +430,11 @@ export async function benchProxy(options = {}) {
     log(apache.proc ? `${apache.version} on ${apache.port}` : `apache: ${apache.note}`);
 
     const setups = [
-      { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port },
-      { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note },
-      { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note },
-      { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl },
+      // cpu: the proxy's own processes (keygate's main process only: its child is the backend).
+      { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port, cpu: [{ pid: kg.proc.child.pid }] },
+      { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note, cpu: nginx.proc && [{ pid: nginx.proc.child.pid, children: true }] },
+      { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note, cpu: apache.proc && [{ pid: apache.proc.child.pid, children: true }] },
+      { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl, cpu: [] },
     ];
     for (const s of setups) {
       s.runs = [];
@@ -416,21 +448,28 @@ export async function benchProxy(options = {}) {
       s.tls = s.port ? await negotiated(s.port) : 'none';
     }
     const live = setups.filter((s) => s.url);
+    const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     log(`${rounds} rounds × ${live.length} setups: ${existsSync(WRK) ? 'wrk' : 'autocannon'}, ${connections} connections, ${threads} thread, 1 s warm-up + ${seconds} s each, interleaved ...`);
     for (let i = 0; i < rounds; i++) {
       for (const s of live) {
         load(s.url, { connections, seconds: 1, threads }); // warm-up: connections, TLS sessions, JIT, pools
+        const cpu0 = cpuMs(s.cpu);
+        const backend0 = cpuMs([{ pid: kg.backendPid }]);
         const r = load(s.url, { connections, seconds, threads });
+        // CPU per request: less sensitive to other load on the host than req/s (the proxy's own work only).
+        r.cpuUs = s.key === 'direct' ? NaN : ((cpuMs(s.cpu) - cpu0) * 1000) / r.requests;
+        r.backendUs = ((cpuMs([{ pid: kg.backendPid }]) - backend0) * 1000) / r.requests;
         s.runs.push(r);
-        log(`  round ${i + 1} ${s.key}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(2)} ms${r.errors ? ` (${r.errors})` : ''}`);
+        log(`  round ${i + 1} ${s.key}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(2)} ms, proxy CPU ${Number.isNaN(r.cpuUs) ? '-' : r.cpuUs.toFixed(0)} µs/request, backend ${r.backendUs.toFixed(0)} µs${r.errors ? ` (${r.errors})` : ''}`);
       }
     }
     for (const s of setups) {
       s.rps = median(s.runs.map((r) => r.rps));
       s.p99 = median(s.runs.map((r) => r.p99));
+      s.cpuUs = median(s.runs.map((r) => r.cpuUs));
       s.errors = s.runs.map((r) => r.errors).filter(Boolean).join('; ');
     }
-    return report(setups, { rounds, seconds, connections, threads, client: existsSync(WRK) ? 'wrk' : 'autocannon' });
+    return report(setups, { rounds, seconds, connections, threads, client: existsSync(WRK) ? 'wrk' : 'autocannon', load: [load0, readFileSync('/proc/loadavg', 'utf8').split(' ')[0]] });
   } finally {
     for (const p of started.reverse()) await p.stop();
     process.off('exit', cleanup);
@@ -441,7 +480,7 @@ export async function benchProxy(options = {}) {
 function report(setups, meta) {
   const by = Object.fromEntries(setups.map((s) => [s.key, s]));
   const k = by.keygate;
-  const fmt = (s) => (s.url ? `${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms` : `— (${s.note})`);
+  const fmt = (s) => (s.url ? `${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms${Number.isNaN(s.cpuUs) ? '' : `, ${s.cpuUs.toFixed(0)} µs CPU/req`}` : `— (${s.note})`);
   const lines = [];
   const target = { nginx: 0.7, apache: 1.0 };
   for (const peer of ['nginx', 'apache', 'direct']) {
@@ -460,7 +499,11 @@ function report(setups, meta) {
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
   const detail = [
     `proxy setups: ${meta.client}, ${meta.connections} connections, ${meta.threads} client thread, 1 s warm-up + ${meta.seconds} s measured, ${meta.rounds} interleaved rounds, medians; one backend process (scripts/bench-backend.cjs, started by keygate, listen fd) behind all`,
-    ...setups.map((s) => `  ${s.name}: ${s.url ? `${s.tls}; req/s ${s.runs.map((r) => r.rps.toFixed(0)).join(' ')}; p99 ms ${s.runs.map((r) => r.p99.toFixed(2)).join(' ')}${s.errors ? `; errors: ${s.errors}` : ''}` : s.note}`),
+    ...setups.map(
+      (s) =>
+        `  ${s.name}: ${s.url ? `${s.tls}; req/s ${s.runs.map((r) => r.rps.toFixed(0)).join(' ')}; p99 ms ${s.runs.map((r) => r.p99.toFixed(2)).join(' ')}; proxy µs CPU/req ${s.runs.map((r) => (Number.isNaN(r.cpuUs) ? '-' : r.cpuUs.toFixed(0))).join(' ')}; backend µs CPU/req ${s.runs.map((r) => r.backendUs.toFixed(0)).join(' ')}${s.errors ? `; errors: ${s.errors}` : ''}` : s.note}`,
+    ),
+    `  host load average before/after: ${meta.load.join(' → ')}`,
   ];
   return { rows, lines, detail, setups: by, meta };
 }
