@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   KEYSTORE_NO_KEY: { exit: EXIT.KEYSTORE, meaning: 'the keystore holds no private key, or no certificate for it' },
   KEYSTORE_ALIAS_NOT_FOUND: { exit: EXIT.KEYSTORE, meaning: 'no entry with the requested alias, or several keys and no alias given' },
   KEYSTORE_KEY_MISMATCH: { exit: EXIT.KEYSTORE, meaning: 'the private key does not belong to the certificate' },
+  KEYSTORE_KEY_NOT_PINNED: { exit: EXIT.KEYSTORE, meaning: "the keystore's key is not one of keystore.spkiSha256 (a keystore swapped for another)" },
   KEYSTORE_CERT_EXPIRED: { exit: EXIT.KEYSTORE, meaning: 'the certificate is expired or not yet valid' },
   KEYSTORE_UNSUPPORTED: { exit: EXIT.KEYSTORE, meaning: 'the keystore uses a form keygate cannot open safely (an iteration count above 10,000,000, a cipher node-forge lacks such as Camellia, a key type TLS cannot serve such as DSA)' },
   KEYSTORE_TIMEOUT: { exit: EXIT.KEYSTORE, meaning: 'the keystore unlock (reload worker) did not finish in time and was stopped' },

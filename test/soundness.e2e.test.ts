@@ -46,7 +46,8 @@ module.exports = {
 
 let template: DemoProject;
 before(() => {
-  template = demoProject({ files: { 'app/lazy.cjs': PLUGIN_APP } });
+  // reloadMinIntervalMs 0: the rotation test reloads twice in a row; the rate limit has its own test (rotation.e2e)
+  template = demoProject({ files: { 'app/lazy.cjs': PLUGIN_APP }, config: { keystore: { reloadMinIntervalMs: 0 } } });
 });
 
 /** A copy of the pinned demo project, registered with its own emulator store. */

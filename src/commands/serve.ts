@@ -31,6 +31,8 @@ import { assertSafeRuntime } from '../gate/runtime.js';
 import { entryPackageJsons, findAnchorProblems } from '../gate/trust-anchors.js';
 import { vaultClientPath } from '../core/vault-client.js';
 import { assertPortFree } from '../server/port-check.js';
+import { ReloadScheduler } from '../server/reload-scheduler.js';
+import { assertKeyPinned } from '../gate/key-pin.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
 
@@ -42,6 +44,8 @@ const loadServer = () => import('../server/https-server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 
 const CONFIG_FILE = 'keygate.config.json';
+/** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (20 s) and some slack. */
+const RELOAD_UNLOCK_BUDGET_MS = 25_000;
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */
 export function loadConfig(tree: VerifiedTree): Config {
   const file = resolve(tree.base, CONFIG_FILE);
@@ -172,8 +176,26 @@ function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefi
       hint: 'export it: module.exports = { handle(req, res, ctx) { ... } }',
     });
   }
-  const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: ctx.log };
+  const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: appLogger(ctx.log) };
   return (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
+}
+
+/**
+ * The app's own logger: every line says source=app, and the app cannot set gate= (or source=), so it cannot
+ * write lines that read as keygate's audit trail (a vault call, an unlock).
+ */
+function appLogger(log: Context['log']): Context['log'] {
+  const tag = (fields?: Record<string, unknown>) => {
+    const { gate: _g, source: _s, ...rest } = fields ?? {};
+    return { ...rest, source: 'app' };
+  };
+  return {
+    info: (m, f) => log.info(m, tag(f)),
+    warn: (m, f) => log.warn(m, tag(f)),
+    error: (m, f) => log.error(m, tag(f)),
+    debug: (m, f) => log.debug(m, tag(f)),
+    close: async () => {},
+  };
 }
 
 /** Test-only pause point between verification and use, to prove swaps after verification are caught. */
@@ -263,6 +285,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
   if (stopRequested('the vault was asked')) return EXIT.OK;
   const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
+  assertKeyPinned(material.certPem, config.keystore.spkiSha256, keystorePath);
   logUnlocked(ctx, material);
   if (stopRequested('listening')) return EXIT.OK;
 
@@ -326,32 +349,34 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });
   io.stdout.write(`${server.url}\n`);
 
-  // Rotation: SIGHUP or a rewritten keystore → re-fetch (bypass cache), unlock, swap. A failure keeps the old context.
-  let reloading = false;
-  const reload = async (why: string): Promise<void> => {
-    if (reloading) return;
-    reloading = true;
-    try {
-      const bytesChanged = await fetchAndUnlock(ctx, provider, keystorePath, { ...unlockOpts, bypassFirst: true, offThread: true });
-      server.setTls(bytesChanged);
-      logUnlocked(ctx, bytesChanged);
-      log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
-    } catch (err) {
-      log.error(`reload failed, still serving the previous certificate: ${err instanceof KeygateError ? err.message : describeCause(err)}`, {
-        gate: 'reload',
-        ...(err instanceof KeygateError ? { code: err.code } : {}),
-      });
-    } finally {
-      reloading = false;
-    }
-  };
-  io.onReload?.(() => void reload('SIGHUP'));
+  // Rotation: SIGHUP or a rewritten keystore → re-fetch (bypass cache), unlock, swap. A failure keeps the old
+  // context. Runs are coalesced, rate-limited and time-bound (src/server/reload-scheduler.ts).
+  const reloads = new ReloadScheduler(
+    async (why, current) => {
+      try {
+        const fresh = await fetchAndUnlock(ctx, provider, keystorePath, { ...unlockOpts, bypassFirst: true, offThread: true });
+        if (!current()) return; // abandoned after its timeout: a newer run owns the context
+        assertKeyPinned(fresh.certPem, config.keystore.spkiSha256, keystorePath);
+        server.setTls(fresh);
+        logUnlocked(ctx, fresh);
+        log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
+      } catch (err) {
+        log.error(`reload failed, still serving the previous certificate: ${err instanceof KeygateError ? err.message : describeCause(err)}`, {
+          gate: 'reload',
+          ...(err instanceof KeygateError ? { code: err.code } : {}),
+        });
+      }
+    },
+    { minIntervalMs: config.keystore.reloadMinIntervalMs, timeoutMs: config.vault.timeoutMs + RELOAD_UNLOCK_BUDGET_MS, log },
+  );
+  io.onReload?.(() => reloads.request('SIGHUP'));
+  // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
   let lastMtime = safeMtime(keystorePath);
   const onChange = (): void => {
     const m = safeMtime(keystorePath);
     if (m !== lastMtime) {
       lastMtime = m;
-      void reload('keystore file changed');
+      reloads.request('keystore file changed');
     }
   };
   watchFile(keystorePath, { interval: 1000, persistent: false }, onChange);
@@ -363,6 +388,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     io.signal.addEventListener('abort', () => resolveStop(), { once: true });
   });
   unwatchFile(keystorePath, onChange);
+  reloads.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.
   await server.close();

@@ -17,6 +17,14 @@ export interface Config {
     readonly path: string;
     readonly alias?: string;
     readonly allowExpired: boolean;
+    /** At most one reload (a bypass-cache vault call) per this many ms; requests meanwhile are coalesced. */
+    readonly reloadMinIntervalMs: number;
+    /**
+     * Optional pins of the server key (base64 or hex SHA-256 of the certificate's SubjectPublicKeyInfo, as HPKP
+     * and `openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256` give it). PAM
+     * rotation changes the password, never the key pair: a keystore swapped for another is refused.
+     */
+    readonly spkiSha256?: readonly string[];
   };
   readonly server: {
     readonly host: string;
@@ -80,7 +88,7 @@ export const BACKEND_DEFAULTS = {
 
 export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024 },
-  keystore: { path: 'keystore/keygate.p12', allowExpired: false },
+  keystore: { path: 'keystore/keygate.p12', allowExpired: false, reloadMinIntervalMs: 10_000 },
   server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000 },
   trust: { anchors: 'refuse', owners: [] },
 };
@@ -94,7 +102,7 @@ const KNOWN: Record<string, readonly string[]> = {
   '': ['vault', 'keystore', 'server', 'trust', '$comment', '_comment'],
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
-  keystore: ['path', 'alias', 'allowExpired'],
+  keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
   server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend'],
   'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog'],
   'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
@@ -161,6 +169,15 @@ export function validateConfig(raw: unknown): ConfigResult {
     return val as T;
   };
 
+  const spkiPins = (val: unknown): string[] | undefined => {
+    if (val === undefined) return undefined;
+    const list = typeof val === 'string' ? [val] : val;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && (/^[0-9a-f]{64}$/i.test(x) || /^[A-Za-z0-9+/]{43}=$/.test(x)))) {
+      errors.push('keystore.spkiSha256: must be a SHA-256 (64 hex digits or 44 base64 characters), or a list of them');
+      return undefined;
+    }
+    return (list as string[]).map((x) => (x.length === 64 ? x.toLowerCase() : Buffer.from(x, 'base64').toString('hex')));
+  };
   const strList = (o: Obj, key: string, path: string, def: readonly string[], each: (x: string) => string | undefined): readonly string[] => {
     const val = o[key];
     if (val === undefined) return def;
@@ -251,6 +268,8 @@ export function validateConfig(raw: unknown): ConfigResult {
       path: str(k, 'path', 'keystore.path', d.keystore.path)!,
       alias: str(k, 'alias', 'keystore.alias'),
       allowExpired: bool(k, 'allowExpired', 'keystore.allowExpired', d.keystore.allowExpired),
+      reloadMinIntervalMs: int(k, 'reloadMinIntervalMs', 'keystore.reloadMinIntervalMs', d.keystore.reloadMinIntervalMs, 0, 3_600_000),
+      spkiSha256: spkiPins(k['spkiSha256']),
     },
     server: {
       host: str(s, 'host', 'server.host', d.server.host)!,

@@ -87,7 +87,7 @@ export class VerifiedTree {
   #requireFrom(parent: string): (id: string) => unknown {
     const nodeRequire = createRequire(parent);
     const req = (id: string): unknown => {
-      if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
+      if (id.startsWith('node:') || builtinModules.includes(id)) return guardedBuiltin(id, nodeRequire);
       const target = this.#resolve(id, parent, nodeRequire);
       return this.#load(target);
     };
@@ -137,6 +137,44 @@ export class VerifiedTree {
     if (!this.has(target)) return undefined;
     return this.read(target);
   }
+}
+
+// Built-ins that would run a file from disk, unverified, in (or beside) the process that holds the secret: a
+// Worker reads its file when it starts (a file swapped after the start stole the password), fork() starts a
+// node that loads it. Verified code gets them refusing a file; eval'd Workers (code the verified module holds)
+// and everything else are Node's own. A guard against the accident, not a barrier against verified code that
+// means harm: an in-process handler is as privileged as keygate (docs/security.md; use backend mode).
+const guarded = new Map<string, unknown>();
+function guardedBuiltin(id: string, nodeRequire: NodeJS.Require): unknown {
+  const name = id.replace(/^node:/, '');
+  if (name !== 'worker_threads' && name !== 'child_process') return nodeRequire(id);
+  const cached = guarded.get(name);
+  if (cached) return cached;
+  const real = nodeRequire(id) as Record<string, unknown>;
+  let wrapped: unknown;
+  if (name === 'worker_threads') {
+    const RealWorker = real['Worker'] as new (f: string | URL, o?: { eval?: boolean }) => object;
+    class VerifiedOnlyWorker extends RealWorker {
+      constructor(filename: string | URL, options?: { eval?: boolean }) {
+        if (!options?.eval) {
+          throw new KeygateError('UNVERIFIED_LOAD', `refused new Worker(${String(filename)}): the worker would read its file from disk, unverified, inside the process that holds the secret`, {
+            hint: 'run that work in a backend process (server.backend, docs/backend.md), or pass code the verified module holds with { eval: true }',
+          });
+        }
+        super(filename, options);
+      }
+    }
+    wrapped = { ...real, Worker: VerifiedOnlyWorker };
+  } else {
+    const fork = (modulePath: unknown): never => {
+      throw new KeygateError('UNVERIFIED_LOAD', `refused child_process.fork(${String(modulePath)}): the child would load its file from disk, unverified`, {
+        hint: 'run it as a backend process (server.backend, docs/backend.md)',
+      });
+    };
+    wrapped = { ...real, fork };
+  }
+  guarded.set(name, wrapped);
+  return wrapped;
 }
 
 function stripShebang(src: string): string {
