@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { curl, demoProject, keygate, serve, serveRefused, vaultCalls, writeTree } from './helpers/project.js';
+import { ROOT, curl, demoProject, keygate, serve, serveRefused, tempDir as tempDirFor, vaultCalls, writeTree } from './helpers/project.js';
 import { waitFor } from './helpers/backend.js';
 
 test('bad serve flags are refused before the vault is asked (was: vault asked, then "unexpected error")', () => {
@@ -101,3 +101,28 @@ test('NODE_OPTIONS in Node\'s own quoting, OPENSSL_CONF and NODE_PATH are refuse
   }
   assert.equal(vaultCalls(p).length, 0);
 });
+
+test('SIGTERM while the vault client runs kills the client and stops with 0 (was: waited for the client)', async () => {
+  const client = join(tempDirFor(), 'slow-vault.mjs');
+  copyFileSync(join(ROOT, 'test/fixtures/fake-vault.mjs'), client);
+  const p = demoProject({ config: { vault: { provider: 'command', command: [process.execPath, client, 'slow'], clientPath: undefined } } });
+  const child = spawn(process.execPath, ['dist/main.js', 'serve'], { cwd: p.dir, env: { PATH: process.env['PATH']! }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  await waitFor(() => readdirSafe('/proc').some((pid) => /slow-vault\.mjs/.test(cmdline(pid))), 20_000, 'the vault client to run');
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  assert.ok(Date.now() - t0 < 5000, `stopped ${Date.now() - t0} ms after SIGTERM (the client sleeps 60 s)`);
+  assert.match(err, /stopped by SIGTERM before the vault answered/);
+  await waitFor(() => !readdirSafe('/proc').some((pid) => /slow-vault\.mjs/.test(cmdline(pid))), 5_000, 'the client to be gone');
+});
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -14,6 +14,8 @@ export { Secret };
 export interface FetchOptions {
   /** Ask the vault, not the client's cache (after a cached password failed to unlock). */
   readonly bypassCache: boolean;
+  /** SIGINT/SIGTERM during the call: the client is killed and the call rejects (the start stops). */
+  readonly signal?: AbortSignal;
 }
 
 /** What every vault plugs in as. */
@@ -45,8 +47,9 @@ function childEnv(env: Readonly<Record<string, string | undefined>>): Record<str
 }
 
 /** Runs a vault client safely; throws VAULT_* errors built only from status, never from output. */
-export async function runClient(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>, limits: ClientLimits): Promise<ClientRun> {
+export async function runClient(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>, limits: ClientLimits, signal?: AbortSignal): Promise<ClientRun> {
   const result = await execa(file, [...args], {
+    ...(signal ? { cancelSignal: signal } : {}),
     reject: false,
     shell: false,
     stdin: 'ignore',
@@ -64,6 +67,9 @@ export async function runClient(file: string, args: readonly string[], env: Read
     throw new KeygateError('VAULT_NOT_FOUND', `failed to run vault client ${file}: ${code === 'ENOENT' ? 'no such file' : 'not executable'}`, {
       hint: 'install the PAM A2A client, or set vault.clientPath / CSPM_CLIENT_HOME (docs/pam-setup.md)',
     });
+  }
+  if (result.isCanceled) {
+    throw new KeygateError('VAULT_FAILED', `failed to get the password: stopped by a signal while vault client ${file} ran (it was killed)`, {});
   }
   if (result.timedOut) {
     throw new KeygateError('VAULT_TIMEOUT', `failed to get the password: vault client ${file} did not answer within ${limits.timeoutMs} ms and was killed`, {
@@ -122,9 +128,9 @@ export interface CspmOptions {
 export function cspmProvider(options: CspmOptions): SecretProvider {
   return {
     description: `PAM A2A alias ${options.alias}`,
-    async fetch({ bypassCache }) {
+    async fetch({ bypassCache, signal }) {
       const args = [options.alias, bypassCache ? 'true' : 'false', ...(options.output === 'xml' ? ['-x'] : [])];
-      const run = await runClient(options.clientPath, args, options.env, options.limits);
+      const run = await runClient(options.clientPath, args, options.env, options.limits, signal);
       const text = decodeUtf8(run.stdout, 'the A2A client answer');
       const { status, password } = options.output === 'xml' ? parseCspmXml(text) : parseCspmText(text);
       if (status !== 400) {
@@ -207,8 +213,8 @@ export function commandProvider(options: CommandOptions): SecretProvider {
   return {
     description: `command ${file}`,
     // A plain command has no cache to bypass: both calls run it the same way.
-    async fetch() {
-      const run = await runClient(file, args, options.env, options.limits);
+    async fetch({ signal }) {
+      const run = await runClient(file, args, options.env, options.limits, signal);
       if (run.exitCode !== 0) {
         throw new KeygateError('VAULT_DENIED', `failed to get the password: ${file} exited with status ${run.exitCode}`, {
           hint: `run ${file} by hand as the service user to see why`,

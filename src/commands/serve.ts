@@ -284,7 +284,14 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
   if (stopRequested('the vault was asked')) return EXIT.OK;
-  const material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
+  let material: UnlockedKeystore;
+  try {
+    material = await fetchAndUnlock(ctx, provider, keystorePath, unlockOpts);
+  } catch (err) {
+    // A stop while the vault client ran killed it: that is the stop, not a vault failure.
+    if (stopRequested('the vault answered')) return EXIT.OK;
+    throw err;
+  }
   assertKeyPinned(material.certPem, config.keystore.spkiSha256, keystorePath);
   logUnlocked(ctx, material);
   if (stopRequested('listening')) return EXIT.OK;
@@ -403,7 +410,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
 async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
   const t = process.hrtime.bigint();
   try {
-    const secret = await provider.fetch({ bypassCache });
+    const secret = await provider.fetch({ bypassCache, signal: ctx.io.signal });
     ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache, ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6) });
     return secret;
   } catch (err) {
