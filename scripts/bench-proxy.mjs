@@ -493,7 +493,7 @@ function report(setups, meta) {
     const r = k.rps / s.rps;
     const met = target[peer] ? (r >= target[peer] ? 'met' : '**not met**') : '';
     lines.push(
-      `| ${label} | ${fmt(k)} | ${fmt(s)} | keygate ÷ ${peer}: ${r.toFixed(2)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
+      `| ${label} | ${fmt(k)} | ${fmt(s)} | keygate ÷ ${peer}: ${r.toFixed(3)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
     );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
