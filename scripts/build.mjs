@@ -1,7 +1,7 @@
 // Bundles src/main.ts into one self-contained dist/main.js (the vault-hashed entry) and the
 // generate-filelist bin. One file, so nothing outside it is loaded before verification (DESIGN.md rule 1).
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -71,6 +71,7 @@ const mainBuild = await build({
   ...common,
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
   outdir: 'dist',
+  write: false,
   define: {
     ...common.define,
     LATE_SOURCES: JSON.stringify(lateSources),
@@ -85,10 +86,26 @@ for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {
   const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser)\//.test(p) || Object.keys(LATE).includes(p));
   if (early.length) throw new Error(`${out}: late modules bundled into the early part: ${early.slice(0, 3).join(', ')}`);
 }
-writeFileSync('dist/package.json', '{"type":"commonjs"}\n');
-for (const f of ['dist/main.js', 'dist/generate-filelist.js']) {
-  chmodSync(f, 0o755);
-  const text = readFileSync(f, 'utf8');
+const PIN = /@@KEYGATE_PIN@@:[0-9a-f]{64}/;
+const UNPINNED_SLOT = `@@KEYGATE_PIN@@:${'0'.repeat(64)}`;
+/**
+ * Writes a built file, unless the file there already holds the same code: an entry that differs only by its
+ * pin is kept as it is, so rebuilding unchanged sources (npm test, bench and scan build first) leaves the demo
+ * pinned and registered. Changed code gives a new, unpinned entry: it must be pinned and registered again.
+ * Written through a temp file and a rename, so a concurrent reader never sees half an entry.
+ */
+function writeBuilt(file, text, mode) {
   const n = text.split('@@KEYGATE_PIN@@:').length - 1;
-  if (n !== 1) throw new Error(`${f}: expected exactly one pin slot, found ${n}`);
+  if (n !== 1 && file.endsWith('.js')) throw new Error(`${file}: expected exactly one pin slot, found ${n}`);
+  if (existsSync(file)) {
+    const old = readFileSync(file, 'latin1');
+    if (old === text || old.replace(PIN, UNPINNED_SLOT) === text) return;
+  }
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, Buffer.from(text, 'latin1'), { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
 }
+mkdirSync('dist', { recursive: true });
+for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1'), 0o755);
+writeBuilt('dist/package.json', '{"type":"commonjs"}\n', 0o644);
