@@ -16,8 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../cli.js';
-import { validateConfig, type Config } from '../core/config.js';
-import { integrityError, resolvePaths, verifyTree } from './integrity.js';
+import { DEFAULT_CONFIG, validateConfig, type Config } from '../core/config.js';
+import { assertConfigBytes, integrityError, resolvePaths, verifyTree } from './integrity.js';
 import { ownPin } from '../pin-slot.js';
 import type { SecretProvider } from '../adapters/vault.js';
 import type { Secret } from '../adapters/secret.js';
@@ -49,21 +49,12 @@ const RELOAD_UNLOCK_BUDGET_MS = 25_000;
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */
 export function loadConfig(tree: VerifiedTree): Config {
   const file = resolve(tree.base, CONFIG_FILE);
-  let raw: unknown = {};
-  if (existsSync(file) || tree.has(file)) {
-    const bytes = tree.read(file); // refuses a config that is not in the manifest
-    try {
-      raw = JSON.parse(bytes.toString('utf8'));
-    } catch (err) {
-      throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${describeCause(err)}`, { hint: 'fix the JSON, then keygate generate-filelist && keygate pin' });
-    }
-  }
-  const result = validateConfig(raw);
-  if (!result.ok) {
-    throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${result.errors.join('; ')}`, {
-      hint: 'fix the settings (docs/configuration.md), then keygate generate-filelist && keygate pin',
-    });
-  }
+  if (!existsSync(file) && !tree.has(file)) return DEFAULT_CONFIG;
+  const bytes = tree.read(file); // refuses a config that is not in the manifest
+  // The same check and message as verify and check (one problem per line); throws CONFIG_INVALID.
+  assertConfigBytes(bytes);
+  const result = validateConfig(JSON.parse(bytes.toString('utf8')));
+  if (!result.ok) throw new KeygateError('INTERNAL', 'config passed assertConfigBytes but not validateConfig'); // unreachable
   return result.config;
 }
 
