@@ -1,6 +1,7 @@
 // Bundles src/main.ts into one self-contained dist/main.js (the vault-hashed entry) and the
 // generate-filelist bin. One file, so nothing outside it is loaded before verification (DESIGN.md rule 1).
 import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const common = {
@@ -61,9 +62,10 @@ const lateLoader = {
   name: 'keygate-late-loader',
   setup(b) {
     b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(new URL('../src/late-runtime.ts', import.meta.url).pathname)}).loadLate(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require(${JSON.stringify(fileURLToPath(new URL('../src/late-runtime.ts', import.meta.url)))}).loadLate(${JSON.stringify(args.path)});`,
       loader: 'js',
-      resolveDir: new URL('..', import.meta.url).pathname,
+      // fileURLToPath, not .pathname: a checkout under a folder with a space (%20) broke the build.
+      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
     }));
   },
 };
