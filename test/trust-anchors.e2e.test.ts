@@ -53,7 +53,10 @@ test('anchor rules: owner root or a trusted uid, never the service user, never g
   chmodSync(home, 0o755);
 });
 
-test('production refuses a start whose vault client, entry folder or node others can write, before the vault is asked', { skip: !IS_ROOT && 'needs root (chown)' }, async () => {
+// Production mode needs a sound node to start with: the node running the tests must itself be root's.
+const nodeUnsound = findAnchorProblems([{ what: 'the node executable', path: process.execPath }], { uid: 0, trustedUids: [] })[0];
+
+test('production refuses a start whose vault client, entry folder or node others can write, before the vault is asked', { skip: (!IS_ROOT && 'needs root (chown)') || (nodeUnsound && `the test's own node is not a sound anchor: ${nodeUnsound}`) }, async () => {
   const p = rootOwnedProject();
   // Sound: serves.
   const s = await serve(p.dir);
