@@ -3,44 +3,18 @@
 
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { EXIT, KeygateError, ERROR_CODES, isKeygateError, describeCause, type ExitStatus } from './errors.js';
-import { createLogger, createProgress, type LogFormat, type Logger } from './adapters/logger.js';
+import { createLogger, createProgress, type LogFormat } from './adapters/logger.js';
+import type { Context, Handler, Io } from './context.js';
 import { assertVerifiedConfig, checkPin, generateFilelist, integrityError, pinEntry, readPin, reportJson, resolvePaths, verifyTree } from './commands/integrity.js';
 import { ownPin } from './pin-slot.js';
 import type { HashStrategy } from './adapters/file-hash.js';
 import { serveCommand } from './commands/serve.js';
 import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
 
-export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-  /** The node executable running keygate (`${NODE}`). */
-  readonly nodePath: string;
-  /** Absolute path of the running main entry (dist/main.js). */
-  readonly entry: string;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); serve drains on it. */
-  readonly signal?: AbortSignal;
-  /** serve: from now on SIGINT/SIGTERM abort `signal` instead of ending the process. */
-  readonly holdSignals?: () => void;
-  /** SIGHUP: re-fetch the password and swap the TLS context. */
-  readonly onReload?: (listener: () => void) => void;
-  /** node's own flags (process.execArgv), checked by serve for code-loading options. */
-  readonly execArgv?: readonly string[];
-}
-
-export interface Context {
-  readonly io: Io;
-  readonly log: Logger;
-  readonly debug: boolean;
-  readonly format: LogFormat;
-}
-
 const EXIT_EPILOGUE = `Exit codes: ${Object.entries(EXIT)
   .map(([k, v]) => `${v} ${k.toLowerCase()}`)
   .join(', ')} (docs/errors.md)`;
 
-type Handler = (ctx: Context, args: Record<string, unknown>) => Promise<ExitStatus>;
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: Io): Promise<ExitStatus> {
@@ -297,4 +271,4 @@ function buildParser(argv: readonly string[], io: Io, choose: Choose, fromEnv: R
   return y.epilogue(EXIT_EPILOGUE);
 }
 
-export type { Handler };
+export type { Context, Handler, Io } from './context.js';

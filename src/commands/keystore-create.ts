@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
-import type { Context, Handler } from '../cli.js';
+import type { Context, Handler } from '../context.js';
 import type { CreateOptions } from '../adapters/keystore.js';
 import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';

@@ -15,7 +15,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
-import type { Context, Handler } from '../cli.js';
+import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, validateConfig, type Config } from '../core/config.js';
 import { assertConfigBytes, integrityError, resolvePaths, verifyTree } from './integrity.js';
 import { ownPin } from '../pin-slot.js';
