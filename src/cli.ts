@@ -5,15 +5,13 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { EXIT, KeygateError, ERROR_CODES, isKeygateError, describeCause, type ExitStatus } from './errors.js';
 import { createLogger, createProgress, type LogFormat } from './adapters/logger.js';
 import type { Context, Handler, Io } from './context.js';
-import { assertVerifiedConfig, checkPin, generateFilelist, integrityError, pinEntry, readPin, reportJson, resolvePaths, verifyTree } from './commands/integrity.js';
-import { ownPin } from './pin-slot.js';
-import type { HashStrategy } from './adapters/file-hash.js';
+import { EXIT_EPILOGUE, type Choose } from './commands/common.js';
+import { generateFilelistCommand } from './commands/generate-filelist.js';
+import { pinCommand } from './commands/pin.js';
+import { verifyCommand } from './commands/verify.js';
+import { checkCommand } from './commands/check.js';
 import { serveCommand } from './commands/serve.js';
 import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
-
-const EXIT_EPILOGUE = `Exit codes: ${Object.entries(EXIT)
-  .map(([k, v]) => `${v} ${k.toLowerCase()}`)
-  .join(', ')} (docs/errors.md)`;
 
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
@@ -76,114 +74,14 @@ export function reportError(ctx: Context, err: unknown): ExitStatus {
   return ERROR_CODES.INTERNAL.exit;
 }
 
-function integrityOptions<T>(y: Argv<T>) {
-  return y
-    .option('template', { type: 'string', describe: 'filelist template', default: 'filelist.template' })
-    .option('manifest', { type: 'string', alias: 'output', describe: 'manifest file (default: filelist.sha256 beside the template)' })
-    .option('entry', { type: 'string', describe: 'main entry holding the pin (default: dist/main.js beside the template)' })
-    .option('strategy', { choices: ['auto', 'sync', 'parallel'] as const, default: 'auto', describe: 'hashing strategy (warm cache: sync, cold: parallel)' });
-}
 
-function pathsFrom(ctx: Context, args: Record<string, unknown>) {
-  return resolvePaths(ctx.io.cwd, {
-    template: args['template'] as string | undefined,
-    manifest: args['manifest'] as string | undefined,
-    entry: args['entry'] as string | undefined,
-  });
-}
-
-function envFrom(ctx: Context, args: Record<string, unknown>, label: string) {
-  return {
-    env: ctx.io.env,
-    nodePath: ctx.io.nodePath,
-    strategy: (args['strategy'] as HashStrategy | undefined) ?? 'auto',
-    onProgress: createProgress(ctx.io.stderr, label),
-  };
-}
-
-const generateHandler: Handler = async (ctx, args) => {
-  const paths = pathsFrom(ctx, args);
-  const built = await generateFilelist(paths, envFrom(ctx, args, 'hashing'));
-  ctx.log.info(`wrote ${paths.manifest}`, { files: built.files });
-  ctx.io.stdout.write(`${built.sha256}\n`);
-  return EXIT.OK;
-};
-
-const pinHandler: Handler = async (ctx, args) => {
-  const paths = pathsFrom(ctx, args);
-  const result = pinEntry(paths);
-  ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
-  ctx.io.stdout.write(`${result.entrySha256}\n`);
-  return EXIT.OK;
-};
-
-/** The pin to check against: the named entry's, else this running entry's own. */
-function pinFor(ctx: Context, args: Record<string, unknown>, entry: string): string {
-  return args['entry'] !== undefined || entry !== ctx.io.entry ? readPin(entry) : ownPin();
-}
-
-const verifyHandler: Handler = async (ctx, args) => {
-  const paths = pathsFrom(ctx, args);
-  const json = Boolean(args['json']);
-  let report: Awaited<ReturnType<typeof verifyTree>> | undefined;
-  try {
-    report = await verifyTree(paths, pinFor(ctx, args, paths.entry), envFrom(ctx, args, 'verifying'));
-    if (!report.ok) throw integrityError(report);
-    // The config serve will read: checked here too, so a typo fails verify (and CI), not the start.
-    assertVerifiedConfig(paths, report.manifest);
-  } catch (err) {
-    if (!json || !(err instanceof KeygateError)) throw err;
-    // --json: a report on stdout whatever went wrong (a bad pin has no file report), the error inside it.
-    const error = { code: err.code, exit: err.exitStatus, message: err.message.split('\n')[0]!, ...(err.hint ? { fix: err.hint } : {}) };
-    ctx.io.stdout.write(`${JSON.stringify({ ...(report ? reportJson(report) : {}), ok: false, error }, null, 2)}\n`);
-    ctx.log.error(error.message, { code: err.code });
-    return err.exitStatus;
-  }
-  if (json) ctx.io.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
-  ctx.log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { manifest: report.manifestSha256 });
-  return EXIT.OK;
-};
-
-const checkHandler: Handler = async (ctx, args) => {
-  const paths = pathsFrom(ctx, args);
-  const result = await checkPin(paths, readPin(paths.entry), envFrom(ctx, args, 'hashing'));
-  ctx.log.info(`pin is current: ${result.pin}`);
-  return EXIT.OK;
-};
-
-type Choose = (h: Handler) => (args: Record<string, unknown>) => void;
-
-/** Every command, in one list (the parser and the KEYGATE_* variables both read it). */
+/** Every command, in one list (the parser and the KEYGATE_* variables both read it); one file each. */
 function commandModules(choose: Choose): CommandModule[] {
   return [
-    {
-      command: 'generate-filelist',
-      describe: 'expand the template into filelist.sha256 and print its sha256',
-      builder: (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
-      handler: choose(generateHandler),
-    },
-    {
-      command: 'pin',
-      describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
-      builder: (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
-      handler: choose(pinHandler),
-    },
-    {
-      command: 'verify',
-      describe: 'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
-      builder: (y) =>
-        integrityOptions(y)
-          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
-          .example('$0 verify --json', 'machine-readable report')
-          .epilogue(EXIT_EPILOGUE),
-      handler: choose(verifyHandler),
-    },
-    {
-      command: 'check',
-      describe: 'CI gate: regenerate in memory and fail when the pinned hash is stale or keygate.config.json is invalid',
-      builder: (y) => integrityOptions(y).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
-      handler: choose(checkHandler),
-    },
+    generateFilelistCommand(choose),
+    pinCommand(choose),
+    verifyCommand(choose),
+    checkCommand(choose),
     serveCommand(choose),
     keystoreCreateCommand(choose),
     devSetupCommand(choose),

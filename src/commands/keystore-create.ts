@@ -11,7 +11,7 @@ import type { Context, Handler } from '../context.js';
 import type { CreateOptions } from '../adapters/keystore.js';
 import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';
-import { generateFilelist, pinEntry, resolvePaths, writeAtomic } from './integrity.js';
+import { generateFilelist, pinEntry, resolvePaths, writeAtomic } from '../gate/integrity.js';
 
 /** Reads a password file, trimming only trailing whitespace (smallstep utils/read.go). */
 export function readPasswordFile(file: string): Secret {

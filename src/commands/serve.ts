@@ -17,7 +17,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, validateConfig, type Config } from '../core/config.js';
-import { assertConfigBytes, integrityError, resolvePaths, verifyTree } from './integrity.js';
+import { assertConfigBytes, integrityError, resolvePaths, verifyTree } from '../gate/integrity.js';
 import { ownPin } from '../pin-slot.js';
 import type { SecretProvider } from '../adapters/vault.js';
 import type { Secret } from '../adapters/secret.js';

@@ -1,5 +1,6 @@
-// The integrity toolchain: generate-filelist, pin, verify, check. One file because they share the same
-// three steps (read template → expand → hash) and differ only in what they compare against.
+// The gate's integrity core, used by generate-filelist, pin, verify, check and serve (src/commands/, one file
+// each): they share the same three steps (read template → expand → hash) and differ only in what they compare
+// against. Verification itself (verifyTree) is what stands between a start and the vault.
 
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';

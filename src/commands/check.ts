@@ -1,0 +1,24 @@
+// check: the CI gate. Regenerates the manifest in memory and fails when the entry's pin is stale (or the
+// config invalid), with the differing files.
+
+import type { CommandModule } from 'yargs';
+import { EXIT } from '../errors.js';
+import type { Handler } from '../context.js';
+import { checkPin, readPin } from '../gate/integrity.js';
+import { EXIT_EPILOGUE, envFrom, integrityOptions, pathsFrom, type Choose } from './common.js';
+
+const check: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const result = await checkPin(paths, readPin(paths.entry), envFrom(ctx, args, 'hashing'));
+  ctx.log.info(`pin is current: ${result.pin}`);
+  return EXIT.OK;
+};
+
+export function checkCommand(choose: Choose): CommandModule {
+  return {
+    command: 'check',
+    describe: 'CI gate: regenerate in memory and fail when the pinned hash is stale or keygate.config.json is invalid',
+    builder: (y) => integrityOptions(y).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
+    handler: choose(check),
+  };
+}

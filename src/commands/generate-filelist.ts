@@ -1,0 +1,24 @@
+// generate-filelist: expand filelist.template into filelist.sha256 (GNU sha256sum format), print its sha256.
+
+import type { CommandModule } from 'yargs';
+import { EXIT } from '../errors.js';
+import type { Handler } from '../context.js';
+import { generateFilelist } from '../gate/integrity.js';
+import { EXIT_EPILOGUE, envFrom, integrityOptions, pathsFrom, type Choose } from './common.js';
+
+const generate: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const built = await generateFilelist(paths, envFrom(ctx, args, 'hashing'));
+  ctx.log.info(`wrote ${paths.manifest}`, { files: built.files });
+  ctx.io.stdout.write(`${built.sha256}\n`);
+  return EXIT.OK;
+};
+
+export function generateFilelistCommand(choose: Choose): CommandModule {
+  return {
+    command: 'generate-filelist',
+    describe: 'expand the template into filelist.sha256 and print its sha256',
+    builder: (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
+    handler: choose(generate),
+  };
+}

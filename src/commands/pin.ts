@@ -1,0 +1,24 @@
+// pin: write the manifest's sha256 into the main entry, print the entry's new sha256 (what PAM registers).
+
+import type { CommandModule } from 'yargs';
+import { EXIT } from '../errors.js';
+import type { Handler } from '../context.js';
+import { pinEntry } from '../gate/integrity.js';
+import { EXIT_EPILOGUE, integrityOptions, pathsFrom, type Choose } from './common.js';
+
+const pin: Handler = async (ctx, args) => {
+  const paths = pathsFrom(ctx, args);
+  const result = pinEntry(paths);
+  ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
+  ctx.io.stdout.write(`${result.entrySha256}\n`);
+  return EXIT.OK;
+};
+
+export function pinCommand(choose: Choose): CommandModule {
+  return {
+    command: 'pin',
+    describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
+    builder: (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
+    handler: choose(pin),
+  };
+}
