@@ -10,6 +10,10 @@
 
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { KeygateError } from '../errors.js';
+import type { Context } from '../context.js';
+import type { Config } from '../core/config.js';
+import { vaultClientPath } from '../core/vault-client.js';
 
 export interface Anchor {
   /** What it is, for the message ("the vault client"). */
@@ -77,4 +81,24 @@ export function entryPackageJsons(entry: string): string[] {
     d = up;
   }
   return out;
+}
+
+/** Ownership of what cannot be hashed (src/gate/trust-anchors.ts): refuse, or warn loudly in the dev demo. */
+export function checkTrustAnchors(ctx: Context, config: Config, base: string): void {
+  const { io, log } = ctx;
+  const anchors = [
+    { what: 'the node executable', path: io.nodePath },
+    { what: 'the main entry', path: io.entry },
+    ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
+    { what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) },
+  ];
+  const problems = findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
+  if (problems.length === 0) return;
+  if (config.trust.anchors === 'warn') {
+    for (const p of problems) log.warn(`TRUST ANCHOR NOT PROTECTED (dev: trust.anchors is "warn", production refuses): ${p}`, { gate: 'anchors' });
+    return;
+  }
+  throw new KeygateError('UNTRUSTED_ANCHOR', `refused to start: ${problems.length} trust anchor problem${problems.length > 1 ? 's' : ''} (what runs before the gate or receives the password must be root's)\n${problems.join('\n')}`, {
+    hint: 'chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user\'s uid in trust.owners (docs/security.md#trust-anchors)',
+  });
 }

@@ -1,0 +1,104 @@
+// The secret stage of the gate (steps 6–7 of docs/serve.md): ask the vault for the keystore password and unlock
+// the keystore, once more with the client's cache bypassed when the cached password is stale (PAM rotated it).
+// One audit line per vault call and per unlock; never the answer. node-forge, execa and fast-xml-parser are
+// loaded here only, through dynamic imports (in the bundle: late parts compiled on first use,
+// src/late-runtime.ts), so verify, check, pin and generate never pay for them.
+
+import { KeygateError } from '../errors.js';
+import type { Context } from '../context.js';
+import type { Config } from '../core/config.js';
+import { vaultClientPath } from '../core/vault-client.js';
+import type { SecretProvider } from '../adapters/vault.js';
+import type { Secret } from '../adapters/secret.js';
+import type { UnlockedKeystore } from '../adapters/keystore.js';
+import { MAX_KEYSTORE_BYTES, readRegularFile } from '../adapters/read-regular-file.js';
+import { canUnlockOffThread, unlockOffThread } from '../adapters/unlock-off-thread.js';
+
+const loadVault = () => import('../adapters/vault.js');
+const loadKeystore = () => import('../adapters/keystore.js');
+
+/** The configured vault provider (cspm A2A client or a command that prints the password). */
+export async function providerFor(config: Config, base: string, env: Readonly<Record<string, string | undefined>>): Promise<SecretProvider> {
+  const { cspmProvider, commandProvider } = await loadVault();
+  const limits = { timeoutMs: config.vault.timeoutMs, maxOutputBytes: config.vault.maxOutputBytes };
+  if (config.vault.provider === 'command') return commandProvider({ command: config.vault.command!, limits, env });
+  const clientPath = vaultClientPath(config.vault, base, env);
+  return cspmProvider({ clientPath, alias: config.vault.alias, output: config.vault.output, limits, env });
+}
+
+/** Steps 4–5: fetch and unlock, retrying once with the cache bypassed when the cached password is stale. */
+export async function fetchAndUnlock(
+  ctx: Context,
+  provider: SecretProvider,
+  keystorePath: string,
+  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean; offThread?: boolean },
+): Promise<UnlockedKeystore> {
+  // Open, fstat, refuse what is not a regular file, read at most the cap: a FIFO or /dev/zero in its place must
+  // neither hang the start nor fill the memory.
+  const bytes = readRegularFile(keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
+    code: 'KEYSTORE_UNREADABLE',
+    hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
+  });
+  const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
+    const asked = askVault(ctx, provider, bypassCache); // the client is spawned before this returns
+    // node-forge needs no secret to be evaluated: do it while the vault client runs, not after it answers.
+    const preload = loadKeystore();
+    const secret = await asked.finally(() => preload.catch(() => undefined));
+    return await timedUnlock(bytes, secret, keystorePath, opts);
+  };
+  // After a rotation the client's cache is stale by definition: a reload goes straight to the vault.
+  if (opts.bypassFirst) return unlock(true);
+  try {
+    return await unlock(false);
+  } catch (err) {
+    if (!(err instanceof KeygateError) || err.code !== 'KEYSTORE_BAD_PASSWORD') throw err;
+    ctx.log.warn('the cached password does not open the keystore; asking the vault again with bypassCache=true', { gate: 'vault' });
+    return unlock(true);
+  }
+}
+
+/** One audit line per vault call, ok or the error code; never the answer. */
+async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
+  const t = process.hrtime.bigint();
+  try {
+    const secret = await provider.fetch({ bypassCache, signal: ctx.io.signal });
+    ctx.log.info(`vault asked for ${provider.description}: ok`, { gate: 'vault', bypassCache, ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6) });
+    return secret;
+  } catch (err) {
+    const code = err instanceof KeygateError ? err.code : 'INTERNAL';
+    ctx.log.warn(`vault asked for ${provider.description}: ${code}`, { gate: 'vault', bypassCache });
+    throw err;
+  }
+}
+
+type Timed<T> = T & { readonly ms: number; readonly offThread?: boolean };
+
+/**
+ * Unlocks and times it. offThread (reloads, while serving): in a worker thread, so requests are not stalled;
+ * ms is then the wall time of the worker's run, not time the event loop was blocked.
+ */
+async function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { alias?: string; allowExpired: boolean; offThread?: boolean }): Promise<Timed<UnlockedKeystore>> {
+  const options = { alias: opts.alias, allowExpired: opts.allowExpired, name };
+  if (opts.offThread && canUnlockOffThread) {
+    const t = process.hrtime.bigint();
+    const u = await unlockOffThread(bytes, secret, options);
+    return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6, offThread: true };
+  }
+  const { unlockKeystore } = await loadKeystore();
+  const t = process.hrtime.bigint();
+  const u = unlockKeystore(bytes, secret, options);
+  return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6 };
+}
+
+/** The audit line for an unlock, and a warning when the certificate expires within 30 days. */
+export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; offThread?: boolean }): void {
+  ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, {
+    gate: 'keystore',
+    alias: m.alias ?? null,
+    keyType: m.keyType,
+    ...(m.ms !== undefined ? { ms: Math.round(m.ms) } : {}),
+    ...(m.offThread ? { thread: 'worker' } : {}),
+  });
+  const days = (m.notAfter.getTime() - Date.now()) / 86_400_000;
+  if (days < 30) ctx.log.warn(`the certificate expires in ${Math.max(0, Math.floor(days))} days`, { gate: 'keystore' });
+}

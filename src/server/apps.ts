@@ -1,0 +1,91 @@
+// The in-process app (when there is no backend): the built-in hello page with /static/ files, or the handler
+// module (`server.handler`) compiled from verified bytes, with its own logger. Both read only verified bytes.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KeygateError, describeCause } from '../errors.js';
+import type { Context } from '../context.js';
+import type { VerifiedTree } from './verified-tree.js';
+import type { RequestHandler } from './https-server.js';
+
+export function helloHandler(tree: VerifiedTree, staticDir: string | undefined): RequestHandler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/' || url.pathname === '/hello') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>keygate</title><h1>Hello from keygate</h1><p>Every file verified before the keystore was unlocked.</p>\n');
+      return;
+    }
+    if (staticDir && url.pathname.startsWith('/static/')) {
+      const body = tree.staticFile(staticDir, url.pathname.slice('/static/'.length));
+      if (body) {
+        res.writeHead(200, { 'content-type': contentType(url.pathname), 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+  };
+}
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  json: 'application/json',
+  txt: 'text/plain; charset=utf-8',
+  png: 'image/png',
+  ico: 'image/x-icon',
+  svg: 'image/svg+xml',
+};
+
+/** Content type by extension, for static files. */
+export function contentType(path: string): string {
+  return TYPES[path.slice(path.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** The app module contract: `module.exports = { handle(req, res, ctx) }` (CommonJS). */
+export interface AppContext {
+  /** Bytes of a file under the static folder, verified; undefined when absent or outside it. */
+  staticFile(name: string): Buffer | undefined;
+  readonly log: Context['log'];
+}
+
+export function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefined, ctx: Context): RequestHandler {
+  let mod: unknown;
+  try {
+    mod = tree.loadModule(file);
+  } catch (err) {
+    if (err instanceof KeygateError) throw err;
+    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: ${describeCause(err)}`, { hint: `run node ${file} to see the error` });
+  }
+  const handle = (mod as { handle?: unknown }).handle;
+  if (typeof handle !== 'function') {
+    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: it does not export handle(req, res, ctx)`, {
+      hint: 'export it: module.exports = { handle(req, res, ctx) { ... } }',
+    });
+  }
+  const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: appLogger(ctx.log) };
+  return (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
+}
+
+/**
+ * The app's own logger: every line says source=app, and the app cannot set gate= (or source=), so it cannot
+ * write lines that read as keygate's audit trail (a vault call, an unlock).
+ */
+function appLogger(log: Context['log']): Context['log'] {
+  const tag = (fields?: Record<string, unknown>) => {
+    const { gate: _g, source: _s, ...rest } = fields ?? {};
+    return { ...rest, source: 'app' };
+  };
+  return {
+    info: (m, f) => log.info(m, tag(f)),
+    warn: (m, f) => log.warn(m, tag(f)),
+    error: (m, f) => log.error(m, tag(f)),
+    debug: (m, f) => log.debug(m, tag(f)),
+    close: async () => {},
+  };
+}
