@@ -50,11 +50,16 @@ for (const [file, name] of Object.entries(LATE)) {
   const r = await build({ ...common, banner: undefined, define: {}, entryPoints: [file], write: false, outfile: `${name}.js`, plugins: [sharedExternal] });
   lateSources[name] = r.outputFiles[0].text;
 }
-// The keystore worker (src/unlock-worker.ts): whole on its own, it runs in a worker thread for reloads.
-// iife: its top-level names stay in a function (a worker's eval code runs as a script, where `var crypto`
-// would try to replace Node's global crypto).
-const unlockBuild = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: ['src/unlock-worker.ts'], write: false, outfile: 'unlock-worker.js' });
-const unlockSource = unlockBuild.outputFiles[0].text;
+// The in-memory workers (src/adapters/in-memory-worker.ts), each a TypeScript entry bundled whole on its own:
+// the hash worker (src/hash-worker.ts, the second hashing thread) and the keystore worker (src/unlock-worker.ts,
+// reloads). iife: their top-level names stay in a function (a worker's eval code runs as a script, where
+// `var crypto` would try to replace Node's global crypto).
+const WORKERS = { hash: 'src/hash-worker.ts', unlock: 'src/unlock-worker.ts' };
+const workerSources = {};
+for (const [name, entry] of Object.entries(WORKERS)) {
+  const r = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js` });
+  workerSources[name] = r.outputFiles[0].text;
+}
 // In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
 // Only dynamic imports: type-only imports vanish, and a static one is caught by the check after the build.
 const lateImports = redirectFiles('keygate-late', LATE, (part) => ({ path: part, namespace: 'keygate-late' }), ['dynamic-import']);
@@ -77,7 +82,7 @@ const mainBuild = await build({
   define: {
     ...common.define,
     LATE_SOURCES: JSON.stringify(lateSources),
-    UNLOCK_WORKER_SOURCE: JSON.stringify(unlockSource),
+    IN_MEMORY_WORKERS: JSON.stringify(workerSources),
     // `keygate --version`: the number is part of the entry's bytes (the vault hashes them); nothing is read at run time.
     KEYGATE_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version),
   },

@@ -1,15 +1,13 @@
 // Unlocks a keystore in a worker thread (src/unlock-worker.ts), for reloads: the serving event loop stays free.
-import { Worker } from 'node:worker_threads';
+import { inMemoryWorkerSource, startInMemoryWorker } from './in-memory-worker.js';
 import { KeygateError, type ErrorCode } from '../errors.js';
 import type { UnlockedKeystore, UnlockOptions } from './keystore.js';
 import type { Secret } from './secret.js';
 
-declare const UNLOCK_WORKER_SOURCE: string | undefined; // defined by scripts/build.mjs
-
 type Answer = { ok: UnlockedKeystore } | { error: { code: string; message: string; hint?: string } };
 
 /** Whether this build can unlock off the main thread (the bundle can; sources run under tsx cannot). */
-export const canUnlockOffThread = typeof UNLOCK_WORKER_SOURCE === 'string';
+export const canUnlockOffThread = inMemoryWorkerSource('unlock') !== undefined;
 
 /**
  * How long a reload's unlock may take before the worker is terminated. Every key derivation is capped
@@ -21,15 +19,14 @@ export const UNLOCK_TIMEOUT_MS = 20_000;
 
 export interface OffThreadOptions {
   readonly timeoutMs?: number;
-  /** The worker's code; the bundle's UNLOCK_WORKER_SOURCE by default (tests pass one built from src/unlock-worker.ts). */
+  /** The worker's code; the bundle's embedded unlock worker by default (tests pass one built from src/unlock-worker.ts). */
   readonly source?: string;
 }
 
 export function unlockOffThread(bytes: Buffer, secret: Secret, options: UnlockOptions, limits: OffThreadOptions = {}): Promise<UnlockedKeystore> {
-  const source = limits.source ?? (typeof UNLOCK_WORKER_SOURCE === 'string' ? UNLOCK_WORKER_SOURCE : undefined);
-  if (source === undefined) return Promise.reject(new Error('unlockOffThread needs the bundle'));
+  const worker = startInMemoryWorker('unlock', { source: limits.source, env: {}, stdout: true, stderr: true });
+  if (worker === undefined) return Promise.reject(new Error('unlockOffThread needs the bundle'));
   const timeoutMs = limits.timeoutMs ?? UNLOCK_TIMEOUT_MS;
-  const worker = new Worker(source, { eval: true, env: {}, stdout: true, stderr: true });
   return new Promise<UnlockedKeystore>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void): void => {
