@@ -2,8 +2,7 @@
 // The password never goes on argv: it comes from --password-file, or (dev-setup) is generated in memory and
 // handed straight to the dev A2A emulator's store.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
@@ -11,13 +10,15 @@ import type { Context, Handler } from '../context.js';
 import type { CreateOptions } from '../adapters/keystore.js';
 import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';
-import { generateFilelist, pinEntry, resolvePaths, writeAtomic } from '../gate/integrity.js';
+import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
+import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
+import { readStore, writeStore } from '../adapters/emulator-store.js';
 
 /** Reads a password file, trimming only trailing whitespace (smallstep utils/read.go). */
 export function readPasswordFile(file: string): Secret {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readWhole(file).toString('utf8');
   } catch (err) {
     throw new KeygateError('USAGE', `failed to read password file ${file}: ${describeCause(err)}`, { hint: 'pass a readable file with --password-file' });
   }
@@ -25,7 +26,7 @@ export function readPasswordFile(file: string): Secret {
   if (value === '') throw new KeygateError('USAGE', `failed to read password file ${file}: it is empty`, {});
   if (/[^\x20-\x7e]/.test(value)) {
     throw new KeygateError('USAGE', `failed to use password file ${file}: only printable ASCII passwords are supported`, {
-      hint: 'keytool cannot create, and node-forge cannot open, PBES2 keystores with non-ASCII passwords',
+      hint: 'keytool cannot create PBES2 keystores with non-ASCII passwords, and Java and browser clients differ on them: use printable ASCII',
     });
   }
   return new Secret(value);
@@ -41,15 +42,13 @@ export interface KeystoreCreateArgs extends CreateOptions {
 export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): Promise<{ p12: string; crt: string; sha256: string }> {
   const { createKeystore } = await import('../adapters/keystore.js'); // node-forge: loaded only here
   for (const f of [args.out, args.crt]) {
-    if (existsSync(f) && !args.force) {
+    if (fileExists(f) && !args.force) {
       throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
     }
   }
   const created = createKeystore(secret, args);
-  mkdirSync(dirname(args.out), { recursive: true });
-  mkdirSync(dirname(args.crt), { recursive: true });
-  writeAtomic(args.out, created.p12, 0o600);
-  writeAtomic(args.crt, created.certPem, 0o600);
+  writeAtomicIn(args.out, created.p12, 0o600);
+  writeAtomicIn(args.crt, created.certPem, 0o600);
   return { p12: args.out, crt: args.crt, sha256: sha256(created.p12) };
 }
 
@@ -114,31 +113,13 @@ export const DEMO = {
   alias: 'keygate-demo',
 } as const;
 
-interface EmulatorStore {
-  accounts: Record<string, { userName: string; password: string; cachedPassword?: string }>;
-  scripts: { path: string; sha256: string }[];
-}
-
-/** Reads the dev emulator's store (alias → password, registered script hashes). */
-export function readStore(file: string): EmulatorStore {
-  if (!existsSync(file)) return { accounts: {}, scripts: [] };
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<EmulatorStore>;
-  return { accounts: raw.accounts ?? {}, scripts: raw.scripts ?? [] };
-}
-
-export function writeStore(file: string, store: EmulatorStore): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(store, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
-}
-
 const devSetupHandler: Handler = async (ctx) => {
   const { cwd } = ctx.io;
   const storeFile = resolve(cwd, DEMO.store);
   const keystore = resolve(cwd, DEMO.keystore);
   ctx.log.warn('dev-setup: using the A2A EMULATOR in dev/cspm, not a real vault: for the demo and tests only');
   const store = readStore(storeFile);
-  if (!existsSync(keystore) || !store.accounts[DEMO.alias]) {
+  if (!fileExists(keystore) || !store.accounts[DEMO.alias]) {
     const password = randomBytes(32).toString('base64url');
     const secret = new Secret(password);
     const written = await writeKeystore(secret, {

@@ -11,7 +11,6 @@
 //   9. listen; SIGHUP or a keystore change → coalesced, rate-limited reload; SIGINT/SIGTERM → drain, stop the
 //      backend, exit 0.
 
-import { existsSync, statSync, watchFile, unwatchFile } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
@@ -27,6 +26,7 @@ import { checkTrustAnchors } from '../gate/trust-anchors.js';
 import { assertPortFree } from '../server/port-check.js';
 import { ReloadScheduler } from '../server/reload-scheduler.js';
 import { assertKeyPinned } from '../gate/key-pin.js';
+import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
 import type { Backend } from '../backend/supervisor.js';
@@ -43,7 +43,7 @@ const RELOAD_UNLOCK_BUDGET_MS = 25_000;
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */
 export function loadConfig(tree: VerifiedTree): Config {
   const file = resolve(tree.base, CONFIG_FILE);
-  if (!existsSync(file) && !tree.has(file)) return DEFAULT_CONFIG;
+  if (!fileExists(file) && !tree.has(file)) return DEFAULT_CONFIG;
   const bytes = tree.read(file); // refuses a config that is not in the manifest
   // The same check and message as verify and check (one problem per line); throws CONFIG_INVALID.
   assertConfigBytes(bytes);
@@ -221,15 +221,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   );
   io.onReload?.(() => reloads.request('SIGHUP'));
   // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
-  let lastMtime = safeMtime(keystorePath);
-  const onChange = (): void => {
-    const m = safeMtime(keystorePath);
-    if (m !== lastMtime) {
-      lastMtime = m;
-      reloads.request('keystore file changed');
-    }
-  };
-  watchFile(keystorePath, { interval: 1000, persistent: false }, onChange);
+  const stopWatching = watchMtime(keystorePath, 1000, () => reloads.request('keystore file changed'));
 
   await new Promise<void>((resolveStop) => {
     stopped.signal.addEventListener('abort', () => resolveStop(), { once: true });
@@ -237,7 +229,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     if (io.signal.aborted) return resolveStop();
     io.signal.addEventListener('abort', () => resolveStop(), { once: true });
   });
-  unwatchFile(keystorePath, onChange);
+  stopWatching();
   reloads.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.
@@ -247,14 +239,6 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   if (gaveUp) throw gaveUp;
   log.info('stopped', { gate: 'shutdown' });
   return EXIT.OK;
-}
-
-function safeMtime(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
 
 /** yargs adapter for serve; also the default command (`node dist/main.js`). */

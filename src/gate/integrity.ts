@@ -2,7 +2,6 @@
 // each): they share the same three steps (read template → expand → hash) and differ only in what they compare
 // against. Verification itself (verifyTree) is what stands between a start and the vault.
 
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
 import { parseTemplate, type TemplateLine } from '../core/template.js';
@@ -22,6 +21,7 @@ import {
 import { expandTemplate, type ExpandProblem } from '../adapters/expand.js';
 import { hashFilesRaw, sha256, type HashStrategy } from '../adapters/file-hash.js';
 import { readRegularFile } from '../adapters/read-regular-file.js';
+import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { validateConfig } from '../core/config.js';
@@ -135,14 +135,6 @@ export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): P
   return { bytes, sha256: sha256(bytes), files: list.length };
 }
 
-/** Writes a file atomically (temp + rename) so a crash never leaves half a manifest or entry. */
-export function writeAtomic(file: string, data: string | Uint8Array, mode?: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
-  if (mode !== undefined) chmodSync(tmp, mode);
-  renameSync(tmp, file);
-}
-
 /** generate-filelist: writes the manifest, returns its sha256. */
 export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
   const built = await buildManifest(paths, env);
@@ -164,7 +156,7 @@ function readManifestBytes(paths: IntegrityPaths, hint: string): Buffer {
 
 function readEntry(entry: string): Buffer {
   try {
-    return readFileSync(entry);
+    return readWhole(entry);
   } catch (err) {
     throw new KeygateError('ENTRY_UNREADABLE', `failed to read main entry ${entry}: ${describeCause(err)}`, {
       hint: 'build it first: npm run build (or pass --entry <file>)',
@@ -219,7 +211,7 @@ export function pinEntry(paths: IntegrityPaths): PinResult {
   if (current !== manifestSha256) {
     bytes.write(manifestSha256, at, 'latin1');
     try {
-      writeAtomic(paths.entry, bytes, statSync(paths.entry).mode & 0o7777);
+      writeAtomic(paths.entry, bytes, fileMode(paths.entry));
     } catch (err) {
       throw new KeygateError('ENTRY_UNREADABLE', `failed to write main entry ${paths.entry}: ${describeCause(err)}`, { cause: err });
     }
@@ -377,7 +369,7 @@ export function assertVerifiedConfig(paths: IntegrityPaths, manifest: { get(path
   const file = resolve(dirname(paths.template), CONFIG_FILE);
   const listed = manifest.get(CONFIG_FILE) ?? manifest.get(file);
   if (listed === undefined) {
-    if (!existsSync(file)) return;
+    if (!fileExists(file)) return;
     throw new KeygateError('UNVERIFIED_LOAD', `failed to verify ${CONFIG_FILE}: it is not in the manifest, so serve would refuse to read it`, {
       hint: `add the line ${CONFIG_FILE} to ${basename(paths.template)}, then keygate generate-filelist && keygate pin`,
     });
