@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SENTINEL, curl, keygate, serve, serveRefused, vaultCalls } from './helpers/project.js';
-import { alive, backendPid, backendProject, markLines, rawTls, waitFor } from './helpers/backend.js';
+import { alive, backendPid, backendProject, markLines, missingPeer, rawTls, waitFor } from './helpers/backend.js';
+
+const noFlask = { skip: missingPeer('flask') };
+const noPython = { skip: missingPeer('python') };
 
 /** Every fd of a process, as its link target (files, pipes, sockets). */
 function fdTargets(pid: number): string[] {
@@ -40,7 +43,7 @@ function groupMembers(pgid: number): number[] {
 
 const status = (url: string, crt: string, extra: string[] = []) => curl(url, crt, ['-o', '/dev/null', '-w', '%{http_code}', ...extra]).stdout;
 
-test('flask under gunicorn: served through keygate, the secret nowhere in the backend, restarted, stopped with its group', async () => {
+test('flask under gunicorn: served through keygate, the secret nowhere in the backend, restarted, stopped with its group', noFlask, async () => {
   const p = backendProject('flask');
   const s = await serve(p.dir);
   let pid = 0;
@@ -99,7 +102,7 @@ test('flask under gunicorn: served through keygate, the secret nowhere in the ba
   assert.equal(again.code, 0, again.stderr);
 });
 
-test('flask: a changed app file is refused before the vault is asked and before the backend starts', async () => {
+test('flask: a changed app file is refused before the vault is asked and before the backend starts', noFlask, async () => {
   const p = backendProject('flask');
   appendFileSync(join(p.dir, 'backend/app.py'), '\nprint("injected")\n');
   const r = await serveRefused(p.dir);
@@ -109,7 +112,7 @@ test('flask: a changed app file is refused before the vault is asked and before 
   assert.deepEqual(markLines(p), [], 'the backend never ran');
 });
 
-test('header policy: spoofed X-Forwarded-*, underscore twins, Connection tricks and CL+TE never reach the app as sent', async () => {
+test('header policy: spoofed X-Forwarded-*, underscore twins, Connection tricks and CL+TE never reach the app as sent', noFlask, async () => {
   const p = backendProject('flask');
   const s = await serve(p.dir);
   try {
@@ -183,7 +186,7 @@ test('express 5 on a unix socket: served, tamper refused, restarted after a kill
   assert.equal(markLines(p).length, marks, 'the backend did not start');
 });
 
-test('plain http.server on fd 3: 504 on a slow answer, WebSocket-style upgrade passed through, SIGKILL of keygate stops the backend', async () => {
+test('plain http.server on fd 3: 504 on a slow answer, WebSocket-style upgrade passed through, SIGKILL of keygate stops the backend', noPython, async () => {
   const p = backendProject('plain', { requestTimeoutMs: 1000 });
   const s = await serve(p.dir);
   const pid = backendPid(s)!;
@@ -219,7 +222,7 @@ test('plain http.server on fd 3: 504 on a slow answer, WebSocket-style upgrade p
   await waitFor(() => !alive(pid), 10_000, 'the backend to stop after keygate was killed');
 });
 
-test('backend preflight: an unverified program, a backend that never gets ready, one that keeps exiting', async () => {
+test('backend preflight: an unverified program, a backend that never gets ready, one that keeps exiting', noPython, async () => {
   // The program is not in the manifest: refused before the vault is asked (exit 3).
   const unlisted = backendProject('plain', {}, {});
   const tpl = join(unlisted.dir, 'filelist.template');
@@ -261,7 +264,7 @@ test('backend preflight: an unverified program, a backend that never gets ready,
   assert.match(s.stderr(), /1 restarts did not keep it up, stopping \[BACKEND_GAVE_UP\]/);
 });
 
-test('a restart verifies again: an app file changed while it ran stops keygate (exit 3) instead of starting it', async () => {
+test('a restart verifies again: an app file changed while it ran stops keygate (exit 3) instead of starting it', noPython, async () => {
   const p = backendProject('plain');
   const s = await serve(p.dir);
   const pid = backendPid(s)!;

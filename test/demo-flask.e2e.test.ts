@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, curl, tempDir } from './helpers/project.js';
-import { alive, waitFor } from './helpers/backend.js';
+import { alive, missingPeer, waitFor } from './helpers/backend.js';
 
-test('npm run demo:flask serves the Flask app behind keygate and stops with it', async () => {
+test('npm run demo:flask serves the Flask app behind keygate and stops with it', { skip: missingPeer('flask') }, async () => {
   const root = tempDir('kg-flask-demo-');
   const child = spawn(process.execPath, [join(ROOT, 'scripts/demo-flask.mjs'), '--root', root, '--no-build', '--', '--port', '0'], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' },

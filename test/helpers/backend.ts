@@ -10,6 +10,20 @@ import { ROOT, demoProject, tempDir, type DemoProject, type Served } from './pro
 
 /** Debian's python3: the one python3-flask and gunicorn are installed for. */
 export const PYTHON = '/usr/bin/python3';
+
+/**
+ * Why a peer's tests cannot run on this machine (a skip reason naming the install), or undefined. .ci/run
+ * installs every peer, so in CI none is skipped; on a fresh machine `npm test` still passes and says what to add.
+ */
+export function missingPeer(kind: 'python' | 'flask'): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} is missing: apt-get install python3`;
+  if (kind === 'flask') {
+    for (const [dir, pkg] of [['/usr/lib/python3/dist-packages/flask', 'python3-flask'], ['/usr/lib/python3/dist-packages/gunicorn', 'gunicorn']] as const) {
+      if (!existsSync(dir)) return `${dir} is missing: apt-get install ${pkg}`;
+    }
+  }
+  return undefined;
+}
 const FIXTURES = join(ROOT, 'test/fixtures/backends');
 
 export interface BackendProject extends DemoProject {
