@@ -15,8 +15,8 @@ import { basename, dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
-import { DEFAULT_CONFIG, validateConfig, type Config } from '../core/config.js';
-import { assertConfigBytes, integrityError, resolvePaths, verifyTree } from '../gate/integrity.js';
+import { DEFAULT_CONFIG, type Config } from '../core/config.js';
+import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
 import { ownPin } from '../pin-slot.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
@@ -46,10 +46,7 @@ export function loadConfig(tree: VerifiedTree): Config {
   if (!fileExists(file) && !tree.has(file)) return DEFAULT_CONFIG;
   const bytes = tree.read(file); // refuses a config that is not in the manifest
   // The same check and message as verify and check (one problem per line); throws CONFIG_INVALID.
-  assertConfigBytes(bytes);
-  const result = validateConfig(JSON.parse(bytes.toString('utf8')));
-  if (!result.ok) throw new KeygateError('INTERNAL', 'config passed assertConfigBytes but not validateConfig'); // unreachable
-  return result.config;
+  return parseConfigBytes(bytes);
 }
 
 export interface ServeFlags {
@@ -161,11 +158,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
         log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
       },
     });
-    await backend.start(io.signal);
-    if (stopRequested('listening')) {
-      await backend.stop();
-      return EXIT.OK;
-    }
+    await backend.start(io.signal); // returns early, not ready, when a stop arrives: checked before listening
     const b = backend;
     proxy = createProxy({
       target: () => b.target(),
@@ -178,9 +171,12 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   }
 
   const { startHttpsServer } = await loadServer();
+  if (stopRequested('listening')) {
+    await backend?.stop();
+    return EXIT.OK;
+  }
   let server: Awaited<ReturnType<typeof startHttpsServer>>;
   try {
-    if (io.signal?.aborted) throw new KeygateError('SERVER_LISTEN_FAILED', 'stopped by a signal before listening', { hint: 'start it again' });
     server = await startHttpsServer({
       host,
       port,
@@ -192,8 +188,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
       onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
     });
   } catch (err) {
-    await backend?.stop();
-    if (io.signal?.aborted && backend) return EXIT.OK;
+    await backend?.stop(); // a listen failure must not leave the backend running
     throw err;
   }
   log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });

@@ -24,7 +24,7 @@ import { readRegularFile } from '../adapters/read-regular-file.js';
 import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
-import { validateConfig } from '../core/config.js';
+import { validateConfig, type Config } from '../core/config.js';
 
 /** Where the integrity files are; every path absolute. */
 export interface IntegrityPaths {
@@ -343,8 +343,11 @@ export function integrityError(report: VerifyReport): KeygateError {
 export const CONFIG_FILE = 'keygate.config.json';
 const CONFIG_HINT = 'fix the settings (docs/configuration.md), then keygate generate-filelist && keygate pin';
 
-/** keygate.config.json's bytes checked as serve will check them: every problem at once, CONFIG_INVALID (exit 2). */
-export function assertConfigBytes(bytes: Buffer): void {
+/**
+ * keygate.config.json's bytes parsed and validated, as serve, verify and check all read them: every problem at
+ * once, CONFIG_INVALID (exit 2).
+ */
+export function parseConfigBytes(bytes: Buffer): Config {
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));
@@ -352,7 +355,7 @@ export function assertConfigBytes(bytes: Buffer): void {
     throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${describeCause(err)}`, { hint: CONFIG_HINT.replace('the settings', 'the JSON') });
   }
   const result = validateConfig(raw);
-  if (result.ok) return;
+  if (result.ok) return result.config;
   const { errors } = result;
   throw new KeygateError(
     'CONFIG_INVALID',
@@ -380,7 +383,7 @@ export function assertVerifiedConfig(paths: IntegrityPaths, manifest: { get(path
       hint: 'something is writing protected files: run it again, and investigate if it repeats',
     });
   }
-  assertConfigBytes(bytes);
+  parseConfigBytes(bytes);
 }
 
 /** A config is a few kilobytes. */
