@@ -6,6 +6,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { vaultClientPath } from '../core/vault-client.js';
+import { backendProgram } from '../backend/preflight.js';
 
 export interface ConfiguredPrograms {
   readonly backend?: string;
@@ -30,11 +31,12 @@ export function readConfiguredPrograms(base: string, nodePath: string, env: Read
   };
   const command = raw?.server?.backend?.command;
   const first = Array.isArray(command) && typeof command[0] === 'string' ? command[0] : undefined;
+  const backend = first === undefined ? undefined : backendProgram({ command: [first] }, nodePath);
   const v = raw?.vault ?? {};
   const vault = {
     provider: typeof v.provider === 'string' ? v.provider : 'cspm',
     clientPath: typeof v.clientPath === 'string' ? v.clientPath : undefined,
     command: Array.isArray(v.command) ? (v.command.filter((a) => typeof a === 'string') as string[]) : undefined,
   };
-  return { backend: real(first === '${NODE}' ? nodePath : first), vaultClient: real(vaultClientPath(vault, base, env)) };
+  return { backend: real(backend), vaultClient: real(vaultClientPath(vault, base, env)) };
 }

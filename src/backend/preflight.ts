@@ -12,7 +12,7 @@ export interface Listed {
 }
 
 /** The backend's program with ${NODE} resolved; undefined when the config names none. */
-export function backendProgram(config: BackendConfig | undefined, nodePath: string): string | undefined {
+export function backendProgram(config: { readonly command: readonly string[] } | undefined, nodePath: string): string | undefined {
   const first = config?.command[0];
   if (!first) return undefined;
   return first === '${NODE}' ? nodePath : first;
