@@ -27,7 +27,8 @@ export class ReloadScheduler {
   readonly #run: ReloadRun;
   readonly #opts: ReloadOptions;
   #running = false;
-  #pending: string | undefined;
+  /** Why the next run is wanted (each reason once); empty when none waits. */
+  readonly #pending = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #generation = 0;
@@ -48,17 +49,16 @@ export class ReloadScheduler {
     const { log, minIntervalMs } = this.#opts;
     if (this.#running || this.#timer) {
       log.info(`reload requested (${why}) while ${this.#running ? 'one runs' : 'one waits'}: coalesced into the next run`, { gate: 'reload' });
-      this.#pending = !this.#pending || this.#pending.split(', ').includes(why) ? (this.#pending ?? why) : `${this.#pending}, ${why}`;
+      this.#pending.add(why);
       return;
     }
     const wait = this.#lastStart + minIntervalMs - this.#now();
     if (wait > 0) {
       log.warn(`reload (${why}) deferred ${Math.ceil(wait)} ms: at most one vault call per ${minIntervalMs} ms`, { gate: 'reload' });
-      this.#pending = why;
+      this.#pending.add(why);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        const next = this.#pending;
-        this.#pending = undefined;
+        const next = this.#takePending();
         if (next) void this.#start(next);
       }, wait);
       this.#timer.unref();
@@ -88,8 +88,7 @@ export class ReloadScheduler {
     } finally {
       clearTimeout(timer);
       this.#running = false;
-      const next = this.#pending;
-      this.#pending = undefined;
+      const next = this.#takePending();
       if (next) this.request(next);
     }
   }
@@ -99,6 +98,14 @@ export class ReloadScheduler {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#pending = undefined;
+    this.#pending.clear();
+  }
+
+  /** The waiting reasons as one ("SIGHUP, keystore file changed"), emptied; undefined when none waits. */
+  #takePending(): string | undefined {
+    if (this.#pending.size === 0) return undefined;
+    const why = [...this.#pending].join(', ');
+    this.#pending.clear();
+    return why;
   }
 }
