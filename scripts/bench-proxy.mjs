@@ -262,14 +262,21 @@ http {
 `,
   );
   const p = startProcess(NGINX, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', 'daemon off;']);
+  const failed = await peerStarted(p, port, join(prefix, 'error.log'));
+  if (failed) return failed;
+  return { proc: p, port, version: sh(NGINX, ['-v'], { allowFail: true }).stderr.trim().replace(/^nginx version: /, '') };
+}
+
+/** Waits until a started peer answers over TLS; undefined when it does, else a row note with its last log lines. */
+async function peerStarted(p, port, errorLog) {
   try {
     await waitAnswer(`https://127.0.0.1:${port}/`, 10_000, p.alive);
+    return undefined;
   } catch (err) {
     await p.stop();
-    const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
+    const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
     return { note: `failed to start: ${err.message} ${(p.err() + log).trim().split('\n').slice(-3).join(' | ')}` };
   }
-  return { proc: p, port, version: sh(NGINX, ['-v'], { allowFail: true }).stderr.trim().replace(/^nginx version: /, '') };
 }
 
 export async function startApache(work, tlsFiles, backendPort) {
@@ -324,13 +331,8 @@ SSLRandomSeed startup builtin
 `,
   );
   const p = startProcess(APACHE, ['-f', conf, '-DFOREGROUND'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } });
-  try {
-    await waitAnswer(`https://127.0.0.1:${port}/`, 10_000, p.alive);
-  } catch (err) {
-    await p.stop();
-    const log = existsSync(join(root, 'error.log')) ? readFileSync(join(root, 'error.log'), 'utf8') : '';
-    return { note: `failed to start: ${err.message} ${(p.err() + log).trim().split('\n').slice(-3).join(' | ')}` };
-  }
+  const failed = await peerStarted(p, port, join(root, 'error.log'));
+  if (failed) return failed;
   const v = /Apache\/[\d.]+/.exec(sh(APACHE, ['-v'], { allowFail: true }).stdout)?.[0];
   return { proc: p, port, version: v };
 }
