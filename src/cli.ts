@@ -5,17 +5,20 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { EXIT, KeygateError, ERROR_CODES, isKeygateError, describeCause, type ExitStatus } from './errors.js';
 import { createLogger, createProgress, type LogFormat } from './adapters/logger.js';
 import type { Context, Handler, Io } from './context.js';
+import { invocationOf, renderHint } from './project.js';
 import { EXIT_EPILOGUE, type Choose } from './commands/common.js';
 import { generateFilelistCommand } from './commands/generate-filelist.js';
 import { pinCommand } from './commands/pin.js';
 import { verifyCommand } from './commands/verify.js';
 import { checkCommand } from './commands/check.js';
 import { serveCommand } from './commands/serve.js';
+import { initCommand } from './commands/init.js';
 import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
 
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: Io): Promise<ExitStatus> {
+  const invocation = invocationOf(io.entry, io.cwd);
   let chosen: { handler: Handler; args: Record<string, unknown> } | undefined;
   const choose = (handler: Handler) => (args: Record<string, unknown>) => {
     chosen = { handler, args };
@@ -27,7 +30,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
   } catch (err) {
     usageError = err instanceof KeygateError ? err : describeCause(err);
   }
-  const parser = buildParser(argv, io, choose, fromEnv).fail((msg, err) => {
+  const parser = buildParser(argv, io, choose, fromEnv, invocation).fail((msg, err) => {
     usageError ??= msg || (err ? err.message : 'invalid arguments');
   });
   let parsed: Record<string, unknown>;
@@ -40,7 +43,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
   const format: LogFormat = parsed['log-format'] === 'json' ? 'json' : 'text';
   const debug = Boolean(parsed['debug']) || io.env['KEYGATE_DEBUG'] === '1';
   const log = createLogger({ stream: io.stderr, format, level: debug ? 'debug' : 'info', file: typeof parsed['log-file'] === 'string' ? parsed['log-file'] : undefined });
-  const ctx: Context = { io, log, debug, format };
+  const ctx: Context = { io, log, debug, format, invocation };
   try {
     if (usageError instanceof KeygateError) throw usageError;
     if (usageError !== undefined) throw new KeygateError('USAGE', usageError, { hint: 'run keygate --help' });
@@ -56,14 +59,16 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
 /** Prints an error once, in the configured format, and maps it to its exit status. */
 export function reportError(ctx: Context, err: unknown): ExitStatus {
   if (isKeygateError(err)) {
+    // hints are written as `keygate <command>`; the user sees the command as they run it
+    const hint = err.hint ? renderHint(err.hint, ctx.invocation ?? 'keygate') : undefined;
     const [first, ...rest] = err.message.split('\n');
     const rows = rest.map((r) => r.trim());
     if (ctx.format === 'json') {
-      ctx.log.error(first!, { code: err.code, exit: err.exitStatus, ...(rows.length ? { problems: rows } : {}), ...(err.hint ? { fix: err.hint } : {}) });
+      ctx.log.error(first!, { code: err.code, exit: err.exitStatus, ...(rows.length ? { problems: rows } : {}), ...(hint ? { fix: hint } : {}) });
     } else {
       ctx.log.error(`${first!} [${err.code}]`);
       for (const row of rows) ctx.io.stderr.write(`  ${row}\n`);
-      if (err.hint) ctx.io.stderr.write(`  fix: ${err.hint}\n`);
+      if (hint) ctx.io.stderr.write(`  fix: ${hint}\n`);
     }
     if (ctx.debug && err.cause instanceof Error) ctx.io.stderr.write(`cause: ${err.cause.stack ?? err.cause.message}\n`);
     return err.exitStatus;
@@ -83,6 +88,7 @@ function commandModules(choose: Choose): CommandModule[] {
     verifyCommand(choose),
     checkCommand(choose),
     serveCommand(choose),
+    initCommand(choose),
     keystoreCreateCommand(choose),
     devSetupCommand(choose),
   ];
@@ -141,7 +147,7 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
   const out: Record<string, unknown> = {};
   for (const [name, value] of vars) {
     const flag = name.slice('KEYGATE_'.length).toLowerCase().replace(/_/g, '-');
-    if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired)$/.test(flag) ? /^(1|true|yes)$/i.test(value!) : value;
+    if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired|dev|backend)$/.test(flag) ? /^(1|true|yes)$/i.test(value!) : value;
     else if (![...byName.values()].some((flags) => flags.has(flag))) {
       throw new KeygateError('USAGE', `failed to read the environment: ${name} names no flag of any keygate command (--${flag})`, {
         hint: `unset ${name}  (each flag --x-y has the variable KEYGATE_X_Y: keygate <command> --help lists them)`,
@@ -151,10 +157,10 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
   return out;
 }
 
-function buildParser(argv: readonly string[], io: Io, choose: Choose, fromEnv: Record<string, unknown>) {
+function buildParser(argv: readonly string[], io: Io, choose: Choose, fromEnv: Record<string, unknown>, invocation: string) {
   let y = globalOptions(
     yargs([...argv])
-      .scriptName('keygate')
+      .scriptName(invocation)
       .locale('en')
       .strict()
       .help()

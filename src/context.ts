@@ -28,6 +28,8 @@ export interface Context {
   readonly log: Logger;
   readonly debug: boolean;
   readonly format: LogFormat;
+  /** How this user runs keygate (`npx keygate`, `node keygate/main.cjs`): hints are rendered with it. */
+  readonly invocation?: string;
 }
 
 /** A command's action: options parsed by yargs in, exit status out (errors are thrown as KeygateError). */

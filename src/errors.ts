@@ -23,6 +23,7 @@ interface CodeInfo {
 /** Every error code with its exit status and one-line meaning (the docs table is checked against this). */
 export const ERROR_CODES = {
   USAGE: { exit: EXIT.USAGE, meaning: 'a flag or argument is missing, unknown or malformed' },
+  NOT_A_PROJECT: { exit: EXIT.USAGE, meaning: 'the folder (or the running entry\'s folder) is not a keygate project: no filelist.template, no manifest' },
   CONFIG_INVALID: { exit: EXIT.USAGE, meaning: 'keygate.config.json or a KEYGATE_* variable has a bad value' },
   TEMPLATE_UNREADABLE: { exit: EXIT.INPUT, meaning: 'the filelist template cannot be read, or is not a regular file (FIFO, device, folder)' },
   TEMPLATE_INVALID: { exit: EXIT.INPUT, meaning: 'a template line is malformed (bad glob, unknown variable, `..` escape, binary data)' },

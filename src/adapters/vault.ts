@@ -103,7 +103,7 @@ function decodeUtf8(bytes: Buffer, what: string): string {
 export const PAM_STATUS: Readonly<Record<number, { text: string; hint: string }>> = {
   409: {
     text: 'unauthorized script name (PAM-CM-0575): the vault does not recognise the calling script or its hash',
-    hint: 'if you changed or re-pinned dist/main.js, register its new sha256 (printed by keygate pin) in the A2A Script; else restore dist/main.js',
+    hint: 'if you changed or re-pinned the main entry, register its new sha256 (printed by keygate pin) in the A2A Script; else restore the entry',
   },
   412: {
     text: 'no authorization for this request server: the A2A client is not active or not mapped in PAM',

@@ -11,13 +11,14 @@
 //   9. listen; SIGHUP or a keystore change → coalesced, rate-limited reload; SIGINT/SIGTERM → drain, stop the
 //      backend, exit 0.
 
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
 import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
 import { ownPin } from '../pin-slot.js';
+import { TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry } from '../project.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import { preflightBackend } from '../backend/preflight.js';
@@ -67,10 +68,24 @@ async function testPause(env: Readonly<Record<string, string | undefined>>, log:
   }
 }
 
-/** <project>/dist/main.js → <project>; an entry elsewhere → its own folder. */
-export function projectOf(entry: string): string {
-  const dir = dirname(entry);
-  return basename(dir) === 'dist' ? dirname(dir) : dir;
+/**
+ * The project the running entry serves: its own folder or the one above holding filelist.template
+ * (src/project.ts). The npm package's copy is never an entry PAM knows: it says which command starts the service.
+ */
+export function projectToServe(entry: string, cwd: string): string {
+  if (isPackageCopy(entry)) {
+    const configured = configuredEntry(cwd);
+    throw new KeygateError('USAGE', `failed to serve: ${entry} is the keygate package's own copy, which the vault does not know; serve runs from your service's entry, the file registered in PAM`, {
+      hint: configured ? `node ${configured} serve` : 'keygate init writes your service\'s entry and prints its start command',
+    });
+  }
+  const project = projectOfEntry(entry);
+  if (project === undefined) {
+    throw new KeygateError('NOT_A_PROJECT', `failed to serve: ${entry} is not a keygate project's entry: neither its folder nor the one above holds ${TEMPLATE_FILE}`, {
+      hint: 'start the entry inside your project (the file keygate init wrote), or set a project up: keygate init',
+    });
+  }
+  return project;
 }
 
 /** Every serve flag checked before anything else runs (yargs lets --port abc through as NaN). */
@@ -79,7 +94,7 @@ function validateServeFlags(flags: ServeFlags): void {
   if (flags.port !== undefined && (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535)) problems.push('--port must be a whole number from 0 to 65535');
   if (flags.host !== undefined && flags.host.trim() === '') problems.push('--host must not be empty');
   if (flags.allowExpired && !flags.insecure) problems.push('--allow-expired weakens TLS: it needs --insecure too');
-  if (problems.length) throw new KeygateError('USAGE', `failed to read the serve flags: ${problems.join('; ')}`, { hint: 'run node dist/main.js serve --help' });
+  if (problems.length) throw new KeygateError('USAGE', `failed to read the serve flags: ${problems.join('; ')}`, { hint: 'keygate serve --help' });
 }
 
 /** The whole gated launch; resolves with the exit status after a signal stops the server. */
@@ -94,9 +109,9 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   };
   assertSafeRuntime(io.env, execArgv, `node ${io.entry} serve`);
   validateServeFlags(flags);
-  // The project is the running entry's own (<project>/dist/main.js), whatever the current folder: a start from /
-  // or from a systemd unit without WorkingDirectory= verifies the same tree.
-  const paths = resolvePaths(projectOf(io.entry), { entry: io.entry });
+  // The project is the running entry's own (<project>/dist/main.js, <project>/keygate/main.cjs), whatever the
+  // current folder: a start from / or from a systemd unit without WorkingDirectory= verifies the same tree.
+  const paths = resolvePaths(projectToServe(io.entry, io.cwd), { entry: io.entry });
   const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
   if (!report.ok) throw integrityError(report);
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });

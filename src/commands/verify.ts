@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { ownPin } from '../pin-slot.js';
+import { renderHint } from '../project.js';
 import { assertVerifiedConfig, integrityError, readPin, reportJson, verifyTree } from '../gate/integrity.js';
 import { EXIT_EPILOGUE, envFrom, integrityOptions, pathsFrom, type Choose } from './common.js';
 
@@ -25,7 +26,7 @@ const verify: Handler = async (ctx, args) => {
   } catch (err) {
     if (!json || !(err instanceof KeygateError)) throw err;
     // --json: a report on stdout whatever went wrong (a bad pin has no file report), the error inside it.
-    const error = { code: err.code, exit: err.exitStatus, message: err.message.split('\n')[0]!, ...(err.hint ? { fix: err.hint } : {}) };
+    const error = { code: err.code, exit: err.exitStatus, message: err.message.split('\n')[0]!, ...(err.hint ? { fix: renderHint(err.hint, ctx.invocation ?? 'keygate') } : {}) };
     ctx.io.stdout.write(`${JSON.stringify({ ...(report ? reportJson(report) : {}), ok: false, error }, null, 2)}\n`);
     ctx.log.error(error.message, { code: err.code });
     return err.exitStatus;

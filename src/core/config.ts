@@ -2,6 +2,11 @@
 // Precedence (applied by the caller): flags, then KEYGATE_* env (yargs), then this file, then defaults.
 
 export interface Config {
+  /**
+   * The project's main entry (the file registered in PAM), relative to the project: `keygate init` writes it.
+   * `npx keygate pin|verify|check` use it; a project entry always knows itself.
+   */
+  readonly entry?: string;
   readonly vault: {
     readonly provider: 'cspm' | 'command';
     /** cspm: path of cspmclient64; default $CSPM_CLIENT_HOME/cspmclient/bin64/cspmclient64. */
@@ -99,7 +104,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['vault', 'keystore', 'server', 'trust', '$comment', '_comment'],
+  '': ['entry', 'vault', 'keystore', 'server', 'trust', '$comment', '_comment'],
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
@@ -254,7 +259,10 @@ export function validateConfig(raw: unknown): ConfigResult {
     if (!Array.isArray(t['owners']) || !t['owners'].every((u) => Number.isInteger(u) && (u as number) > 0)) errors.push('trust.owners: must be an array of uids (whole numbers above 0; root is always trusted)');
     else owners = t['owners'] as number[];
   }
+  const entry = str(raw, 'entry', 'entry');
+  if (entry !== undefined && (entry.startsWith('/') || entry.split(/[\\/]/).includes('..'))) errors.push('entry: must be a path inside the project (relative, no ..)');
   const config: Config = {
+    ...(entry !== undefined ? { entry } : {}),
     vault: {
       provider,
       clientPath: str(v, 'clientPath', 'vault.clientPath'),

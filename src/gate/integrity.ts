@@ -24,6 +24,7 @@ import { readRegularFile } from '../adapters/read-regular-file.js';
 import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
+import { TEMPLATE_FILE, defaultEntryOf } from '../project.js';
 import { validateConfig, type Config } from '../core/config.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -41,15 +42,29 @@ export interface IntegrityEnv {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** Resolves the default locations: template in cwd, manifest beside it, entry dist/main.js beside it. */
+/**
+ * Resolves the default locations: template in cwd, manifest beside it, entry as the project's config names it
+ * (`entry`), else dist/main.js beside the template (src/project.ts).
+ */
 export function resolvePaths(cwd: string, opts: { template?: string; manifest?: string; entry?: string }): IntegrityPaths {
-  const template = resolve(cwd, opts.template ?? 'filelist.template');
+  const template = resolve(cwd, opts.template ?? TEMPLATE_FILE);
   const base = dirname(template);
   return {
     template,
     manifest: resolve(cwd, opts.manifest ?? resolve(base, 'filelist.sha256')),
-    entry: resolve(cwd, opts.entry ?? resolve(base, 'dist/main.js')),
+    entry: resolve(cwd, opts.entry ?? defaultEntryOf(base)),
   };
+}
+
+/**
+ * Refuses a folder that is no keygate project (neither template nor manifest), with that said plainly instead of
+ * "restore the manifest" or "create filelist.template" (issue 10: a start from the wrong folder).
+ */
+export function assertProject(paths: IntegrityPaths): void {
+  if (fileExists(paths.template) || fileExists(paths.manifest)) return;
+  throw new KeygateError('NOT_A_PROJECT', `${dirname(paths.template)} is not a keygate project: it has no ${basename(paths.template)} and no ${basename(paths.manifest)}`, {
+    hint: 'run it in your project folder, or set one up there: keygate init',
+  });
 }
 
 /** Largest template accepted; a template is a few hundred lines. */
@@ -159,7 +174,7 @@ function readEntry(entry: string): Buffer {
     return readWhole(entry);
   } catch (err) {
     throw new KeygateError('ENTRY_UNREADABLE', `failed to read main entry ${entry}: ${describeCause(err)}`, {
-      hint: 'build it first: npm run build (or pass --entry <file>)',
+      hint: 'write it with keygate init (in keygate\'s own checkout: npm run build), or pass --entry <file>',
       cause: err,
     });
   }
@@ -170,7 +185,7 @@ function findPinOffset(bytes: Buffer, entry: string): number {
   const first = bytes.indexOf(marker);
   if (first < 0 || bytes.indexOf(marker, first + 1) >= 0) {
     throw new KeygateError('PIN_INVALID', `failed to find the pin slot in ${entry}: ${first < 0 ? 'no' : 'more than one'} ${PIN_MARKER} marker`, {
-      hint: 'pin the keygate main entry built by npm run build (dist/main.js)',
+      hint: 'pin your service\'s keygate entry (the file keygate init wrote; set entry in keygate.config.json), or pass --entry <file>',
     });
   }
   return first + marker.length;
@@ -188,7 +203,7 @@ export function readPin(entry: string): string {
 export function assertPinFormat(pin: string, where: string): void {
   if (!/^[0-9a-f]{64}$/.test(pin)) {
     throw new KeygateError('PIN_INVALID', `failed to read the pin in ${where}: expected 64 lowercase hex digits, got ${JSON.stringify(pin.slice(0, 80))}`, {
-      hint: 'rebuild and re-pin: npm run build && keygate pin',
+      hint: 'restore the entry (keygate init --force writes a fresh one), then keygate pin',
     });
   }
 }

@@ -62,10 +62,13 @@ export function appHandler(tree: VerifiedTree, file: string, staticDir: string |
     if (err instanceof KeygateError) throw err;
     throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: ${describeCause(err)}`, { hint: `run node ${file} to see the error` });
   }
-  const handle = (mod as { handle?: unknown }).handle;
+  // Either the keygate contract, { handle(req, res, ctx) }, or the app itself: an Express/Koa-callback/connect
+  // app is a (req, res) function (module.exports = app), so an existing app runs without a wrapper.
+  // The app gets (req, res) only: Express reads a third argument as its final callback.
+  const handle = typeof mod === 'function' ? (req: IncomingMessage, res: ServerResponse) => (mod as (q: IncomingMessage, s: ServerResponse) => unknown)(req, res) : (mod as { handle?: unknown }).handle;
   if (typeof handle !== 'function') {
-    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: it does not export handle(req, res, ctx)`, {
-      hint: 'export it: module.exports = { handle(req, res, ctx) { ... } }',
+    throw new KeygateError('APP_LOAD_FAILED', `failed to load request handler ${file}: it exports neither the app (a (req, res) function) nor handle(req, res, ctx)`, {
+      hint: 'export one: module.exports = app (Express), or module.exports = { handle(req, res, ctx) { ... } }, without calling listen',
     });
   }
   const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: appLogger(ctx.log) };

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import Module, { builtinModules, createRequire } from 'node:module';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { compileFunction } from 'node:vm';
+import { exports as resolveExports } from 'resolve.exports';
 import { KeygateError, describeCause } from '../errors.js';
 
 export class VerifiedTree {
@@ -77,9 +78,22 @@ export class VerifiedTree {
       return module.exports;
     }
     if (abs.endsWith('.node') || abs.endsWith('.mjs')) {
-      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${abs}: only CommonJS (.js, .cjs) and .json modules can be loaded from verified bytes`, {});
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${this.#named(abs)}: ${abs.endsWith('.node') ? 'a native addon' : 'an ES module'} cannot be loaded from verified bytes in-process`, {
+        hint: 'run the app as its own process behind keygate (server.backend, docs/backend.md: its files are verified before it starts), or use a CommonJS build of that package',
+      });
     }
-    const fn = compileFunction(stripShebang(bytes.toString('utf8')), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: abs });
+    let fn: ReturnType<typeof compileFunction>;
+    try {
+      fn = compileFunction(stripShebang(bytes.toString('utf8')), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: abs });
+    } catch (err) {
+      // `import`/`export` in a .js file of a "type": "module" package: ES module syntax, not CommonJS.
+      if (err instanceof SyntaxError && /import|export|module/.test(err.message)) {
+        throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${this.#named(abs)}: it is an ES module (${err.message}), and keygate's verified loader runs CommonJS in-process`, {
+          hint: 'run the app as its own process behind keygate (server.backend, docs/backend.md), or use a CommonJS build of that package',
+        });
+      }
+      throw err;
+    }
     fn.call(module.exports, module.exports, this.#requireFrom(abs), module, abs, dirname(abs));
     return module.exports;
   }
@@ -109,12 +123,42 @@ export class VerifiedTree {
     } catch {
       throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${id}: cannot be resolved`, {});
     }
+    // Node 20.19+ and 22.10+ resolve the "module-sync" condition for require() (require(esm)): packages such as
+    // async-function (under Express 4 and 5) then point require() at an .mjs file. This loader compiles
+    // CommonJS, so it asks the package's exports for the CommonJS target (conditions node, require, default).
+    if (found.endsWith('.mjs')) found = this.#commonJsTarget(id, found) ?? found;
     if (!this.has(found)) {
       throw new KeygateError('UNVERIFIED_LOAD', `refused to load ${id} (${found}): it is not in the verified manifest`, {
         hint: 'add its package folder to filelist.template, then keygate generate-filelist && keygate pin',
       });
     }
     return found;
+  }
+
+  /** The CommonJS file a package's `exports` gives require() without "module-sync"; undefined when none. */
+  #commonJsTarget(id: string, found: string): string | undefined {
+    const name = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0]!;
+    const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
+    const at = found.lastIndexOf(marker);
+    if (at < 0) return undefined;
+    const pkgDir = found.slice(0, at + marker.length - 1);
+    const pkgJson = `${pkgDir}${sep}package.json`;
+    if (!this.has(pkgJson)) return undefined;
+    let targets: readonly string[] | void;
+    try {
+      const pkg = JSON.parse(this.read(pkgJson).toString('utf8')) as Record<string, unknown>;
+      targets = resolveExports(pkg, `.${id.slice(name.length)}`, { require: true });
+    } catch {
+      return undefined;
+    }
+    return (targets ?? []).map((t) => resolve(pkgDir, t)).find((t) => !t.endsWith('.mjs') && this.has(t));
+  }
+
+  /** `package/file` for messages: the package a file belongs to, from its node_modules path. */
+  #named(abs: string): string {
+    const rel = relative(this.#base, abs).split(sep).join('/');
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(rel);
+    return m ? `${rel} (package ${m[1]})` : rel;
   }
 
   /**

@@ -1,0 +1,171 @@
+// init: set keygate up in an existing Node project (run in its folder, usually as `npx keygate init`). Writes the
+// service's own main entry (a copy of this bundle with its own pin slot: the file PAM hashes), a
+// filelist.template that fits the project, keygate.config.json and a systemd unit; never overwrites without
+// --force. --dev also copies the dev A2A emulator in, creates a demo keystore whose password only the emulator
+// knows, generates, pins and registers the entry, so `node <entry> serve` works at once.
+
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { cpSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { EXIT, KeygateError, describeCause } from '../errors.js';
+import type { Context, Handler } from '../context.js';
+import { Secret } from '../adapters/secret.js';
+import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
+import { readStore, writeStore } from '../adapters/emulator-store.js';
+import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
+import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
+import { sha256 } from '../adapters/file-hash.js';
+import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, invocationOf, renderHint } from '../project.js';
+import { SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
+import { writeKeystore } from './keystore-create.js';
+import { EXIT_EPILOGUE, type Choose } from './common.js';
+
+/** Where --dev puts the emulator, relative to the project; its store is a2a-store.json in that folder. */
+const DEV_EMULATOR = 'keygate/dev-cspm';
+const DEV_CLIENT = `${DEV_EMULATOR}/cspmclient/bin64/cspmclient64`;
+
+function readFacts(project: string): ProjectFacts {
+  const pkgFile = join(project, 'package.json');
+  if (!fileExists(pkgFile)) {
+    throw new KeygateError('NOT_A_PROJECT', `failed to init: ${project} has no package.json`, {
+      hint: 'run it in your Node project\'s folder (npm init -y makes a package.json)',
+    });
+  }
+  let pkg: Record<string, unknown>;
+  try {
+    pkg = JSON.parse(readWhole(pkgFile).toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new KeygateError('USAGE', `failed to init: ${pkgFile} is not valid JSON: ${describeCause(err)}`, { hint: 'fix package.json' });
+  }
+  const main = typeof pkg['main'] === 'string' ? pkg['main'].replace(/^\.\//, '') : 'index.js';
+  return {
+    name: safeName(pkg['name']),
+    main: fileExists(join(project, main)) ? main : undefined,
+    sourceDirs: SOURCE_DIRS.filter((d) => fileExists(join(project, d))),
+    hasNodeModules: fileExists(join(project, 'node_modules')),
+    lockfiles: ['package-lock.json', 'npm-shrinkwrap.json'].filter((f) => fileExists(join(project, f))),
+  };
+}
+
+/** The running bundle with its pin slot emptied: a fresh entry that pins its own project. */
+function freshEntry(source: string): Buffer {
+  const bytes = Buffer.from(readWhole(source));
+  const marker = Buffer.from(PIN_MARKER);
+  const at = bytes.indexOf(marker);
+  if (at < 0 || bytes.indexOf(marker, at + 1) >= 0) {
+    throw new KeygateError('PIN_INVALID', `failed to init: ${source} has no single pin slot`, { hint: 'reinstall keygate: npm install --save-dev keygate' });
+  }
+  bytes.write(UNPINNED, at + marker.length, 'latin1');
+  return bytes;
+}
+
+/** The package (or checkout) the running bundle came from: <root>/dist/main.js → <root>. */
+function packageRoot(entry: string): string {
+  return dirname(dirname(entry));
+}
+
+const init: Handler = async (ctx, args) => {
+  const project = ctx.io.cwd;
+  const entryRel = String(args['entry'] ?? DEFAULT_PROJECT_ENTRY).split(sep).join('/');
+  const entryAbs = resolve(project, entryRel);
+  const rel = relative(project, entryAbs);
+  // The entry finds its project as its own folder or the one above (src/project.ts): keep it there.
+  if (rel.startsWith('..') || rel.split(sep).length > 2 || !/\.c?js$/.test(rel)) {
+    throw new KeygateError('USAGE', `failed to init: --entry ${entryRel} must be a .cjs (or .js) file in the project folder or one folder below it`, {
+      hint: `keygate init --entry ${DEFAULT_PROJECT_ENTRY}`,
+    });
+  }
+  const mode = args['backend'] ? 'backend' : 'in-process';
+  const port = Number(args['port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeygateError('USAGE', '--port must be a whole number from 0 to 65535', { hint: 'keygate init --port 8443' });
+  const dev = Boolean(args['dev']);
+  const force = Boolean(args['force']);
+  const facts = readFacts(project);
+  const choices: InitChoices = { entry: rel.split(sep).join('/'), mode, dev, port, keystore: `keystore/${facts.name}.p12`, ...(dev ? { devClient: DEV_CLIENT } : {}) };
+  const unitFile = join(dirname(entryAbs), `${facts.name}.service`);
+  const files: [string, string | Buffer, number][] = [
+    [entryAbs, freshEntry(ctx.io.entry), 0o644],
+    [join(project, TEMPLATE_FILE), templateText(facts, choices), 0o644],
+    [join(project, CONFIG_FILE), `${JSON.stringify(configObject(facts, choices), null, 2)}\n`, 0o644],
+    [unitFile, systemdUnit(facts, { projectDir: project, entryAbs, nodePath: ctx.io.nodePath }), 0o644],
+  ];
+  // Nothing is written unless everything can be: one refusal lists every file in the way.
+  const inTheWay = files.map(([f]) => f).filter((f) => fileExists(f));
+  if (inTheWay.length && !force) {
+    throw new KeygateError('USAGE', `failed to init: would overwrite ${inTheWay.map((f) => relative(project, f)).join(', ')}`, {
+      hint: 'keygate init --force (replaces them; keep your own edits elsewhere first)',
+    });
+  }
+  for (const [file, data, fileMode] of files) writeAtomicIn(file, data, fileMode);
+  ctx.log.info(`wrote ${files.map(([f]) => relative(project, f)).join(', ')}`);
+  if (!facts.main) ctx.log.warn(`package.json names no main module that exists: set server.${mode === 'backend' ? 'backend.command' : 'handler'} in ${CONFIG_FILE}`);
+  if (mode === 'in-process') {
+    ctx.log.info(`in-process app: ${facts.main ?? 'index.js'} must export the app (module.exports = app, or { handle(req, res, ctx) }) without calling listen; --backend runs it as its own process instead (recommended: docs/backend.md)`);
+  }
+
+  const invocation = invocationOf(entryAbs, project);
+  if (dev) {
+    await devSetup(ctx, project, entryAbs, facts, choices);
+    ctx.io.stdout.write(`${entryAbs}\n`);
+    ctx.log.info(`next: ${invocation} serve   (dev emulator, NOT a vault; production: docs/getting-started.md)`);
+    return EXIT.OK;
+  }
+  ctx.log.info(`the entry PAM hashes: ${entryAbs} sha256 ${sha256(readWhole(entryAbs))} (unpinned: keygate pin prints the hash to register)`);
+  ctx.io.stdout.write(`${entryAbs}\n`);
+  const next = `next: create the keystore (keygate keystore create --password-file <file> --out ${choices.keystore}), set vault.alias, then keygate generate-filelist && keygate pin, register the entry path and the hash pin prints in PAM's A2A Script, then start: ${invocation} serve`;
+  ctx.log.info(renderHint(next, ctx.invocation ?? 'keygate'));
+  return EXIT.OK;
+};
+
+/** --dev: emulator, demo keystore (password known only to the emulator), generate, pin, register. */
+async function devSetup(ctx: Context, project: string, entryAbs: string, facts: ProjectFacts, choices: InitChoices): Promise<void> {
+  const source = join(packageRoot(ctx.io.entry), 'dev', 'cspm');
+  if (!fileExists(join(source, 'cspmclient', 'bin64', 'cspmclient64'))) {
+    throw new KeygateError('USAGE', `failed to init --dev: the A2A emulator is not beside this keygate (${source})`, { hint: 'reinstall keygate: npm install --save-dev keygate' });
+  }
+  const emulator = join(project, DEV_EMULATOR);
+  cpSync(source, emulator, { recursive: true, filter: (f) => !/a2a-(store\.json|calls\.log)$/.test(f) });
+  ctx.log.warn(`init --dev: copied the A2A EMULATOR to ${DEV_EMULATOR}: NOT a vault, for development only`);
+  const storeFile = join(emulator, 'a2a-store.json');
+  const store = readStore(storeFile);
+  const keystore = resolve(project, choices.keystore);
+  const password = randomBytes(32).toString('base64url');
+  const written = await writeKeystore(new Secret(password), {
+    out: keystore,
+    crt: keystore.replace(/\.p12$/, '.crt'),
+    force: true,
+    alias: 'keygate',
+    commonName: 'localhost',
+    keySize: 2048,
+    days: 365,
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
+  });
+  store.accounts[facts.name] = { userName: 'keystore', password };
+  ctx.log.info(`created dev keystore ${relative(project, written.p12)} (trust ${relative(project, written.crt)}); its password is only in the emulator's store`);
+  const paths = resolvePaths(project, { entry: entryAbs });
+  const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
+  const pinned = pinEntry(paths);
+  store.scripts = store.scripts.filter((s) => s.path !== entryAbs);
+  store.scripts.push({ path: entryAbs, sha256: pinned.entrySha256 });
+  writeStore(storeFile, store);
+  ctx.log.info(`manifest ${built.sha256} (${built.files} files) pinned; entry ${entryAbs} sha256 ${pinned.entrySha256} registered with the emulator`);
+}
+
+export function initCommand(choose: Choose): CommandModule {
+  return {
+    command: 'init',
+    describe: 'set keygate up in this Node project: its own entry (the file PAM hashes), filelist.template, keygate.config.json, a systemd unit',
+    builder: (y) =>
+      y
+        .option('entry', { type: 'string', default: DEFAULT_PROJECT_ENTRY, describe: 'where to write the entry (a .cjs file in the project or one folder below)' })
+        .option('backend', { type: 'boolean', default: false, describe: 'run the app as its own process behind keygate (server.backend), not in-process' })
+        .option('port', { type: 'number', default: 8443, describe: 'HTTPS port' })
+        .option('dev', { type: 'boolean', default: false, describe: 'also set up the dev A2A emulator (NOT a vault) and a dev keystore, generate and pin: serve works at once' })
+        .option('force', { type: 'boolean', default: false, describe: 'replace files init wrote before' })
+        .example('npx keygate init --dev', 'then: node keygate/main.cjs serve')
+        .epilogue(EXIT_EPILOGUE),
+    handler: choose(init),
+  };
+}

@@ -1,0 +1,143 @@
+// What `keygate init` writes into an existing Node project, as pure functions of what it found there: the
+// filelist template, keygate.config.json and a systemd unit. src/commands/init.ts gathers the facts and writes.
+
+/** What init found in the project folder. */
+export interface ProjectFacts {
+  /** package.json "name", made safe for file and unit names. */
+  readonly name: string;
+  /** The app's main module (package.json "main", else index.js), relative to the project, when it exists. */
+  readonly main?: string;
+  /** Folders of app code and assets that exist (src, lib, app, routes, views, public, ...). */
+  readonly sourceDirs: readonly string[];
+  readonly hasNodeModules: boolean;
+  /** package-lock.json, npm-shrinkwrap.json: present ones. */
+  readonly lockfiles: readonly string[];
+}
+
+export interface InitChoices {
+  /** The project entry, relative to the project (the file PAM hashes). */
+  readonly entry: string;
+  readonly mode: 'in-process' | 'backend';
+  readonly dev: boolean;
+  readonly port: number;
+  /** vault.clientPath for --dev (the emulator copied into the project), relative. */
+  readonly devClient?: string;
+  readonly keystore: string;
+}
+
+export interface UnitChoices {
+  readonly projectDir: string;
+  readonly entryAbs: string;
+  readonly nodePath: string;
+}
+
+/** Folders commonly holding an app's code or assets; the ones that exist are listed whole. */
+export const SOURCE_DIRS = ['src', 'lib', 'app', 'routes', 'views', 'public', 'static', 'config', 'server', 'templates'] as const;
+
+/** package.json "name" → a safe short name: `@acme/shop-api` → `shop-api`. */
+export function safeName(raw: unknown): string {
+  const base = typeof raw === 'string' ? raw.replace(/^@[^/]+\//, '') : '';
+  const safe = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return safe || 'service';
+}
+
+export function templateText(facts: ProjectFacts, choices: InitChoices): string {
+  const lines = [
+    `# ${facts.name}: every file the gated start verifies (syntax: docs/template.md in the keygate package).`,
+    `# ${choices.entry} is not listed: the vault hashes it, and it pins this list's sha256.`,
+    '# After any change here or in a listed file: npx keygate generate-filelist && npx keygate pin,',
+    '# then register the entry hash pin prints in PAM.',
+    '',
+    '# the app',
+    'package.json',
+    ...facts.lockfiles,
+    ...(facts.main && !facts.sourceDirs.some((d) => facts.main!.startsWith(`${d}/`)) ? [facts.main] : []),
+    ...facts.sourceDirs,
+    '',
+    '# settings keygate reads (from verified bytes)',
+    'keygate.config.json',
+  ];
+  if (facts.hasNodeModules) {
+    lines.push(
+      '',
+      "# the app's dependencies; keygate's own package copy is not part of the service (npx keygate runs it)",
+      'node_modules',
+      '!node_modules/keygate',
+      '!node_modules/.bin/keygate',
+      '!node_modules/.bin/generate-filelist',
+    );
+  }
+  lines.push(
+    '',
+    '# the node executable that runs the entry, and the vault client that receives the password (both are',
+    '# trust anchors too: in production root must own them)',
+    '${NODE}',
+    '${VAULT_CLIENT}',
+  );
+  if (choices.mode === 'backend') lines.push('# the backend program (server.backend.command[0])', '${BACKEND}');
+  return `${lines.join('\n')}\n`;
+}
+
+export function configObject(facts: ProjectFacts, choices: InitChoices): Record<string, unknown> {
+  const app = facts.main ?? 'index.js';
+  const server: Record<string, unknown> = { host: '127.0.0.1', port: choices.port };
+  if (choices.mode === 'backend') {
+    server['backend'] = {
+      $comment: 'The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]) (docs/backend.md).',
+      command: ['${NODE}', app, '${SOCKET}'],
+      listen: 'unix',
+    };
+  } else {
+    server['handler'] = app;
+  }
+  return {
+    $comment: choices.dev
+      ? 'Written by keygate init --dev: the vault is keygate\'s A2A EMULATOR (NOT a vault). For production run keygate init --force without --dev, or drop vault.clientPath, set vault.alias to your PAM target account alias and trust.anchors to "refuse".'
+      : 'Written by keygate init. vault.alias: your PAM target account alias; vault.clientPath defaults to $CSPM_CLIENT_HOME/cspmclient/bin64/cspmclient64. Every setting: docs/configuration.md.',
+    entry: choices.entry,
+    vault: { provider: 'cspm', ...(choices.devClient ? { clientPath: choices.devClient } : {}), alias: facts.name, output: 'xml' },
+    keystore: { path: choices.keystore },
+    server,
+    ...(choices.dev ? { trust: { $comment: 'dev only: in production root owns node, the entry and the vault client, and this is "refuse" (the default).', anchors: 'warn' } } : {}),
+  };
+}
+
+/** A systemd unit for the service, hardened; the user edits User= and the vault client's environment. */
+export function systemdUnit(facts: ProjectFacts, unit: UnitChoices): string {
+  return `# ${facts.name}.service, written by keygate init. Install: cp it to /etc/systemd/system/, edit User= and
+# CSPM_CLIENT_HOME, then: systemctl daemon-reload && systemctl enable --now ${facts.name}
+# The entry, node and the vault client must be owned by root (not by User=): keygate refuses to start otherwise.
+[Unit]
+Description=${facts.name} behind keygate (verify every file, then ask the vault, then serve HTTPS)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+User=${facts.name}
+# ExecStart names node and the entry by absolute path: PAM hashes the entry, keygate finds the project from it
+ExecStart=${unit.nodePath} ${unit.entryAbs} serve
+WorkingDirectory=${unit.projectDir}
+Environment=CSPM_CLIENT_HOME=/opt/CA/cspm
+# exit 2 usage/config, 3 integrity, 4 vault, 5 keystore, 7 input do not heal by restarting (docs/errors.md)
+Restart=on-failure
+RestartPreventExitStatus=2 3 4 5 7
+TimeoutStopSec=30
+# the backend's socket folder (server.backend, listen unix)
+RuntimeDirectory=${facts.name}
+RuntimeDirectoryMode=0700
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+`;
+}

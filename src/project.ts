@@ -1,0 +1,89 @@
+// Where a keygate project is and how its user runs keygate, from the running entry's own location (never from
+// the current folder alone): a start from /, from a systemd unit or from the project folder verifies the same tree.
+//
+// Two kinds of running entry:
+// - a project entry: the file registered in PAM (`init` writes it, e.g. <project>/keygate/main.cjs; keygate's own
+//   checkout uses <project>/dist/main.js). Its project is its own folder or the one above, whichever holds
+//   filelist.template: a fixed, short rule, so no file planted higher up can move the project.
+// - the npm package's copy (node_modules/keygate/dist/main.js, what `npx keygate` and the bin shims run). PAM
+//   never hashes it: it serves the user's tools (init, generate-filelist, pin, verify, check) in the current folder
+//   and refuses `serve` with the project entry's command.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+
+export const TEMPLATE_FILE = 'filelist.template';
+export const CONFIG_FILE = 'keygate.config.json';
+/** Where `init` puts the project entry unless told otherwise (relative to the project). */
+export const DEFAULT_PROJECT_ENTRY = 'keygate/main.cjs';
+
+/** True when the entry is the npm package's own bundle (inside node_modules/keygate), not a project entry. */
+export function isPackageCopy(entry: string): boolean {
+  const parts = entry.split(sep);
+  const i = parts.lastIndexOf('node_modules');
+  return i >= 0 && parts[i + 1] === 'keygate';
+}
+
+/**
+ * The project of a project entry: the entry's folder or its parent, whichever holds filelist.template (the
+ * nearer wins); undefined when neither does, or when the entry is the package's copy.
+ */
+export function projectOfEntry(entry: string, exists: (p: string) => boolean = existsSync): string | undefined {
+  if (isPackageCopy(entry)) return undefined;
+  const dir = dirname(entry);
+  for (const candidate of [dir, dirname(dir)]) if (exists(join(candidate, TEMPLATE_FILE))) return candidate;
+  return undefined;
+}
+
+/**
+ * The command as this user types it: `npx keygate` for the package's copy, `node <entry>` for a project entry
+ * (relative to the current folder when inside it, as `node dist/main.js`, else absolute).
+ */
+export function invocationOf(entry: string, cwd: string): string {
+  if (isPackageCopy(entry)) return 'npx keygate';
+  const rel = relative(cwd, entry);
+  const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && dirname(cwd) !== cwd; // from / the full path reads better
+  const shown = inside ? rel.split(sep).join('/') : entry;
+  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
+}
+
+/** The words after `keygate ` that make it a command in a hint ("the require keygate hands the app" is prose). */
+const COMMAND_AFTER = /^(?:generate-filelist|pin|verify|check|serve|keystore|init|pki|admin|dev-setup)\b|^--|^</;
+
+/** A hint written as `keygate <command> …` rendered as the user runs keygate (see invocationOf). */
+export function renderHint(hint: string, invocation: string): string {
+  return hint.replace(/(^|[\s(`'"])keygate (?=\S)/g, (match, lead: string, at: number) =>
+    COMMAND_AFTER.test(hint.slice(at + match.length)) ? `${lead}${invocation} ` : match,
+  );
+}
+
+/**
+ * The project entry a project names in keygate.config.json (`entry`, relative to it), for the package's copy
+ * to pin and check; undefined when the file or the field is absent. A tolerant read: the config is validated in
+ * full by the commands that use it, and this only picks which file to hash.
+ */
+export function configuredEntry(project: string): string | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(join(project, CONFIG_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const entry = (JSON.parse(raw) as { entry?: unknown }).entry;
+    return typeof entry === 'string' && entry !== '' ? join(project, entry) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default entry of a project: `entry` in its config, else keygate's own layout (dist/main.js). */
+export function defaultEntryOf(project: string): string {
+  return configuredEntry(project) ?? join(project, 'dist', 'main.js');
+}
+
+/** `<x>/dist/main.js` style names for messages: the entry's name relative to its project. */
+export function entryName(entry: string, project: string): string {
+  const rel = relative(project, entry);
+  return rel && !rel.startsWith('..') ? rel.split(sep).join('/') : basename(entry);
+}
