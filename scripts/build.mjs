@@ -44,7 +44,7 @@ const redirectFiles = (name, table, redirect, kinds) => ({
   },
 });
 const sharedExternal = redirectFiles('keygate-shared', SHARED, (id) => ({ path: id, external: true }));
-const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server' };
+const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server', 'src/pki/engine.ts': 'pki' };
 const lateSources = {};
 for (const [file, name] of Object.entries(LATE)) {
   const r = await build({ ...common, banner: undefined, define: {}, entryPoints: [file], write: false, outfile: `${name}.js`, plugins: [sharedExternal] });
@@ -90,7 +90,7 @@ const mainBuild = await build({
   metafile: true,
 });
 for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {
-  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser)\//.test(p) || Object.keys(LATE).includes(p));
+  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser|@peculiar|reflect-metadata|tsyringe|asn1js)\//.test(p) || Object.keys(LATE).includes(p));
   if (early.length) throw new Error(`${out}: late modules bundled into the early part: ${early.slice(0, 3).join(', ')}`);
 }
 const PIN = /@@KEYGATE_PIN@@:[0-9a-f]{64}/;

@@ -14,6 +14,7 @@ import { checkCommand } from './commands/check.js';
 import { serveCommand } from './commands/serve.js';
 import { initCommand } from './commands/init.js';
 import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
+import { pkiCommand } from './commands/pki.js';
 
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
@@ -90,6 +91,7 @@ function commandModules(choose: Choose): CommandModule[] {
     serveCommand(choose),
     initCommand(choose),
     keystoreCreateCommand(choose),
+    pkiCommand(choose),
     devSetupCommand(choose),
   ];
 }

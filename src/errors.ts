@@ -63,6 +63,10 @@ export const ERROR_CODES = {
   BACKEND_START_FAILED: { exit: EXIT.SERVER, meaning: 'the backend process could not be started, or exited before it was ready' },
   BACKEND_NOT_READY: { exit: EXIT.SERVER, meaning: 'the backend did not answer on its socket within server.backend.readyTimeoutMs' },
   BACKEND_GAVE_UP: { exit: EXIT.SERVER, meaning: 'the backend kept exiting: server.backend.restart.maxRestarts reached, keygate stopped so systemd takes over' },
+  PKI_POLICY: { exit: EXIT.USAGE, meaning: 'keygate pki: a requested name, key type, lifetime or usage is outside the certificate profile or the CA\'s name constraints' },
+  PKI_EXISTS: { exit: EXIT.USAGE, meaning: 'keygate pki would overwrite an existing key, certificate or p12 file' },
+  PKI_INPUT_INVALID: { exit: EXIT.INPUT, meaning: 'keygate pki: a certificate, key, CSR or CRL cannot be parsed, does not match, or its signature does not verify' },
+  PKI_BAD_PASSWORD: { exit: EXIT.KEYSTORE, meaning: 'keygate pki: the password does not decrypt the CA key' },
   INTERNAL: { exit: EXIT.INTERNAL, meaning: 'a bug in keygate: please report it with the --debug output' },
 } as const satisfies Record<string, CodeInfo>;
 
