@@ -1,0 +1,56 @@
+// What the admin channel needs from disk, read by serve right after the config and before the vault is asked
+// (fail closed: a bad registry stops the start, it does not leave a channel without users): the user registry
+// and the server's Ed448 key, both from verified bytes (they must be in the manifest), the key also 0600.
+
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { KeygateError } from '../errors.js';
+import type { VerifiedTree } from '../server/verified-tree.js';
+import { BUILTIN_ACTIONS, type AdminConfig } from './config.js';
+import { keyFingerprint } from './crypto.js';
+import { parseUsers, type AdminUser } from './users.js';
+
+export interface AdminMaterial {
+  readonly serverKey: KeyObject;
+  /** sha256 of the server key's SPKI: what clients pin (printed at start). */
+  readonly serverFingerprint: string;
+  readonly users: ReadonlyMap<string, AdminUser>;
+}
+
+/** Reads and checks the registry and the server key (ADMIN_INVALID / UNVERIFIED_LOAD). */
+export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): AdminMaterial {
+  const keyFile = resolve(tree.base, config.serverKey);
+  let mode: number;
+  try {
+    mode = statSync(keyFile).mode & 0o777;
+  } catch {
+    throw new KeygateError('ADMIN_INVALID', `failed to read the admin server key ${keyFile}: it does not exist`, {
+      hint: 'keygate admin keygen --server, then keygate generate-filelist && keygate pin',
+    });
+  }
+  if (mode & 0o077) {
+    throw new KeygateError('ADMIN_INVALID', `refused the admin server key ${keyFile}: mode ${mode.toString(8)} lets others read it`, { hint: `chmod 600 ${keyFile}` });
+  }
+  let serverKey: KeyObject;
+  try {
+    serverKey = createPrivateKey(tree.read(keyFile)); // UNVERIFIED_LOAD when it is not the manifest's
+  } catch (err) {
+    if (err instanceof KeygateError) throw err;
+    throw new KeygateError('ADMIN_INVALID', `failed to read the admin server key ${keyFile}: not an unencrypted PKCS#8 PEM private key`, {
+      hint: 'keygate admin keygen --server writes one (the server key is not encrypted: keygate starts unattended)',
+    });
+  }
+  if (serverKey.asymmetricKeyType !== 'ed448') {
+    throw new KeygateError('ADMIN_INVALID', `refused the admin server key ${keyFile}: it is ${serverKey.asymmetricKeyType}, the protocol signs with Ed448`, { hint: 'keygate admin keygen --server' });
+  }
+  const usersFile = resolve(tree.base, config.users);
+  const known = [...BUILTIN_ACTIONS, ...Object.keys(config.actions)];
+  const parsed = parseUsers(tree.read(usersFile), known);
+  if (parsed.problems.length) {
+    throw new KeygateError('ADMIN_INVALID', `failed to read the admin users ${usersFile}:\n${parsed.problems.join('\n')}`, {
+      hint: 'fix the file (keygate admin add-user NAME KEY.pem rewrites it), then keygate generate-filelist && keygate pin',
+    });
+  }
+  return { serverKey, serverFingerprint: keyFingerprint(createPublicKey(serverKey)), users: parsed.users };
+}

@@ -1,0 +1,224 @@
+// The admin listener in-process with the Node client (src/admin/client.ts): every hole of remo_serv
+// (notes/seed-peers-findings.md §1.9) tried against it. Cheap: no keygate start; the Python client and the
+// real serve are in test/admin.e2e.test.ts. Faults planted and seen red are listed in docs/admin.md#tests.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAdminServer, type AdminServer } from '../src/admin/server.js';
+import { validateAdminConfig, type AdminConfig } from '../src/admin/config.js';
+import { AdminClient, exchange } from '../src/admin/client.js';
+import { b64uEncode, keyFingerprint, signLogin, x448Ephemeral } from '../src/admin/crypto.js';
+import type { AdminUser } from '../src/admin/users.js';
+import { encodeRequestBody } from '../src/admin/framing.js';
+import type { AdminHost } from '../src/admin/actions.js';
+import { tempDir } from './helpers/project.js';
+
+const PAYLOAD_SENTINEL = 'PAYLOAD-SENTINEL-7c1e';
+const serverKey = generateKeyPairSync('ed448').privateKey;
+const serverPub = createPublicKey(serverKey);
+
+function makeUser(name: string, actions: string[], extra: Partial<AdminUser> = {}): { user: AdminUser; key: KeyObject } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed448');
+  return { user: { name, key: publicKey, fingerprint: keyFingerprint(publicKey), actions, ...extra }, key: privateKey };
+}
+
+const alice = makeUser('alice', ['*']);
+const bob = makeUser('bob', ['status']);
+const old = makeUser('old', ['*'], { expiresS: Math.floor(Date.now() / 1000) - 10 });
+const calls: string[] = [];
+const host: AdminHost = {
+  status: () => ({ pid: process.pid, manifest: 'abc' }),
+  verify: async () => ({ ok: true, lines: ['verified 3 files'] }),
+  reloadTls: () => void calls.push('reload-tls'),
+};
+
+interface Started {
+  server: AdminServer;
+  base: string;
+  logs: string[];
+  ep: { url: string };
+}
+const servers: AdminServer[] = [];
+after(async () => {
+  for (const s of servers) await s.close();
+});
+
+async function start(raw: Record<string, unknown>, users: AdminUser[] = [alice.user, bob.user, old.user]): Promise<Started> {
+  const base = tempDir('kg-admin-');
+  const errors: string[] = [];
+  const config = validateAdminConfig(raw['socket'] ? raw : { port: 0, ...raw }, errors, []) as AdminConfig;
+  assert.deepEqual(errors, []);
+  const logs: string[] = [];
+  const log = { info: (m: string, f?: object) => logs.push(`${m} ${JSON.stringify(f ?? {})}`), warn: (m: string, f?: object) => logs.push(`${m} ${JSON.stringify(f ?? {})}`) };
+  const server = await startAdminServer({ config, base, serverKey, users: new Map(users.map((u) => [u.name, u])), host, log, version: 'test' });
+  servers.push(server);
+  return { server, base, logs, ep: { url: server.url } };
+}
+
+/** A raw /auth body, with parts overridable for the bad-input cases. */
+function authBody(user: string, key: KeyObject, over: Partial<{ user: string; key: string; sign: string }> = {}): Buffer {
+  const eph = x448Ephemeral();
+  return Buffer.from(JSON.stringify({ user, key: b64uEncode(eph.publicRaw), sign: b64uEncode(signLogin(key, user, eph.publicRaw)), ...over }));
+}
+
+test('the protocol: /info, /auth, /cmd, /get, /put both body forms; every hole closed with a 4xx', async () => {
+  const s = await start({
+    dropFolder: 'drop',
+    actions: { echo: { argv: ['/bin/echo', 'said:'], args: ['[a-z]{1,8}'] }, cat: { argv: ['/bin/cat'], stdin: true } },
+    authRate: { perAddressBurst: 1000, perUserBurst: 100 },
+  });
+  mkdirSync(join(s.base, 'drop'));
+  mkdirSync(join(s.base, 'log'), { recursive: true });
+  writeFileSync(join(s.base, 'secret.txt'), 'outside');
+  symlinkSync(join(s.base, 'secret.txt'), join(s.base, 'log/link.txt'));
+  const statuses: number[] = [];
+  const seen = <T extends { status: number }>(r: T): T => (statuses.push(r.status), r);
+
+  const info = seen(await exchange(s.ep, '/info', Buffer.alloc(0)));
+  assert.equal(info.status, 200);
+  assert.match(info.body.toString(), /admin channel \(remo_serv 0\.6\.0 protocol\) here/);
+
+  const c = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  const status = seen(await c.request('cmd', 'status'));
+  assert.equal(status.status, 200);
+  assert.equal(JSON.parse(status.data.toString()).manifest, 'abc');
+  assert.equal(seen(await c.request('cmd', 'echo hello')).data.toString(), 'said: hello\n');
+  assert.equal(seen(await c.request('cmd', 'cat', Buffer.from(`${PAYLOAD_SENTINEL}\n`))).data.toString(), `${PAYLOAD_SENTINEL}\n`);
+  assert.equal(seen(await c.request('cmd', 'reload-tls')).status, 200);
+  assert.deepEqual(calls, ['reload-tls']);
+  assert.equal(seen(await c.request('info')).data.toString(), 'keygate test admin channel (remo_serv 0.6.0 protocol) here');
+
+  // /put, both forms; atomic (no temp file left), 0600; a multi-token response comes back whole.
+  const big = Buffer.alloc(40_960, 'x');
+  assert.equal(seen(await c.request('put', 'a.txt', Buffer.from('line1\nline2\n'), 'A')).status, 200);
+  assert.equal(seen(await c.request('put', 'big.bin', big, 'B')).status, 200);
+  assert.equal(readFileSync(join(s.base, 'drop/a.txt'), 'utf8'), 'line1\nline2\n');
+  assert.deepEqual(readFileSync(join(s.base, 'drop/big.bin')), big);
+  assert.equal(statSync(join(s.base, 'drop/big.bin')).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(join(s.base, 'drop')).sort(), ['a.txt', 'big.bin']);
+  writeFileSync(join(s.base, 'log/big.bin'), big);
+  assert.deepEqual(seen(await c.request('get', 'log/big.bin')).data, big);
+
+  // Holes. Replay: the same request again (bodiless /get included: it carries its number in a body token).
+  const get = c.prepare('get', 'log/big.bin');
+  assert.equal(seen(await c.send(get)).status, 200);
+  const replay = seen(await c.send(get));
+  assert.equal(replay.status, 400);
+  assert.match(replay.data.toString(), /not the next one/);
+  // A skipped number, then the session still works with the right one (a refusal does not end it).
+  assert.equal(seen(await c.send(c.prepare('cmd', 'status', undefined, 'A', get.req + 2))).status, 400);
+  const accepted = c.prepare('cmd', 'status');
+  assert.equal(seen(await c.send(accepted)).status, 200);
+  // No body token at all, a garbage one, one made for another path, an old URL token (all numbered as the next
+  // request: a refused request does not use its number up).
+  const n = accepted.req + 1;
+  const next = c.prepare('get', 'log/big.bin', undefined, 'A', n);
+  assert.equal(seen(await exchange(s.ep, next.path, Buffer.alloc(0), { cookie: c.cookie })).status, 400);
+  assert.equal(seen(await exchange(s.ep, next.path, Buffer.from('gAAAA-garbage=='), { cookie: c.cookie })).status, 400);
+  const other = c.prepare('get', 'log/other', undefined, 'A', n);
+  assert.equal(seen(await exchange(s.ep, next.path, other.body, { cookie: c.cookie })).status, 400);
+  const stalePath = `/get/${c.fernet.encrypt(Buffer.from('log/big.bin'), Math.floor(Date.now() / 1000) - 120)}`;
+  const staleBody = encodeRequestBody(c.fernet, stalePath, n, Buffer.alloc(0), 'A');
+  const staleR = seen(await exchange(s.ep, stalePath, staleBody, { cookie: c.cookie }));
+  assert.equal(staleR.status, 400);
+  assert.match(staleR.body.toString(), /older than 60 s/);
+  c.prepare('cmd', 'unsent'); // that body token authenticated, so number n is used: the client moves past it
+
+  // Not a shell: unknown action, bad argument, interactive commands, unknown paths.
+  for (const [kind, arg, code, why] of [
+    ['cmd', 'sh -c id', 403, /not an action/],
+    ['cmd', 'echo HELLO', 400, /does not match/],
+    ['cmd', 'echo a b', 400, /takes 1 argument/],
+    ['cmd', 'status now', 400, /takes no arguments/],
+    ['cmd', 'restart-backend', 403, /not an action/],
+    ['icm', 'bash', 403, /interactive commands are not offered/],
+    ['get', '../secret.txt', 403, /".." is not allowed/],
+    ['get', join(s.base, 'secret.txt'), 403, /outside the folders/],
+    ['get', 'log/link.txt', 403, /symlink/],
+    ['get', 'log/none', 404, /no such file/],
+    ['put', '../x', 403, /plain file name/],
+    ['put', '.hidden', 403, /plain file name/],
+    ['nope', 'x', 403, /not a command/],
+  ] as const) {
+    const r = seen(await c.request(kind, arg));
+    assert.equal(r.status, code, `${kind} ${arg}: ${r.data}`);
+    assert.match(r.data.toString(), why, `${kind} ${arg}`);
+  }
+  // Per-user permissions: bob may run status only.
+  const b = await AdminClient.login(s.ep, 'bob', bob.key, serverPub);
+  assert.equal(seen(await b.request('cmd', 'status')).status, 200);
+  assert.match(seen(await b.request('cmd', 'verify')).data.toString(), /bob may not run verify/);
+  assert.equal(seen(await b.request('get', 'log/big.bin')).status, 403);
+  // Without a session: 403, never the action.
+  assert.equal(seen(await exchange(s.ep, next.path, next.body)).status, 403);
+
+  // /auth bad inputs: 4xx, never 500.
+  const bad: [string, Buffer, number][] = [
+    ['empty body (unauthenticated logout)', Buffer.alloc(0), 403],
+    ['not JSON', Buffer.from('{'), 400],
+    ['missing field', Buffer.from('{"user":"alice"}'), 400],
+    ['unknown user', authBody('mallory', alice.key), 403],
+    ['expired key', authBody('old', old.key), 403],
+    ['bad signature', authBody('alice', bob.key), 403],
+    ['unpadded key', authBody('alice', alice.key, { key: b64uEncode(x448Ephemeral().publicRaw).replace(/=+$/, '') }), 400],
+    ['wrong key length', authBody('alice', alice.key, { key: b64uEncode(Buffer.alloc(32, 9)) }), 400],
+    ['garbage signature', authBody('alice', alice.key, { sign: '!!!!' }), 400],
+  ];
+  for (const [name, body, code] of bad) assert.equal(seen(await exchange(s.ep, '/auth', body)).status, code, name);
+  // A second login opens a second session: the first one's key is not replaced.
+  const c2 = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  assert.notEqual(c2.cookie, c.cookie);
+  assert.equal(seen(await c.request('cmd', 'status')).status, 200);
+
+  assert.deepEqual(statuses.filter((x) => x >= 500), [], 'no 5xx for any input');
+
+  // Audit: one line per request, the fixed fields only, no key, token or payload.
+  const audit = readFileSync(join(s.base, 'log/admin-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(audit.length >= statuses.length + 3, `${audit.length} audit lines for ${statuses.length} checked requests`);
+  assert.equal(statSync(join(s.base, 'log/admin-audit.jsonl')).mode & 0o777, 0o600);
+  for (const line of audit) for (const k of Object.keys(line)) assert.ok(['time', 'user', 'key', 'source', 'action', 'argSha256', 'status', 'result', 'req'].includes(k), k);
+  assert.ok(audit.some((l) => l['action'] === 'cmd:status' && l['user'] === 'alice' && l['key'] === alice.user.fingerprint && typeof l['req'] === 'number'));
+  const everything = readFileSync(join(s.base, 'log/admin-audit.jsonl'), 'utf8') + s.logs.join('\n');
+  for (const client of [c, c2, b]) {
+    const k = client.revealSessionKey();
+    for (const form of [k.toString('hex'), b64uEncode(k), k.toString('base64'), k.subarray(0, 16).toString('hex')]) assert.equal(everything.includes(form), false, 'a session key in a log');
+  }
+  assert.equal(everything.includes(PAYLOAD_SENTINEL), false, 'a payload in a log');
+  assert.equal(everything.includes('gAAAA'), false, 'a token in a log');
+});
+
+test('limits: /auth per user and per address (429), a session cap (503), /put off without a drop folder', async () => {
+  const s = await start({ maxSessions: 2, authRate: { perUserBurst: 2, perAddressBurst: 6, perMinute: 1 } });
+  const codes: number[] = [];
+  for (let i = 0; i < 3; i++) codes.push((await exchange(s.ep, '/auth', authBody('bob', alice.key))).status); // wrong key for bob
+  assert.deepEqual(codes, [403, 403, 429], 'per user');
+  const r = await exchange(s.ep, '/auth', authBody('bob', bob.key));
+  assert.equal(r.status, 429, 'the right key waits too');
+  assert.match(String(r.headers['retry-after']), /^\d+$/);
+  const a1 = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  const capped = await exchange(s.ep, '/auth', authBody('alice', alice.key));
+  assert.equal(capped.status, 429, 'per address: 6 logins from 127.0.0.1 used up'); // 3 + 1 + 2 logins, the 7th refused
+  const s2 = await start({ maxSessions: 1, authRate: { perAddressBurst: 100, perUserBurst: 100 } });
+  await AdminClient.login(s2.ep, 'alice', alice.key, serverPub);
+  const full = await exchange(s2.ep, '/auth', authBody('alice', alice.key));
+  assert.equal(full.status, 503);
+  assert.match(full.body.toString(), /admin\.maxSessions/);
+  const put = await a1.request('put', 'x.txt', Buffer.from('x'));
+  assert.equal(put.status, 403);
+  assert.match(put.data.toString(), /\/put is off/);
+});
+
+test('a unix socket, 0600, removed on close', async () => {
+  const s = await start({ socket: 'admin.sock' });
+  const path = join(s.base, 'admin.sock');
+  assert.equal(s.server.url, `unix:${path}`);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const c = await AdminClient.login({ socketPath: path }, 'alice', alice.key, serverPub);
+  assert.equal((await c.request('cmd', 'status')).status, 200);
+  await s.server.close();
+  assert.throws(() => statSync(path));
+});
