@@ -1,4 +1,6 @@
 // keystore create (seed 000's Create-Keystore) and dev-setup (the embedded demo behind `npm start`).
+// With --ca-cert/--ca-key the server certificate is issued by a dev CA (keygate pki ca create) instead of being
+// self-signed: clients then trust the CA (curl --cacert ca.crt), and the keystore holds leaf + CA.
 // The password never goes on argv: it comes from --password-file, or (dev-setup) is generated in memory and
 // handed straight to the dev A2A emulator's store.
 
@@ -38,6 +40,53 @@ export interface KeystoreCreateArgs extends CreateOptions {
   readonly force: boolean;
 }
 
+/** The dev CA that issues the keystore's certificate (keystore create --ca-cert). */
+export interface IssuingCa {
+  readonly cert: string;
+  readonly key: string;
+  readonly password: Secret | undefined;
+  /** Accept an unencrypted CA key. */
+  readonly insecure: boolean;
+  readonly keyType: 'rsa' | 'ec';
+  /** Validity asked for with --days (undefined: the server profile's 397). */
+  readonly days: number | undefined;
+}
+
+/**
+ * Writes a keystore whose server certificate the dev CA issues (profile: src/pki/policy.ts leafPlan 'server'),
+ * as a modern PKCS#12 (AES-256, SHA-256 MAC) holding the leaf and the CA; the .crt beside it is the leaf.
+ */
+export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateArgs, ca: IssuingCa): Promise<{ p12: string; crt: string; sha256: string; days: number }> {
+  const [{ leafPlan, parseSubject, validity, checkSan }, e] = await Promise.all([import('../pki/policy.js'), import('../pki/engine.js')]);
+  for (const f of [args.out, args.crt]) {
+    if (fileExists(f) && !args.force) {
+      throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
+    }
+  }
+  const read = (f: string, what: string): string => {
+    try {
+      return readWhole(f).toString('latin1');
+    } catch (err) {
+      throw new KeygateError('PKI_INPUT_INVALID', `failed to read the ${what} ${f}: ${describeCause(err)}`, { hint: 'create the CA first: keygate pki ca create' });
+    }
+  };
+  const loaded = e.loadCa(read(ca.cert, 'CA certificate'), read(ca.key, 'CA key'), ca.password, ca.insecure, { cert: ca.cert, key: ca.key });
+  try {
+    const sans = [...args.dnsNames.map((value) => checkSan({ type: 'dns', value })), ...args.ipAddresses.map((value) => checkSan({ type: 'ip', value }))];
+    const plan = leafPlan('server', ca.keyType, sans, loaded.nameConstraints);
+    const v = validity('server', ca.days, new Date());
+    const key = e.generateKey(ca.keyType, args.keySize);
+    const certPem = await e.issueCertificate(loaded, parseSubject(`CN=${args.commonName.replace(/([,\\])/g, '\\$1')}`), key, plan, v);
+    const p12 = e.makePkcs12(e.keyPem(key, undefined), certPem, [loaded.certPem], args.alias, secret, 'modern');
+    writeAtomicIn(args.out, p12, 0o600);
+    writeAtomicIn(args.crt, certPem, 0o600);
+    return { p12: args.out, crt: args.crt, sha256: sha256(p12), days: v.days };
+  } catch (err) {
+    if (err instanceof Error && err.name === 'PolicyError') throw new KeygateError('PKI_POLICY', `refused to create the keystore: ${err.message}`, { hint: 'see docs/pki.md for the server profile' });
+    throw err;
+  }
+}
+
 /** Writes the keystore and its .crt, both 0600; refuses to overwrite without force. */
 export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): Promise<{ p12: string; crt: string; sha256: string }> {
   const { createKeystore } = await import('../adapters/keystore.js'); // node-forge: loaded only here
@@ -61,7 +110,7 @@ function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArg
     alias: a['alias'] as string,
     commonName: a['cn'] as string,
     keySize: a['key-size'] as 2048 | 3072 | 4096,
-    days: a['days'] as number,
+    days: (a['days'] as number | undefined) ?? 3650,
     dnsNames: a['dns'] as string[],
     ipAddresses: a['ip'] as string[],
   };
@@ -70,6 +119,22 @@ function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArg
 const createHandler: Handler = async (ctx, a) => {
   const secret = readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
   const args = createArgs(ctx, a);
+  if (a['ca-cert'] !== undefined) {
+    const keyType = a['key-type'] as 'rsa' | 'ec';
+    const ca: IssuingCa = {
+      cert: resolve(ctx.io.cwd, a['ca-cert'] as string),
+      key: resolve(ctx.io.cwd, a['ca-key'] as string),
+      password: a['ca-password-file'] !== undefined ? readPasswordFile(resolve(ctx.io.cwd, a['ca-password-file'] as string)) : undefined,
+      insecure: Boolean(a['insecure']),
+      keyType,
+      days: a['days'] as number | undefined,
+    };
+    const written = await writeKeystoreFromCa(secret, args, ca);
+    ctx.log.info(`created ${written.p12} (${keyType === 'ec' ? 'EC P-256' : `RSA ${args.keySize}`}, ${written.days} days, alias ${args.alias}, issued by ${ca.cert}) and ${written.crt}; clients trust ${ca.cert}`);
+    ctx.io.stdout.write(`${written.p12}\n`);
+    return EXIT.OK;
+  }
+  if (a['key-type'] === 'ec') throw new KeygateError('USAGE', 'failed to parse flags: --key-type ec needs --ca-cert (the self-signed keystore is RSA)', { hint: 'keygate pki ca create, then keystore create --ca-cert pki/ca.crt --key-type ec' });
   const written = await writeKeystore(secret, args);
   ctx.log.info(`created ${written.p12} (RSA ${args.keySize}, ${args.days} days, alias ${args.alias}) and ${written.crt}`);
   ctx.io.stdout.write(`${written.p12}\n`);
@@ -80,7 +145,7 @@ const createHandler: Handler = async (ctx, a) => {
 export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
   return {
     command: 'keystore <action>',
-    describe: 'keystore tools: create a PKCS#12 keystore with a self-signed certificate',
+    describe: 'keystore tools: create a PKCS#12 keystore with a self-signed certificate, or one issued by a dev CA',
     builder: (y) =>
       y
         .positional('action', { choices: ['create'] as const, describe: 'what to do' })
@@ -90,15 +155,21 @@ export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<stri
         .option('alias', { type: 'string', default: 'keygate', describe: 'entry alias (friendlyName)' })
         .option('cn', { type: 'string', default: 'localhost', describe: 'subject common name' })
         .option('key-size', { choices: [2048, 3072, 4096] as const, default: 4096, describe: 'RSA key size' })
-        .option('days', { type: 'number', default: 3650, describe: 'validity in days' })
+        .option('days', { type: 'number', describe: 'validity in days (default 3650 self-signed; 397, at most 825, with --ca-cert)' })
         .option('dns', { type: 'string', array: true, default: ['localhost'], describe: 'SAN DNS names' })
         .option('ip', { type: 'string', array: true, default: ['127.0.0.1', '::1'], describe: 'SAN IP addresses' })
         .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' })
+        .option('ca-cert', { type: 'string', describe: 'issue the certificate from this dev CA (keygate pki ca create) instead of self-signing' })
+        .option('ca-key', { type: 'string', default: 'pki/ca.key', describe: 'with --ca-cert: the CA key' })
+        .option('ca-password-file', { type: 'string', describe: 'with --ca-cert: file holding the CA key password' })
+        .option('insecure', { type: 'boolean', default: false, describe: 'with --ca-cert: accept an unencrypted CA key' })
+        .option('key-type', { choices: ['rsa', 'ec'] as const, default: 'rsa', describe: 'key type (ec only with --ca-cert)' })
         .check((argv) => {
-          if (!Number.isInteger(argv.days) || argv.days < 1 || argv.days > 36500) throw new Error('--days must be a whole number from 1 to 36500');
+          if (argv.days !== undefined && (!Number.isInteger(argv.days) || argv.days < 1 || argv.days > 36500)) throw new Error('--days must be a whole number from 1 to 36500');
           return true;
         })
-        .example('keygate keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1'),
+        .example('keygate keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
+        .example('keygate keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA'),
     handler: choose(createHandler),
   };
 }
