@@ -69,6 +69,9 @@ async function webSigningKey(key: KeyObject): Promise<{ key: CryptoKey; algorith
 /** Bytes in a fresh ArrayBuffer: what WebCrypto's BufferSource type asks for. */
 const ab = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
 
+/** What the x509 parsers take: the PEM text, or the DER bytes (a latin1 string of DER would be read as PEM). */
+const pemOrDer = (text: string): string | Uint8Array<ArrayBuffer> => (/-----BEGIN /.test(text) ? text : ab(Buffer.from(text, 'latin1')));
+
 const spkiOf = (key: KeyObject): Buffer => (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
 
 const jsonName = (rdns: readonly Rdn[]): x509.JsonName => rdns.map((r) => ({ [r.type]: [r.value] }));
@@ -133,7 +136,7 @@ export interface LoadedCa {
 export function loadCa(certPem: string, keyPem: string, password: Secret | undefined, insecure: boolean, names: { cert: string; key: string }): LoadedCa {
   let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(certPem);
+    cert = new x509.X509Certificate(pemOrDer(certPem));
   } catch {
     throw new KeygateError('PKI_INPUT_INVALID', `failed to read the CA certificate ${names.cert}: not a PEM or DER certificate`, { hint: 'pass the ca.crt written by keygate pki ca create with --ca-cert' });
   }
@@ -178,7 +181,7 @@ export function loadCa(certPem: string, keyPem: string, password: Secret | undef
 /** A certificate file, parsed (for `pki crl --revoke FILE`). */
 export function certificateInfo(pemText: string, name: string): x509.X509Certificate {
   try {
-    return new x509.X509Certificate(pemText);
+    return new x509.X509Certificate(pemOrDer(pemText));
   } catch {
     throw new KeygateError('PKI_INPUT_INVALID', `failed to read the certificate ${name}: not a PEM or DER certificate`, {});
   }
@@ -235,7 +238,7 @@ function describeExtension(ext: x509.Extension): string {
 export async function readCsr(pemText: string, name: string): Promise<{ request: CsrRequest; publicKey: KeyObject }> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
-    csr = new x509.Pkcs10CertificateRequest(pemText);
+    csr = new x509.Pkcs10CertificateRequest(pemOrDer(pemText));
   } catch {
     throw new KeygateError('PKI_INPUT_INVALID', `failed to read the CSR ${name}: not a PEM or DER PKCS#10 request`, { hint: 'make one with: openssl req -new -key app.key -subj /CN=app -out app.csr' });
   }
@@ -298,7 +301,7 @@ export async function buildCrl(ca: LoadedCa, previousPem: string | undefined, ad
   if (previousPem !== undefined) {
     let prev: x509.X509Crl;
     try {
-      prev = new x509.X509Crl(previousPem);
+      prev = new x509.X509Crl(pemOrDer(previousPem));
     } catch {
       throw new KeygateError('PKI_INPUT_INVALID', 'failed to read the existing CRL: not a PEM or DER CRL', { hint: 'move it away to start a new CRL (its revocations are lost)' });
     }
@@ -335,8 +338,8 @@ function crlNumberOf(der: Buffer): number {
 /** The p12 for a key + certificate (+ chain), in the named profile. */
 export function makePkcs12(keyPem: string, certPem: string, chainPems: readonly string[], alias: string, password: Secret, profile: P12ProfileName): Buffer {
   const key = createPrivateKey(keyPem);
-  const certDer = (p: string): Buffer => Buffer.from(new x509.X509Certificate(p).rawData);
-  const cert = new x509.X509Certificate(certPem);
+  const certDer = (p: string): Buffer => Buffer.from(new x509.X509Certificate(pemOrDer(p)).rawData);
+  const cert = new x509.X509Certificate(pemOrDer(certPem));
   if (!spkiOf(key).equals(Buffer.from(cert.publicKey.rawData))) {
     throw new KeygateError('PKI_INPUT_INVALID', 'refused to bundle: the key does not belong to the certificate', { hint: 'pass the key issued together with this certificate' });
   }
