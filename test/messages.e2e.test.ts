@@ -32,7 +32,7 @@ test('verify and check refuse a config with typos (CONFIG_INVALID, exit 2), list
     assert.match(r.stderr, /\n {2}vault\.timeoutMS: unknown setting\n/, cmd);
     assert.match(r.stderr, /\n {2}server\.prot: unknown setting\n/, cmd);
     assert.match(r.stderr, /\n {2}server\.port: must be a whole number from 0 to 65535\n/, cmd);
-    assert.match(r.stderr, /fix: .*docs\/configuration\.md.*keygate generate-filelist && keygate pin/, cmd);
+    assert.match(r.stderr, /fix: .*docs\/configuration\.md.*node dist\/main\.js generate-filelist && node dist\/main\.js pin/, cmd);
     noStack(r.stderr);
   }
   // bad JSON: the parser's message, still CONFIG_INVALID
@@ -92,7 +92,7 @@ test('check: an entry that was never pinned, or pins an older manifest, says so 
   const never = keygate(dir, ['check']);
   assert.equal(never.code, 3, never.stderr);
   assert.match(never.stderr, /failed to check .*dist\/main\.js: it was never pinned \(filelist\.sha256 is current\) \[PIN_STALE\]/);
-  assert.match(never.stderr, /fix: keygate pin/);
+  assert.match(never.stderr, /fix: node dist\/main\.js pin/); // hints name keygate as it was run
   assert.doesNotMatch(never.stderr, /new:/);
   // pinned, then a file changed and the manifest regenerated, but pin forgotten (the trial's case)
   assert.equal(keygate(dir, ['pin']).code, 0);
@@ -101,7 +101,7 @@ test('check: an entry that was never pinned, or pins an older manifest, says so 
   const forgot = keygate(dir, ['check']);
   assert.equal(forgot.code, 3, forgot.stderr);
   assert.match(forgot.stderr, /filelist\.sha256 is current, but the entry pins an older manifest/);
-  assert.match(forgot.stderr, /fix: keygate pin/);
+  assert.match(forgot.stderr, /fix: node dist\/main\.js pin/);
   assert.doesNotMatch(forgot.stderr, /new:/);
 });
 
@@ -142,7 +142,7 @@ test('verify --json prints a JSON report on a pin error too', () => {
   assert.equal(u.ok, false);
   assert.equal(u.error.code, 'PIN_INVALID');
   assert.match(u.error.message, /never pinned/);
-  assert.match(u.error.fix, /keygate pin/);
+  assert.match(u.error.fix, /node dist\/main\.js pin/);
   assert.equal(keygate(dir, ['pin']).code, 0);
   writeFileSync(join(dir, 'a.js'), 'changed');
   assert.equal(keygate(dir, ['generate-filelist']).code, 0);
@@ -151,7 +151,7 @@ test('verify --json prints a JSON report on a pin error too', () => {
   const m = JSON.parse(mismatch.stdout);
   assert.equal(m.ok, false);
   assert.equal(m.error.code, 'PIN_MISMATCH');
-  assert.match(m.error.fix, /keygate pin/);
+  assert.match(m.error.fix, /node dist\/main\.js pin/);
   // file problems: the report, with the error beside it
   assert.equal(keygate(dir, ['pin']).code, 0);
   writeFileSync(join(dir, 'a.js'), 'again');
