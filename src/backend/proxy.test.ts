@@ -1,7 +1,7 @@
 // The proxy's header policy as a table: what a client sends, what the backend gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forwardHeaders, responseHeaders } from './proxy.js';
+import { forwardHeaders, isIdentityHeader, responseHeaders } from './proxy.js';
 
 const client = { remoteAddress: '192.0.2.7', localPort: 8443 };
 const pairs = (raw: string[]) => Array.from({ length: raw.length / 2 }, (_, i) => `${raw[2 * i]}: ${raw[2 * i + 1]}`);
@@ -47,4 +47,41 @@ test('forwardHeaders: an upgrade keeps Connection: Upgrade and the Upgrade value
 test('responseHeaders: the backend cannot send hop-by-hop headers to the client', () => {
   const out = responseHeaders(['Content-Type', 'text/plain', 'Connection', 'close, X-Internal', 'X-Internal', 'secret', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
   assert.deepEqual(pairs(out), ['Content-Type: text/plain', 'Set-Cookie: a=1', 'Set-Cookie: b=2']);
+});
+
+test('forwardHeaders: every client-sent identity header goes, any case, - or _, via Connection too; keygate adds the TLS peer\'s last', () => {
+  const spoofed = [
+    'Client-Cert', ':ZmFrZQ==:',
+    'client-cert-chain', ':ZmFrZQ==:',
+    'SSL-Client-S-DN', '/CN=admin',
+    'ssl_client_s_dn', '/CN=admin',
+    'SSL_CLIENT_VERIFY', 'SUCCESS',
+    'Ssl-Client-I-Dn', 'CN=evil CA',
+    'X-SSL-Client-CN', 'admin',
+    'X-Forwarded-Client-Cert', 'Hash=x',
+    'X-Forwarded-Tls-Client-Cert', 'x',
+    'SSL-Server-S-DN-OU', 'x',
+    'Connection', 'Client-Cert, SSL-Client-Verify',
+    'Accept', '*/*',
+  ];
+  const identity = ['Client-Cert', ':cmVhbA==:', 'SSL-Client-S-DN', 'CN=alice', 'SSL-Client-Verify', 'SUCCESS'];
+  // With a verified certificate: only keygate's values, after its X-Forwarded-* (a Connection token cannot remove them).
+  assert.deepEqual(pairs(forwardHeaders(spoofed, { ...client, identity })), [
+    'Accept: */*',
+    'X-Forwarded-For: 192.0.2.7',
+    'X-Forwarded-Proto: https',
+    'X-Forwarded-Port: 8443',
+    'Client-Cert: :cmVhbA==:',
+    'SSL-Client-S-DN: CN=alice',
+    'SSL-Client-Verify: SUCCESS',
+  ]);
+  // Without a certificate (or client auth off): none at all.
+  assert.deepEqual(pairs(forwardHeaders(spoofed, client)), ['Accept: */*', 'X-Forwarded-For: 192.0.2.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 8443']);
+});
+
+test('isIdentityHeader: the table of names, folded', () => {
+  const yes = ['Client-Cert', 'CLIENT_CERT', 'client_cert_chain', 'SSL_CLIENT_S_DN', 'ssl-client-verify', 'X_SSL_CLIENT_DN', 'x-forwarded-client-cert', 'X-Client-Verify'];
+  const no = ['Accept', 'X-Client-Version', 'Cookie', 'Client-Hints', 'Authorization'];
+  assert.deepEqual(yes.filter((n) => !isIdentityHeader(n)), []);
+  assert.deepEqual(no.filter((n) => isIdentityHeader(n)), []);
 });

@@ -7,7 +7,10 @@
 //   2. a client's X-Forwarded-*, Forwarded and X-Real-IP are dropped, never appended to;
 //   3. a header whose name holds '_' is dropped, as nginx does by default: WSGI servers fold '_' and '-' into one
 //      variable, so X_Forwarded_For would reach a Flask app as HTTP_X_FORWARDED_FOR;
-//   4. then keygate adds X-Forwarded-For/-Proto/-Host from the TLS socket.
+//   4. every client-sent identity header (RFC 9440 Client-Cert*, SSL-Client-*, X-SSL-*, XFCC …) is dropped,
+//      whatever its case or '-'/'_' spelling, with client authentication on or off (isIdentityHeader);
+//   5. then keygate adds X-Forwarded-For/-Proto/-Host from the TLS socket, and the identity headers of the TLS
+//      peer certificate (src/server/client-auth.ts) when client authentication is on.
 // A request with both Transfer-Encoding and Content-Length is refused (400): the two framings disagree, the
 // classic request-smuggling set-up. Node's parser refuses it before us; the check stays as a second wall.
 
@@ -20,6 +23,18 @@ import type { BackendTarget } from './supervisor.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']);
 /** Headers only keygate may set towards the backend. */
 const OWNED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'forwarded', 'x-real-ip']);
+
+/**
+ * Names only keygate may set that carry a client's identity: RFC 9440, Apache's SSL_* variables as headers,
+ * HAProxy/OpenShift X-SSL-*, Envoy's XFCC, Traefik's. Compared lower-cased with '_' folded to '-', as WSGI
+ * servers fold them (so SSL_CLIENT_S_DN and ssl-client-s-dn are one name).
+ */
+const IDENTITY_EXACT = new Set(['client-cert', 'client-cert-chain', 'x-forwarded-client-cert', 'x-client-cert', 'x-client-verify', 'x-client-dn']);
+const IDENTITY_PREFIXES = ['ssl-', 'x-ssl-', 'x-forwarded-tls-client-cert'];
+export function isIdentityHeader(name: string): boolean {
+  const n = name.toLowerCase().replace(/_/g, '-');
+  return IDENTITY_EXACT.has(n) || IDENTITY_PREFIXES.some((p) => n.startsWith(p));
+}
 
 /** Lower-cased tokens of every Connection header in a raw header list. */
 function connectionTokens(raw: readonly string[]): Set<string> {
@@ -37,6 +52,8 @@ export interface ClientFacts {
   readonly localPort: number;
   /** Keep Connection: upgrade / Upgrade (a WebSocket handshake). */
   readonly upgrade?: boolean;
+  /** Identity headers of the TLS peer certificate [name, value, …], added last (client-auth.ts headersFor). */
+  readonly identity?: readonly string[];
 }
 
 /** The headers sent to the backend, as a flat raw list [name, value, …], in the client's order. */
@@ -50,7 +67,7 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
     const lower = name.toLowerCase();
     const value = raw[i + 1]!;
     if (lower === 'upgrade') upgradeValue ??= value;
-    if (HOP_BY_HOP.has(lower) || OWNED.has(lower) || lower.includes('_')) continue;
+    if (HOP_BY_HOP.has(lower) || OWNED.has(lower) || lower.includes('_') || isIdentityHeader(lower)) continue;
     // A token may name any header, even Host or Cookie: honoured (RFC 9110 says the proxy removes them), except
     // that nothing named there can remove what keygate adds below, since that is added after.
     if (named.has(lower)) continue;
@@ -60,6 +77,7 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
   if (client.upgrade && upgradeValue !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgradeValue);
   out.push('X-Forwarded-For', client.remoteAddress, 'X-Forwarded-Proto', 'https', 'X-Forwarded-Port', String(client.localPort));
   if (host !== undefined) out.push('X-Forwarded-Host', host);
+  if (client.identity) out.push(...client.identity);
   return out;
 }
 
@@ -83,6 +101,8 @@ export interface ProxyOptions {
   /** One call per finished request, when access logging is on. */
   readonly onAccess?: (entry: { method: string; path: string; status: number; ms: number; remote: string; bytes: number }) => void;
   readonly onError?: (message: string) => void;
+  /** Identity headers for a request, from its TLS connection (server.clientAuth); none when absent. */
+  readonly clientHeaders?: (req: IncomingMessage) => readonly string[];
 }
 
 export interface Proxy {
@@ -509,7 +529,7 @@ export function createProxy(options: ProxyOptions): Proxy {
         plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
         return;
       }
-      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0 });
+      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, identity: options.clientHeaders?.(req) });
       // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
       const length = req.headers['content-length'];
       if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
@@ -560,7 +580,7 @@ export function createProxy(options: ProxyOptions): Proxy {
         socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         return;
       }
-      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, upgrade: true });
+      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, upgrade: true, identity: options.clientHeaders?.(req) });
       const preq = http.request({ ...target, agent: false, method: req.method, path: req.url, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
       const timer = setTimeout(() => preq.destroy(new Error('timeout')), options.requestTimeoutMs);
       const head101 = (status: number, message: string, raw: readonly string[]): string => {

@@ -30,6 +30,7 @@ import { assertKeyPinned } from '../gate/key-pin.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
+import { createClientAuth } from '../server/client-auth.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
 
@@ -126,10 +127,12 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   // The app is compiled from verified bytes before the secret exists in this process; a backend is checked now
   // and started only after the unlock (docs/backend.md: why after).
   if (backendConfig) preflightBackend(backendConfig, base, io.nodePath, tree);
+  // Client certificates: the CA bundle and CRLs from verified bytes, checked now, before the vault is asked.
+  const clientAuth = createClientAuth(config.server.clientAuth, tree, base, log);
   const handler = backendConfig
     ? undefined
     : config.server.handler
-      ? appHandler(tree, config.server.handler, config.server.staticDir, ctx)
+      ? appHandler(tree, config.server.handler, config.server.staticDir, ctx, clientAuth?.contextFor)
       : helloHandler(tree, config.server.staticDir);
   checkTrustAnchors(ctx, config, base);
   const host = flags.host ?? config.server.host;
@@ -178,6 +181,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     proxy = createProxy({
       target: () => b.target(),
       requestTimeoutMs: backendConfig.requestTimeoutMs,
+      clientHeaders: clientAuth?.headersFor,
       onError: (message) => log.warn(message, { gate: 'proxy' }),
       onAccess: backendConfig.accessLog
         ? (e) => log.info(`${e.remote} "${e.method} ${e.path}" ${e.status} ${e.ms.toFixed(1)} ms`, { source: 'access' })
@@ -196,8 +200,10 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
       host,
       port,
       tls: material,
-      handler: proxy ? proxy.handle : handler!,
-      onUpgrade: proxy?.upgrade,
+      handler: clientAuth ? clientAuth.gate(proxy ? proxy.handle : handler!) : proxy ? proxy.handle : handler!,
+      onUpgrade: clientAuth ? clientAuth.gateUpgrade(proxy?.upgrade) : proxy?.upgrade,
+      clientTls: clientAuth?.tls(),
+      onSecureConnection: clientAuth?.onConnection,
       hsts: config.server.hsts,
       headersTimeoutMs: config.server.headersTimeoutMs,
       onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
@@ -232,6 +238,8 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   io.onReload?.(() => reloads.request('SIGHUP'));
   // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
   const stopWatching = watchMtime(keystorePath, 1000, () => reloads.request('keystore file changed'));
+  // CRLs: reloaded on the same SIGHUP and when a CRL file changes (no vault call, so not rate-limited).
+  const stopClientAuth = clientAuth?.listen(server, io.onReload);
 
   await new Promise<void>((resolveStop) => {
     stopped.signal.addEventListener('abort', () => resolveStop(), { once: true });
@@ -240,6 +248,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
     io.signal.addEventListener('abort', () => resolveStop(), { once: true });
   });
   stopWatching();
+  stopClientAuth?.();
   reloads.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.

@@ -1,6 +1,8 @@
 // keygate.config.json: validated in one pure function that returns every problem at once.
 // Precedence (applied by the caller): flags, then KEYGATE_* env (yargs), then this file, then defaults.
 
+import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
+
 export interface Config {
   /**
    * The project's main entry (the file registered in PAM), relative to the project: `keygate init` writes it.
@@ -43,6 +45,8 @@ export interface Config {
     readonly headersTimeoutMs: number;
     /** A backend process keygate starts after verification and fronts with TLS (docs/backend.md). */
     readonly backend?: BackendConfig;
+    /** Client-certificate authentication (docs/client-auth.md); off when absent. */
+    readonly clientAuth?: ClientAuthConfig;
   };
   /** Trust anchors (node, the entry and its package.json, the vault client): src/gate/trust-anchors.ts. */
   readonly trust: {
@@ -108,7 +112,9 @@ const KNOWN: Record<string, readonly string[]> = {
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth'],
+  'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
+  'server.clientAuth.headers': ['legacy', 'dnFormat'],
   'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog'],
   'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
 };
@@ -287,6 +293,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       hsts: bool(s, 'hsts', 'server.hsts', d.server.hsts),
       headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
       backend: s['backend'] === undefined ? undefined : backendConfig(isObj(s['backend']) ? s['backend'] : {}),
+      clientAuth: validateClientAuthConfig(s['clientAuth'], errors, warnings),
     },
     trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
   };

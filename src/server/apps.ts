@@ -6,6 +6,7 @@ import { KeygateError, describeCause } from '../errors.js';
 import type { Context } from '../context.js';
 import type { VerifiedTree } from './verified-tree.js';
 import type { RequestHandler } from './https-server.js';
+import type { ClientIdentity } from './client-identity.js';
 
 export function helloHandler(tree: VerifiedTree, staticDir: string | undefined): RequestHandler {
   return (req, res) => {
@@ -52,9 +53,18 @@ export interface AppContext {
   /** Bytes of a file under the static folder, verified; undefined when absent or outside it. */
   staticFile(name: string): Buffer | undefined;
   readonly log: Context['log'];
+  /**
+   * server.clientAuth on: the TLS peer's verified certificate (never set from a header, never for an
+   * unverified certificate), and SUCCESS / NONE / FAILED:<reason> (docs/client-auth.md).
+   */
+  readonly client?: ClientIdentity;
+  readonly clientVerify?: string;
 }
 
-export function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefined, ctx: Context): RequestHandler {
+/** Per-request client facts for the handler's ctx (client-auth.ts contextFor). */
+export type ClientContext = (req: IncomingMessage) => { readonly client?: ClientIdentity; readonly clientVerify: string };
+
+export function appHandler(tree: VerifiedTree, file: string, staticDir: string | undefined, ctx: Context, clientContext?: ClientContext): RequestHandler {
   let mod: unknown;
   try {
     mod = tree.loadModule(file);
@@ -72,6 +82,8 @@ export function appHandler(tree: VerifiedTree, file: string, staticDir: string |
     });
   }
   const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: appLogger(ctx.log) };
+  // With client authentication a ctx per request (its connection's certificate); without, one shared ctx.
+  if (clientContext) return (req: IncomingMessage, res: ServerResponse) => handle(req, res, { ...appCtx, ...clientContext(req) }) as void;
   return (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
 }
 

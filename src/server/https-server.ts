@@ -5,7 +5,9 @@ import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { KeygateError, describeCause } from '../errors.js';
+import type { ClientTls } from './client-auth.js';
 
 /** Mozilla server-side TLS "intermediate" (v5.7): TLS 1.2 + 1.3, AEAD ECDHE suites only. DHE is left out:
  * Node has no DH parameters unless given some, and clients that need DHE are rare. */
@@ -41,6 +43,10 @@ export interface ServerOptions {
   readonly headersTimeoutMs?: number;
   /** How long close() waits for open requests before cutting connections. */
   readonly shutdownTimeoutMs?: number;
+  /** Client certificates (server.clientAuth): CA, CRLs, request/require. Part of every secure context. */
+  readonly clientTls?: ClientTls;
+  /** Every TLS connection once its handshake is done (client-auth tracks them for revocation). */
+  readonly onSecureConnection?: (socket: TLSSocket) => void;
 }
 
 export interface ServerHandle {
@@ -48,11 +54,16 @@ export interface ServerHandle {
   readonly port: number;
   /** Swaps certificate and key for new connections; open connections keep theirs. */
   setTls(tls: TlsMaterial): void;
+  /** Swaps the client CA/CRLs for new connections (a CRL reload); the server's own key stays. */
+  setClientTls(clientTls: ClientTls): void;
   close(): Promise<void>;
 }
 
-function secureOptions(tls: TlsMaterial) {
+function secureOptions(tls: TlsMaterial, client: ClientTls | undefined) {
   return {
+    // Every context carries the client-certificate settings: setSecureContext() without `ca`/`crl` would drop
+    // them, and a keystore reload would then refuse every client (or, in optional mode, verify none).
+    ...(client ? { requestCert: client.requestCert, rejectUnauthorized: client.rejectUnauthorized, ca: client.ca, ...(client.crl ? { crl: [...client.crl] } : {}) } : {}),
     key: tls.keyPem,
     cert: [tls.certPem, ...tls.chainPem].join('\n'),
     minVersion: 'TLSv1.2' as const,
@@ -70,7 +81,7 @@ function secureOptions(tls: TlsMaterial) {
 export async function startHttpsServer(options: ServerOptions): Promise<ServerHandle> {
   const server = https.createServer(
     {
-      ...secureOptions(options.tls),
+      ...secureOptions(options.tls, options.clientTls),
       headersTimeout: options.headersTimeoutMs ?? 10_000, // slowloris: whole header block within 10 s
       requestTimeout: 30_000,
       // How often Node checks the two timeouts above; its default (30 s) would let a slowloris hold a socket
@@ -110,6 +121,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     socket.destroy();
   });
   if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
+  if (options.onSecureConnection) server.on('secureConnection', options.onSecureConnection);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
@@ -125,12 +137,19 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     });
   });
   const port = (server.address() as AddressInfo).port;
+  let current = options.tls;
+  let client = options.clientTls;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `https://${hostForUrl}:${port}/`,
     port,
     setTls(tls) {
-      server.setSecureContext(secureOptions(tls));
+      current = tls;
+      server.setSecureContext(secureOptions(current, client));
+    },
+    setClientTls(c) {
+      client = c;
+      server.setSecureContext(secureOptions(current, client));
     },
     close() {
       return new Promise<void>((resolve) => {
