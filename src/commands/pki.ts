@@ -33,6 +33,7 @@ import {
   type LeafKind,
   type P12ProfileName,
   type Rdn,
+  type San,
 } from '../pki/policy.js';
 import { promptPassword } from '../pki/prompt.js';
 
@@ -99,6 +100,8 @@ async function loadCaFrom(ctx: Context, a: Record<string, unknown>, e: Engine) {
   return e.loadCa(certPem, keyPemText, password, Boolean(a['insecure']), { cert: certFile, key: keyFile });
 }
 
+const sanList = (sans: readonly San[]): string => (sans.length ? ` [${sans.map(sanText).join(' ')}]` : '');
+
 const subjectText = (rdns: readonly Rdn[]): string => rdns.map((r) => `${r.type}=${r.value.replace(/([,\\])/g, '\\$1')}`).join(', ');
 
 // ---- ca create ---------------------------------------------------------------------------------------------
@@ -151,7 +154,7 @@ const issue = pkiAction(async (ctx, a) => {
   const certPem = await e.issueCertificate(ca, subject, key, plan, v);
   writeAtomicIn(keyFile, e.keyPem(key, undefined), 0o600);
   writeAtomicIn(certFile, certPem, 0o644);
-  ctx.log.info(`issued ${kind} certificate ${subjectText(subject)} [${plan.sans.map(sanText).join(' ')}] (${describeKey(a)}, ${v.days} days, EKU ${plan.extKeyUsage.join(',')}): ${certFile}, key ${keyFile}`);
+  ctx.log.info(`issued ${kind} certificate ${subjectText(subject)}${sanList(plan.sans)} (${describeKey(a)}, ${v.days} days, EKU ${plan.extKeyUsage.join(',')}): ${certFile}, key ${keyFile}`);
   ctx.io.stdout.write(`${certFile}\n`);
 });
 
@@ -172,7 +175,7 @@ const signCsr = pkiAction(async (ctx, a) => {
   const plan = leafPlan(kind, keyType, decision.sans, ca.nameConstraints);
   const certPem = await e.issueCertificate(ca, decision.subject, publicKey, plan, v);
   writeAtomicIn(certFile, certPem, 0o644);
-  ctx.log.info(`signed ${csrFile} as a ${kind} certificate ${subjectText(decision.subject)} [${plan.sans.map(sanText).join(' ')}] (${v.days} days, EKU ${plan.extKeyUsage.join(',')}): ${certFile}`);
+  ctx.log.info(`signed ${csrFile} as a ${kind} certificate ${subjectText(decision.subject)}${sanList(plan.sans)} (${v.days} days, EKU ${plan.extKeyUsage.join(',')}): ${certFile}`);
   ctx.io.stdout.write(`${certFile}\n`);
 });
 
@@ -198,7 +201,7 @@ const p12 = pkiAction(async (ctx, a) => {
     throw new KeygateError('PKI_INPUT_INVALID', `failed to bundle ${certFile}: ${describeCause(err)}`, { hint: 'pass PEM certificates written by keygate pki' });
   }
   writeAtomicIn(out, bytes, 0o600);
-  ctx.log.info(`wrote ${out} (${profile === 'modern' ? 'AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC' : 'compat: 3DES, SHA-1 MAC'}; alias ${a['alias']}; ${1 + chain.length} certificate(s))`);
+  ctx.log.info(`wrote ${out} (${profile === 'modern' ? 'AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC' : 'compat: 3DES, SHA-1 MAC'}; alias ${a['alias']}; ${1 + chain.length} certificate${chain.length ? 's' : ''})`);
   ctx.io.stdout.write(`${out}\n`);
 });
 
