@@ -348,3 +348,37 @@ test('curl presents the client p12 (modern and compat) to openssl s_server -Veri
     server.kill();
   }
 });
+
+test('keygate required mode: curl gets in with a pki client p12 (both profiles); no certificate and a certificate revoked by pki crl do not', noCurl, async () => {
+  const d = workdir();
+  writeFileSync(join(d, 'ks.pw'), `${SENTINEL}\n`, { mode: 0o600 });
+  ok(kg(d, ['pki', 'ca', 'create', '--password-file', 'ca.pw']), 'ca create');
+  ok(kg(d, ['keystore', 'create', '--password-file', 'ks.pw', '--ca-cert', 'pki/ca.crt', '--ca-password-file', 'ca.pw', '--key-type', 'ec', '--out', 'ks.p12']), 'keystore');
+  for (const n of ['alice', 'bob']) {
+    ok(kg(d, ['pki', 'issue', 'client', '--cn', n, '--ca-password-file', 'ca.pw', '--cert', `${n}.crt`]), `issue ${n}`);
+    ok(kg(d, ['pki', 'p12', '--cert', `${n}.crt`, '--chain', 'pki/ca.crt', '--password-file', 'p12.pw']), `p12 ${n}`);
+  }
+  ok(kg(d, ['pki', 'p12', '--cert', 'alice.crt', '--chain', 'pki/ca.crt', '--password-file', 'p12.pw', '--profile', 'compat', '--out', 'alice-compat.p12']), 'p12 compat');
+  ok(kg(d, ['pki', 'crl', '--revoke', 'bob.crt', '--reason', 'keyCompromise', '--ca-password-file', 'ca.pw']), 'crl');
+  const p = demoProject({
+    keystore: readFileSync(join(d, 'ks.p12')),
+    files: { 'pki/ca.crt': readFileSync(join(d, 'pki/ca.crt')), 'pki/ca.crl': readFileSync(join(d, 'pki/ca.crl')) },
+    templateExtra: 'pki\n',
+    config: { server: { port: 0, clientAuth: { mode: 'required', caFile: 'pki/ca.crt', crlFiles: ['pki/ca.crl'] } } },
+  });
+  const s = await serve(p.dir);
+  try {
+    const url = `https://localhost:${s.port}/hello`;
+    const ca = join(d, 'pki/ca.crt');
+    for (const p12 of ['alice.p12', 'alice-compat.p12']) {
+      const r = curl(url, ca, ['--cert-type', 'P12', '--cert', `${join(d, p12)}:${P12_PASSWORD}`]);
+      assert.equal(r.code, 0, `${p12}: ${r.stderr}`);
+      assert.match(r.stdout, /Hello, world/);
+    }
+    assert.notEqual(curl(url, ca).code, 0, 'no client certificate: no answer');
+    const revoked = curl(url, ca, ['--cert-type', 'P12', '--cert', `${join(d, 'bob.p12')}:${P12_PASSWORD}`]);
+    assert.notEqual(revoked.code, 0, 'bob is on the CRL keygate pki wrote');
+  } finally {
+    await s.stop();
+  }
+});
