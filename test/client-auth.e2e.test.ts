@@ -62,8 +62,8 @@ function keepAlive(port: number, ca: string, cert: ClientCert): Promise<{ socket
   });
 }
 
-function sClient(port: number, ca: string, cert?: ClientCert): { stdout: string; stderr: string; code: number } {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', ca, '-quiet', ...(cert ? ['-cert', cert.crt, '-key', cert.key] : [])];
+function sClient(port: number, ca: string, cert?: ClientCert, extra: string[] = ['-quiet']): { stdout: string; stderr: string; code: number } {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', ca, '-ign_eof', ...extra, ...(cert ? ['-cert', cert.crt, '-key', cert.key] : [])];
   return run('openssl', args, { input: 'GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' });
 }
 
@@ -124,6 +124,12 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
 
     // Revocation: mallory in on a keep-alive connection; revoked, the CRL reloaded on SIGHUP: that connection is
     // closed and a new one refused; alice still gets in.
+    // A TLS session of mallory's, resumable now (shown: "Reused"), to try again after the revocation.
+    const sess = join(pki.dir, 'mallory.sess');
+    assert.match(sClient(s.port, p.crt, pki.mallory, ['-sess_out', sess]).stdout, /^New, TLSv1\.3/m);
+    const resumedBefore = sClient(s.port, p.crt, pki.mallory, ['-sess_in', sess, '-sess_out', sess]).stdout;
+    assert.match(resumedBefore, /^Reused, TLSv1\.3/m);
+    assert.match(resumedBefore, /HTTP\/1\.1 200 /);
     const revoked = pki.revoke(pki.mallory); // the CRL made first: the steps below stay well inside keep-alive's 5 s
     const live = await keepAlive(s.port, p.crt, pki.mallory);
     assert.match(live.first, /^HTTP\/1\.1 200 [\s\S]*CN=mallory/);
@@ -132,6 +138,10 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
     assert.equal(await live.again(), '', 'the revoked keep-alive connection serves nothing more');
     await live.closed;
     assert.notEqual(curl(url, p.crt, withCert(pki.mallory)).code, 0, 'a new connection with the revoked certificate is refused');
+    // Nor can the revoked client resume its session: the reload made a new TLS context (new ticket keys).
+    const resumedAfter = sClient(s.port, p.crt, pki.mallory, ['-sess_in', sess]).stdout;
+    assert.doesNotMatch(resumedAfter, /^Reused/m);
+    assert.doesNotMatch(resumedAfter, /HTTP\/1\.1 200 /);
     assert.equal(curl(url, p.crt, withCert(pki.alice)).code, 0);
 
     // A broken CRL and an older CRL (roll-back: mallory not yet revoked) are refused: the previous CRLs stay.
@@ -144,7 +154,7 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
   }
 });
 
-test('start refuses before the vault: a caFile outside the manifest (exit 3), a CRL another CA signed (exit 2)', async () => {
+test('start refuses before the vault: a caFile outside the manifest (exit 3), a CRL another CA signed (exit 2); pinnedSha256 admits only the pinned certificate', async () => {
   const pki = makePki();
   const p = demoProject({ files: { 'pki/ca.crt': readFileSync(pki.caCrt) }, templateExtra: 'pki\n' });
   writeFileSync(join(p.dir, 'unlisted-ca.crt'), readFileSync(pki.caCrt));
@@ -159,6 +169,19 @@ test('start refuses before the vault: a caFile outside the manifest (exit 3), a 
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /server\.clientAuth\.crlFiles: pki\/other\.crl: its issuer CN=another CA,O=keygate test is not a CA of server\.clientAuth\.caFile/);
   assert.equal(vaultCalls(p).length, 0, 'the vault was never asked');
+
+  // pinnedSha256: only alice, although bob chains to the same CA: bob's connection is closed after the handshake.
+  const aliceSha = run('openssl', ['x509', '-in', pki.alice.crt, '-noout', '-fingerprint', '-sha256']).stdout.trim().split('=')[1]!;
+  reconfigure(p, { clientAuth: { mode: 'required', caFile: 'pki/ca.crt', pinnedSha256: [aliceSha] } });
+  const s = await serve(p.dir);
+  try {
+    assert.equal(curl(`https://localhost:${s.port}/hello`, p.crt, ['-o', '/dev/null', '-w', '%{http_code}', ...withCert(pki.alice)]).stdout, '200');
+    const bob = curl(`https://localhost:${s.port}/hello`, p.crt, ['-o', '/dev/null', '-w', '%{http_code}', ...withCert(pki.bob)]);
+    assert.equal(bob.stdout, '000', 'no answer for a certificate that is not pinned');
+    assert.notEqual(bob.code, 0);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr());
+  }
 });
 
 /** The header set a Flask app sees, via /headers. */
