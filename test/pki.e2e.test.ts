@@ -382,3 +382,31 @@ test('keygate required mode: curl gets in with a pki client p12 (both profiles);
     await s.stop();
   }
 });
+
+const PYTHON = '/usr/bin/python3';
+const noPty = { skip: missing('openssl', 'openssl') ?? (spawnSync(PYTHON, ['-c', 'import pty']).status === 0 ? undefined : `${PYTHON} is missing: apt-get install python3`) };
+
+/** keygate on a pseudo-terminal (test/fixtures/pki/ptyrun.py), typing `answers` at its password prompts. */
+function onTerminal(dir: string, args: readonly string[], answers: readonly string[]): RunResult {
+  const r = spawnSync(PYTHON, [join(ROOT, 'test/fixtures/pki/ptyrun.py'), dir, process.execPath, 'dist/main.js', ...args], { input: answers.join('\n'), encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('on a terminal the password is asked without echo (twice for a new key); a mismatch stops', noPty, () => {
+  const d = workdir();
+  const typed = 'typed-SENTINEL-3c9e1f';
+  const made = onTerminal(d, ['pki', 'ca', 'create'], [typed, typed]);
+  assert.equal(made.code, 0, made.stdout);
+  assert.match(made.stdout, /password to encrypt the new CA key: \r?\n.*again: /s);
+  assert.ok(!made.stdout.includes(typed), 'the typed password is not echoed');
+  writeFileSync(join(d, 'typed.pw'), `${typed}\n`);
+  assert.equal(run('openssl', ['pkey', '-in', 'pki/ca.key', '-passin', 'file:typed.pw', '-noout'], { cwd: d }).code, 0);
+  const issued = onTerminal(d, ['pki', 'issue', 'server', '--san', 'DNS:localhost'], [typed]);
+  assert.equal(issued.code, 0, issued.stdout);
+  assert.match(issued.stdout, /password for the CA key .*ca\.key: /);
+  assert.ok(!issued.stdout.includes(typed));
+  const differ = onTerminal(d, ['pki', 'ca', 'create', '--cert', 'b/ca.crt', '--key', 'b/ca.key'], [typed, `${typed}x`]);
+  assert.equal(differ.code, 2, differ.stdout);
+  assert.match(differ.stdout, /the two entries differ \[USAGE\]/);
+  assert.equal(run('test', ['-e', join(d, 'b/ca.key')]).code, 1, 'nothing written');
+});

@@ -1,6 +1,8 @@
 // Asking for a password on the terminal, without echo. Only when stdin is a TTY: an unattended run (CI, a unit,
 // a pipe) gets undefined and the caller fails with a usage error instead of waiting (CONVENTIONS.md §7.5).
 
+import { KeygateError } from '../errors.js';
+
 /** The typed line, or undefined when there is no terminal. With `confirm`, asks twice and fails on a mismatch. */
 export async function promptPassword(question: string, confirm: boolean): Promise<string | undefined> {
   const stdin = process.stdin;
@@ -8,7 +10,7 @@ export async function promptPassword(question: string, confirm: boolean): Promis
   const first = await readHidden(question);
   if (confirm) {
     const again = await readHidden('again: ');
-    if (again !== first) throw new Error('the two passwords differ');
+    if (again !== first) throw new KeygateError('USAGE', 'failed to read the password: the two entries differ', { hint: 'run the command again and type the same password twice' });
   }
   return first;
 }
@@ -31,7 +33,7 @@ function readHidden(question: string): Promise<string> {
     const onData = (chunk: Buffer): void => {
       for (const ch of chunk.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new Error('interrupted'));
+        if (ch === '\u0003' || ch === '\u0004') return done(new KeygateError('USAGE', 'failed to read the password: interrupted', {}));
         if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
         else typed += ch;
       }
