@@ -249,6 +249,25 @@ test('optional mode, the seed\'s Flask app behind keygate: greets the CN keygate
     assert.equal(code('/admin/users', withCert(pki.stranger)), '403');
     assert.equal(code('/hello'), '200');
 
+    // docs/client-auth.md "A session": every command of its transcript gives the answer shown there.
+    const doc = readFileSync(join(ROOT, 'docs/client-auth.md'), 'utf8');
+    const block = /## A session[\s\S]*?```console\n([\s\S]*?)```/.exec(doc)![1]!;
+    const steps = block.split(/^\$ /m).filter(Boolean).map((step) => {
+      const [cmd, ...out] = step.split('\n');
+      return { cmd: cmd!, out: out.join('\n') };
+    });
+    assert.equal(steps.length, 5);
+    for (const { cmd, out } of steps) {
+      const real = cmd
+        .replaceAll('keystore/keygate-demo.crt', p.crt)
+        .replaceAll('alice.crt', pki.alice.crt)
+        .replaceAll('alice.key', pki.alice.key)
+        .replaceAll('https://localhost:8443', base)
+        .replace(/^curl /, 'curl -sS --max-time 20 ');
+      const r = run('sh', ['-c', real]);
+      assert.equal(r.stdout, out, `docs/client-auth.md: $ ${cmd}\n${r.stderr}`);
+    }
+
     // Revocation without SIGHUP: the CRL file changes, keygate sees it (mtime poll) and mallory is out.
     assert.equal(code('/admin/users', withCert(pki.mallory)), '200');
     await reloadCrl(s, p, pki.revoke(pki.mallory), 'change', /reloaded CRLs \(pki\/ca\.crl changed\)/);
