@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { ROOT, curl, demoProject, keygate, run, serve, serveRefused, vaultCalls, type DemoProject, type Served } from './helpers/project.js';
-import { backendProject, missingPeer, waitFor, PYTHON } from './helpers/backend.js';
+import { backendProject, missingPeer, rawTls, waitFor, PYTHON } from './helpers/backend.js';
 import { makePki, type ClientCert, type TestPki } from './helpers/mtls-pki.js';
 
 const noFlask = { skip: missingPeer('flask') };
@@ -248,6 +248,9 @@ test('optional mode, the seed\'s Flask app behind keygate: greets the CN keygate
     assert.equal(code('/admin/users', withCert(pki.expired)), '403');
     assert.equal(code('/admin/users', withCert(pki.stranger)), '403');
     assert.equal(code('/hello'), '200');
+    // A WebSocket-style upgrade gets the same rule (keygate answers; the backend never sees it).
+    const upgrade = await rawTls(s.port, p.crt, 'GET /admin/ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSSL-Client-Verify: SUCCESS\r\n\r\n');
+    assert.match(upgrade, /^HTTP\/1\.1 403 /);
 
     // docs/client-auth.md "A session": every command of its transcript gives the answer shown there.
     const doc = readFileSync(join(ROOT, 'docs/client-auth.md'), 'utf8');
