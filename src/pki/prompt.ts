@@ -17,8 +17,9 @@ export async function promptPassword(question: string, confirm: boolean): Promis
 
 function readHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Raw mode (no echo) before the question: a reply typed as soon as the question shows must not be echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   return new Promise((resolve, reject) => {
     let typed = '';
