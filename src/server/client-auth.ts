@@ -217,7 +217,13 @@ export class ClientAuth {
     const caText = files.verified(caFile).toString('latin1'); // UNVERIFIED_LOAD (exit 3) when not in the manifest
     this.#cas = pemBlocks(caText, 'CERTIFICATE');
     if (this.#cas.length === 0) throw FAIL(`server.clientAuth.caFile ${caFile} holds no PEM certificate`, 'point caFile at the CA bundle (PEM, -----BEGIN CERTIFICATE-----)');
-    for (const ca of this.#cas) identityFromDer(ca, false); // a malformed CA fails here, with the DER reader's reason
+    for (const ca of this.#cas) {
+      try {
+        identityFromDer(ca, false);
+      } catch (err) {
+        throw FAIL(`server.clientAuth.caFile ${caFile} holds a certificate keygate cannot read (${(err as Error).message})`, 'export the CA certificates as PEM: openssl x509 -in ca.der -inform der -out ca.crt');
+      }
+    }
     this.#caPem = this.#cas.map((c) => toPem(c, 'CERTIFICATE')).join('');
     const crls = loadCrls(config.crlFiles, (f) => files.verified(f), this.#cas);
     if (typeof crls === 'string') throw FAIL(`server.clientAuth.crlFiles: ${crls}`, 'use the CRL your CA issued (PEM "X509 CRL", e.g. openssl ca -gencrl), then keygate generate-filelist && keygate pin');
@@ -309,8 +315,8 @@ export class ClientAuth {
   gate(handler: RequestHandler): RequestHandler {
     if (this.config.mode !== 'optional' || !this.config.routes.some((r) => r.require)) return handler;
     return (req: IncomingMessage, res: ServerResponse) => {
-      if (needsCertificate(req.url ?? '/', this.config.routes) && !this.peer(req.socket as TLSSocket).identity) {
-        const auth = this.peer(req.socket as TLSSocket);
+      const auth = this.peer(req.socket as TLSSocket);
+      if (!auth.identity && needsCertificate(req.url ?? '/', this.config.routes)) {
         res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
         res.end(`forbidden: this path needs a verified client certificate (${auth.verify})\n`);
         return;
@@ -390,10 +396,5 @@ export class ClientAuth {
     this.#log.info(`reloaded CRLs (${why}): ${this.#revoked.size} revoked certificates, ${closed} open connections with a revoked certificate closed`, { gate: 'client-auth' });
     this.#log.warn('the CRL files now differ from the manifest: the next start refuses them until keygate generate-filelist && keygate pin (docs/client-auth.md#revocation)', { gate: 'client-auth' });
     this.#warnings(new Date());
-  }
-
-  /** Open connections with a certificate (tests, status). */
-  get openConnections(): number {
-    return this.#open.size;
   }
 }
