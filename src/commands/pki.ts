@@ -244,8 +244,9 @@ const inspectAction = pkiAction(async (ctx, a) => {
     throw new KeygateError('PKI_INPUT_INVALID', `failed to read ${file}: ${describeCause(err)}`, {});
   }
   const report = await (await engine()).inspect(bytes, file);
+  // one write: a reader that stops early (| head) gets whole lines
   if (a['json']) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else for (const [k, v] of Object.entries(report)) ctx.io.stdout.write(`${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
+  else ctx.io.stdout.write(Object.entries(report).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`).join(''));
 });
 
 // ---- yargs -----------------------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ const force = { type: 'boolean', default: false, describe: 'overwrite existing f
 /** yargs adapter: `keygate pki <command>`. */
 export function pkiCommand(choose: Choose): CommandModule {
   return {
-    command: 'pki <command>',
+    command: 'pki',
     describe: 'a dev PKI: CA, server and client certificates, CSR signing, PKCS#12, CRL (docs/pki.md)',
     builder: (y) =>
       y

@@ -348,7 +348,7 @@ export const BACKDATE_MS = 5 * 60 * 1000;
 
 export function validity(kind: keyof typeof LIFETIME, days: number | undefined, now: Date): { notBefore: Date; notAfter: Date; days: number } {
   const d = days ?? LIFETIME[kind].default;
-  if (!Number.isInteger(d) || d < 1 || d > LIFETIME[kind].max) throw new PolicyError(`--days ${days} is out of range for a ${kind} certificate (1 to ${LIFETIME[kind].max})`);
+  if (!Number.isInteger(d) || d < 1 || d > LIFETIME[kind].max) throw new PolicyError(`--days ${days} is out of range for a ${kind === 'ca' ? 'CA' : kind} certificate (1 to ${LIFETIME[kind].max})`);
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   return { notBefore, notAfter: new Date(now.getTime() + d * 86_400_000), days: d };
 }
