@@ -90,6 +90,8 @@ for (const keyType of ['ec', 'rsa', 'ed25519'] as const) {
     const parsed = ok(run('openssl', ['asn1parse', '-in', 'pki/ca.key'], { cwd: d }), 'asn1parse').stdout;
     assert.match(parsed, /PBES2[\s\S]*PBKDF2[\s\S]*:0927C0\n[\s\S]*hmacWithSHA256[\s\S]*aes-256-cbc/, 'PBES2, 600,000 PBKDF2-HMAC-SHA256 iterations, AES-256-CBC');
     assert.equal(run('openssl', ['pkey', '-in', 'pki/ca.key', '-passin', 'file:ca.pw', '-noout'], { cwd: d }).code, 0);
+    // the password is in no file keygate wrote (grep -r over everything but the password files)
+    assert.equal(run('grep', ['-rlF', '--exclude=*.pw', CA_PASSWORD, d]).stdout, '');
   });
 }
 
@@ -173,6 +175,10 @@ test('sign-csr: an openssl CSR asking for CA:TRUE, extra EKUs and foreign names 
   // the issued certificate belongs to the CSR's key
   const pub = (args: string[]) => run('openssl', args, { cwd: d }).stdout;
   assert.equal(pub(['x509', '-in', 'app.crt', '-noout', '-pubkey']), pub(['pkey', '-in', 'app.key', '-pubout']));
+  const asked = JSON.parse(ok(kg(d, ['pki', 'inspect', 'app.csr', '--json']), 'inspect csr').stdout) as Record<string, unknown>;
+  assert.equal(asked['kind'], 'csr');
+  assert.equal(asked['signatureValid'], true);
+  assert.deepEqual(asked['requestedExtensions'], ['basicConstraints (CA:TRUE)', 'keyUsage', 'extKeyUsage (serverAuth, codeSigning, clientAuth)']);
   // a CSR whose signature does not verify is refused (one byte of the signature flipped)
   const der = run('openssl', ['req', '-in', 'app.csr', '-outform', 'DER', '-out', 'app.der'], { cwd: d });
   assert.equal(der.code, 0);
@@ -181,6 +187,7 @@ test('sign-csr: an openssl CSR asking for CA:TRUE, extra EKUs and foreign names 
   writeFileSync(join(d, 'tampered.csr'), bytes);
   const bad = kg(d, ['pki', 'sign-csr', '--csr', 'tampered.csr', '--ca-password-file', 'ca.pw']);
   assert.equal(bad.code, 7, bad.stderr);
+  assert.equal((JSON.parse(ok(kg(d, ['pki', 'inspect', 'tampered.csr', '--json']), 'inspect tampered').stdout) as { signatureValid: boolean }).signatureValid, false);
   assert.match(bad.stderr, /its signature does not verify \(altered, or not signed by its own key\) \[PKI_INPUT_INVALID\]/);
 });
 
