@@ -298,6 +298,7 @@ export function pkiCommand(choose: Choose): CommandModule {
               .option('san', { type: 'string', array: true, describe: 'DNS:name, IP:addr, email:addr, URI:uri (repeat; a server needs one)' })
               .option('cn', { type: 'string', describe: 'subject common name (default: the first SAN)' })
               .option('subject', { type: 'string', describe: 'full subject instead of --cn, e.g. "CN=alice,O=Acme"' })
+              .conflicts('cn', 'subject')
               .option('key-type', { choices: ['ec', 'rsa'] as const, default: 'ec', describe: 'key type' })
               .option('rsa-bits', { choices: [2048, 3072, 4096] as const, default: 2048, describe: 'RSA key size' })
               .option('days', { type: 'number', describe: 'validity in days (default 397, at most 825)' })
