@@ -2,6 +2,7 @@
 //   verify (warm and cold page cache)  vs  sha256sum -c on the same manifest
 //   generate (warm and cold)           vs  find | xargs -0 -P2 sha256sum
 //   start-up to first HTTPS response   vs  bare Node https with PEM files and the same handler
+//   the same for an Express app with 3,000+ files (scripts/bench-express.mjs), in-process under keygate
 //   requests/s (autocannon)            vs  the same bare server
 //   peak RSS while hashing a 100,000-file tree
 //   backend proxy (scripts/bench-proxy.mjs): keygate vs nginx and Apache httpd as TLS reverse proxies in front
@@ -15,6 +16,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import https from 'node:https';
 import { benchProxy } from './bench-proxy.mjs';
+import { benchExpressStartup } from './bench-express.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const BENCH = join(ROOT, '.bench');
@@ -271,6 +273,9 @@ for (let i = 0; i < RUNS + 1; i++) {
 rows.push({ group: 'start-up', name: 'keygate serve → first response', ms: median(kgStart), runs: kgStart });
 rows.push({ group: 'start-up', name: 'bare node https → first response', ms: median(bareStart), runs: bareStart });
 
+const express = await benchExpressStartup({ log, runs: RUNS });
+for (const r of express.rows) rows.push(r);
+
 log('requests per second (autocannon, 32 connections, 8 s each, 3 times, alternating) ...');
 const kgServer = spawn(node, ['dist/main.js', 'serve'], { cwd: demo, stdio: 'ignore' });
 await firstResponse(kgUrl, ca);
@@ -322,6 +327,7 @@ lines.push(`| generate, cold cache | ${f(gc)} | ${f(fc)} find \\| xargs -P2 sha2
 // (verify) and the vault client's own run time (an external program: the emulator is itself a node process).
 const overhead = median(kgStart) - median(bareStart) - median(verifyMs) - median(vaultMs);
 lines.push(`| start-up to first response | ${f(median(kgStart))} | ${f(median(bareStart))} bare https | overhead beyond hashing and the vault client: ${overhead.toFixed(0)} ms (verify ${median(verifyMs)} ms, vault client ${median(vaultMs)} ms, unlock ${unlockMs.length ? median(unlockMs) : '?'} ms) | ≤ 150 ms |`);
+lines.push(...express.lines);
 lines.push(`| requests/s | ${median(kgRps).toFixed(0)} | ${median(bareRps).toFixed(0)} bare https | ${(median(kgRps) / median(bareRps)).toFixed(3)} of bare | ≥ 0.95 |`);
 lines.push(`| reload (SIGHUP) while serving | slowest request ${median(stalls.map((x) => x.after)).toFixed(1)} ms | ${median(stalls.map((x) => x.before)).toFixed(1)} ms before the signal | (unlock in a worker thread) | no stall |`);
 lines.push(`| peak RSS, 100,000 files | generate ${rssGenerate.toFixed(0)} MB, verify ${rssVerify.toFixed(0)} MB | | | < 150 MB |`);
