@@ -44,7 +44,7 @@ const redirectFiles = (name, table, redirect, kinds) => ({
   },
 });
 const sharedExternal = redirectFiles('keygate-shared', SHARED, (id) => ({ path: id, external: true }));
-const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server', 'src/pki/engine.ts': 'pki' };
+const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server', 'src/pki/engine.ts': 'pki', 'src/admin/server.ts': 'admin' };
 const lateSources = {};
 for (const [file, name] of Object.entries(LATE)) {
   const r = await build({ ...common, banner: undefined, define: {}, entryPoints: [file], write: false, outfile: `${name}.js`, plugins: [sharedExternal] });

@@ -14,6 +14,7 @@ import { checkCommand } from './commands/check.js';
 import { serveCommand } from './commands/serve.js';
 import { initCommand } from './commands/init.js';
 import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
+import { adminCommand } from './commands/admin.js';
 import { pkiCommand } from './commands/pki.js';
 
 
@@ -91,6 +92,7 @@ function commandModules(choose: Choose): CommandModule[] {
     serveCommand(choose),
     initCommand(choose),
     keystoreCreateCommand(choose),
+    adminCommand(choose),
     pkiCommand(choose),
     devSetupCommand(choose),
   ];

@@ -67,6 +67,9 @@ export const ERROR_CODES = {
   PKI_EXISTS: { exit: EXIT.USAGE, meaning: 'keygate pki would overwrite an existing key, certificate or p12 file' },
   PKI_INPUT_INVALID: { exit: EXIT.INPUT, meaning: 'keygate pki: a certificate, key, CSR or CRL cannot be parsed, does not match, or its signature does not verify' },
   PKI_BAD_PASSWORD: { exit: EXIT.KEYSTORE, meaning: 'keygate pki: the password does not decrypt the CA key' },
+  ADMIN_INVALID: { exit: EXIT.USAGE, meaning: "the admin channel's user registry or server key is missing, malformed, unverified or too open" },
+  ADMIN_LISTEN_FAILED: { exit: EXIT.SERVER, meaning: 'the admin channel could not listen (port in use, socket path taken, permission)' },
+  ADMIN_IMPORT_FAILED: { exit: EXIT.INPUT, meaning: 'admin import-sqlite could not read the remo_serv user database (not SQLite, no users table, a key that is not a public key)' },
   INTERNAL: { exit: EXIT.INTERNAL, meaning: 'a bug in keygate: please report it with the --debug output' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -54,3 +54,7 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
   }
   return { serverKey, serverFingerprint: keyFingerprint(createPublicKey(serverKey)), users: parsed.users };
 }
+
+/** keygate's version for /info, put in by scripts/build.mjs like cli.ts's VERSION; "dev" under tsx. */
+declare const KEYGATE_VERSION: string | undefined;
+export const ADMIN_VERSION: string = typeof KEYGATE_VERSION === 'string' ? KEYGATE_VERSION : 'dev';

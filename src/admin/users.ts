@@ -36,6 +36,8 @@ export interface ParsedUsers {
 
 /** A public key from PEM, if it is one a login can use (Ed448, or RSA ≥ 2048 as remo_serv's smart cards). */
 export function parseUserKey(pem: string): KeyObject | string {
+  // createPublicKey would derive the public half of a private key: a private key must never be handed over here.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) return 'is a private key';
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

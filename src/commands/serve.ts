@@ -30,6 +30,8 @@ import { assertKeyPinned } from '../gate/key-pin.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
+import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
+import type { AdminServer } from '../admin/server.js';
 import { createClientAuth } from '../server/client-auth.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
@@ -37,6 +39,8 @@ import type { Proxy } from '../backend/proxy.js';
 // node:https and the backend modules are loaded only by serve, through dynamic imports (node:https: a late part
 // compiled on first use, src/late-runtime.ts); the other commands never pay for them.
 const loadServer = () => import('../server/https-server.js');
+// The admin channel (src/admin/server.ts, a late part too): only when `admin` is configured.
+const loadAdmin = () => import('../admin/server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 
 const CONFIG_FILE = 'keygate.config.json';
@@ -123,6 +127,8 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const tree = new VerifiedTree(base, report.manifest);
   closeNodeLoader();
   const config = loadConfig(tree);
+  // The admin channel's registry and server key from verified bytes, checked now: a bad one stops the start here.
+  const adminMaterial = config.admin ? loadAdminMaterial(config.admin, tree) : undefined;
   const backendConfig = config.server.backend;
   // The app is compiled from verified bytes before the secret exists in this process; a backend is checked now
   // and started only after the unlock (docs/backend.md: why after).
@@ -238,6 +244,48 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   io.onReload?.(() => reloads.request('SIGHUP'));
   // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
   const stopWatching = watchMtime(keystorePath, 1000, () => reloads.request('keystore file changed'));
+  // The admin channel (docs/admin.md): after the gate passed and the service listens; off unless configured.
+  let admin: AdminServer | undefined;
+  if (config.admin && adminMaterial) {
+    const b = backend;
+    try {
+      admin = await (await loadAdmin()).startAdminServer({
+        config: config.admin,
+        base,
+        serverKey: adminMaterial.serverKey,
+        users: adminMaterial.users,
+        log,
+        version: ADMIN_VERSION,
+        host: {
+          status: () => ({ pid: process.pid, uptimeS: Math.round(process.uptime()), manifest: report.manifestSha256, listening: server.url, backendPid: b?.pid() ?? null }),
+          verify: async () => {
+            try {
+              const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
+              return { ok: again.ok, lines: again.ok ? [`verified ${again.files} files manifest=${again.manifestSha256}`] : integrityError(again).message.split('\n') };
+            } catch (err) {
+              return { ok: false, lines: [err instanceof KeygateError ? err.message : describeCause(err)] };
+            }
+          },
+          reloadTls: () => reloads.request('admin reload-tls'),
+          // The supervisor restarts a backend that exits (verified again first, with its backoff and restart cap).
+          restartBackend: b
+            ? () => {
+                const pid = b.pid();
+                if (pid) process.kill(pid, 'SIGTERM');
+              }
+            : undefined,
+        },
+      });
+    } catch (err) {
+      stopWatching();
+      reloads.stop();
+      await server.close();
+      proxy?.close();
+      await backend?.stop();
+      throw err;
+    }
+    log.info(`admin channel listening on ${admin.url}`, { gate: 'admin', users: adminMaterial.users.size, serverKey: adminMaterial.serverFingerprint });
+  }
   // CRLs: reloaded on the same SIGHUP and when a CRL file changes (no vault call, so not rate-limited).
   const stopClientAuth = clientAuth?.listen(server, io.onReload);
 
@@ -252,6 +300,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   reloads.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.
+  await admin?.close();
   await server.close();
   proxy?.close();
   await backend?.stop();

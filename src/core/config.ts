@@ -1,6 +1,8 @@
 // keygate.config.json: validated in one pure function that returns every problem at once.
 // Precedence (applied by the caller): flags, then KEYGATE_* env (yargs), then this file, then defaults.
 
+import { validateAdminConfig, type AdminConfig } from '../admin/config.js';
+
 import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
 
 export interface Config {
@@ -55,6 +57,8 @@ export interface Config {
     /** uids besides root that may own anchors (e.g. the deploy user); never the service user. */
     readonly owners: readonly number[];
   };
+  /** The remo_serv-compatible admin channel (docs/admin.md); off when absent. Validated by src/admin/config.ts. */
+  readonly admin?: AdminConfig;
 }
 
 /** server.backend: the service's own process, started after verification, never given the secret. */
@@ -108,7 +112,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['entry', 'vault', 'keystore', 'server', 'trust', '$comment', '_comment'],
+  '': ['entry', 'vault', 'keystore', 'server', 'trust', 'admin', '$comment', '_comment'],
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
@@ -296,6 +300,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       clientAuth: validateClientAuthConfig(s['clientAuth'], errors, warnings),
     },
     trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
+    admin: validateAdminConfig(raw['admin'], errors, warnings),
   };
   if (config.trust.anchors === 'warn') warnings.push('trust.anchors: "warn" lets keygate start with trust anchors others can write (dev only)');
   if (config.server.backend && config.server.handler) errors.push('server.backend: cannot be used together with server.handler (choose one way to run the app)');
