@@ -60,9 +60,15 @@ function freshEntry(source: string): Buffer {
   return bytes;
 }
 
-/** The package (or checkout) the running bundle came from: <root>/dist/main.js → <root>. */
-function packageRoot(entry: string): string {
-  return dirname(dirname(entry));
+/** The dev A2A emulator shipped beside the running bundle (<package>/dev/cspm); checked before init writes anything. */
+function emulatorSource(entry: string): string {
+  const source = join(dirname(dirname(entry)), 'dev', 'cspm');
+  if (!fileExists(join(source, 'cspmclient', 'bin64', 'cspmclient64'))) {
+    throw new KeygateError('USAGE', `failed to init --dev: the A2A emulator is not beside this keygate (${source}); run init from the keygate package`, {
+      hint: 'keygate init --dev, run as npx keygate in the project (npm install --save-dev keygate first)',
+    });
+  }
+  return source;
 }
 
 const init: Handler = async (ctx, args) => {
@@ -82,6 +88,7 @@ const init: Handler = async (ctx, args) => {
   const dev = Boolean(args['dev']);
   const force = Boolean(args['force']);
   const facts = readFacts(project);
+  if (dev) emulatorSource(ctx.io.entry); // fail before writing anything
   const choices: InitChoices = { entry: rel.split(sep).join('/'), mode, dev, port, keystore: `keystore/${facts.name}.p12`, ...(dev ? { devClient: DEV_CLIENT } : {}) };
   const unitFile = join(dirname(entryAbs), `${facts.name}.service`);
   const files: [string, string | Buffer, number][] = [
@@ -120,10 +127,7 @@ const init: Handler = async (ctx, args) => {
 
 /** --dev: emulator, demo keystore (password known only to the emulator), generate, pin, register. */
 async function devSetup(ctx: Context, project: string, entryAbs: string, facts: ProjectFacts, choices: InitChoices): Promise<void> {
-  const source = join(packageRoot(ctx.io.entry), 'dev', 'cspm');
-  if (!fileExists(join(source, 'cspmclient', 'bin64', 'cspmclient64'))) {
-    throw new KeygateError('USAGE', `failed to init --dev: the A2A emulator is not beside this keygate (${source})`, { hint: 'reinstall keygate: npm install --save-dev keygate' });
-  }
+  const source = emulatorSource(ctx.io.entry);
   const emulator = join(project, DEV_EMULATOR);
   cpSync(source, emulator, { recursive: true, filter: (f) => !/a2a-(store\.json|calls\.log)$/.test(f) });
   ctx.log.warn(`init --dev: copied the A2A EMULATOR to ${DEV_EMULATOR}: NOT a vault, for development only`);
