@@ -33,6 +33,7 @@ const host: AdminHost = {
   status: () => ({ pid: process.pid, manifest: 'abc' }),
   verify: async () => ({ ok: true, lines: ['verified 3 files'] }),
   reloadTls: () => void calls.push('reload-tls'),
+  reloadCrl: async () => void calls.push('reload-crl'),
 };
 
 interface Started {
@@ -88,7 +89,8 @@ test('the protocol: /info, /auth, /cmd, /get, /put both body forms; every hole c
   assert.equal(seen(await c.request('cmd', 'echo hello')).data.toString(), 'said: hello\n');
   assert.equal(seen(await c.request('cmd', 'cat', Buffer.from(`${PAYLOAD_SENTINEL}\n`))).data.toString(), `${PAYLOAD_SENTINEL}\n`);
   assert.equal(seen(await c.request('cmd', 'reload-tls')).status, 200);
-  assert.deepEqual(calls, ['reload-tls']);
+  assert.equal(seen(await c.request('cmd', 'reload-crl')).status, 200);
+  assert.deepEqual(calls, ['reload-tls', 'reload-crl']);
   assert.equal(seen(await c.request('info')).data.toString(), 'keygate test admin channel (remo_serv 0.6.0 protocol) here');
 
   // /put, both forms; atomic (no temp file left), 0600; a multi-token response comes back whole.

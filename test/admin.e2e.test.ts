@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, SENTINEL, demoProject, keygate, serve, serveRefused, tempDir, vaultCalls, type DemoProject, type Served } from './helpers/project.js';
-import { waitFor } from './helpers/backend.js';
+import { backendPid, backendProject, missingPeer as missingBackendPeer, waitFor } from './helpers/backend.js';
 import { AdminClient } from '../src/admin/client.js';
 import { b64uEncode } from '../src/admin/crypto.js';
 
@@ -113,6 +113,8 @@ test('the Python client: every command form, and the files keygate admin wrote',
     { op: 'exec', cmd: 'tail-log 2' },
     { op: 'iexec', cmd: 'bash' },
     { op: 'exec', cmd: 'verify' },
+    { op: 'idata', data: 'ls' },
+    { op: 'iend' },
   ]);
   const by = (i: number) => r[i]!;
   assert.equal(by(0).status, 200);
@@ -132,6 +134,7 @@ test('the Python client: every command form, and the files keygate admin wrote',
   assert.match(String(by(9).text), /interactive commands are not offered/);
   assert.equal(by(10).status, 200);
   assert.match(String(by(10).text), /^verified \d+ files manifest=[0-9a-f]{64}/);
+  assert.deepEqual([by(11).status, by(12).status], [403, 403], '/idt and /edt: no interactive commands');
 });
 
 test('the Python client: the holes of remo_serv are closed (4xx, never 500; the session survives)', skip, () => {
@@ -182,6 +185,7 @@ test('the Node client; secrets in no log, no audit line, no action environment',
   assert.equal(env.status, 200);
   assert.equal(env.data.toString(), 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\n', 'an action gets a fixed environment, nothing of keygate');
   assert.equal((await c.request('cmd', 'restart-backend')).status, 403, 'no backend here');
+  assert.equal((await c.request('cmd', 'reload-crl')).status, 403, 'no client-certificate auth here');
   assert.equal((await c.request('cmd', 'reload-tls')).status, 200);
   await waitFor(() => /reloaded TLS context \(admin reload-tls\)/.test(served!.stderr()), 30_000, 'the TLS reload');
   // A forged server: a reply signed by another key is refused by the client that pins admin/server.pem.
@@ -229,4 +233,39 @@ test('refused before the vault: a server key others can read; the admin commands
   const again = keygate(project.dir, ['admin', 'keygen', '--server']);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists/);
+});
+
+test('backend mode: restart-backend restarts it through its supervisor (the second serve of this file)', { skip: missingPeer() ?? missingBackendPeer('python') }, async () => {
+  const p = backendProject('plain');
+  // The admin channel added to that project: registry and key by the CLI, then the manifest and pin redone and
+  // the new entry hash registered with the emulator.
+  const config = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8'));
+  config.admin = { port: 0 };
+  writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(config, null, 2));
+  ok(keygate(p.dir, ['admin', 'keygen', '--server']), 'keygen --server');
+  const { privateKey, publicKey } = generateKeyPairSync('ed448');
+  writeFileSync(join(clientDir, 'ops.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+  ok(keygate(p.dir, ['admin', 'add-user', 'ops', join(clientDir, 'ops.pem'), '--actions', 'status,restart-backend']), 'add-user');
+  writeFileSync(join(p.dir, 'filelist.template'), readFileSync(join(p.dir, 'filelist.template'), 'utf8') + 'admin\n');
+  ok(keygate(p.dir, ['generate-filelist']), 'generate-filelist');
+  const pin = keygate(p.dir, ['pin']);
+  ok(pin, 'pin');
+  const store = JSON.parse(readFileSync(p.store, 'utf8'));
+  store.scripts[0].sha256 = pin.stdout.trim().split('\n').pop();
+  writeFileSync(p.store, JSON.stringify(store));
+  const s = await serve(p.dir);
+  try {
+    const url = await waitFor(() => /admin channel listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(s.stderr())?.[1], 20_000, 'the admin channel');
+    const c = await AdminClient.login({ url }, 'ops', privateKey, createPublicKey(readFileSync(join(p.dir, 'admin/server.pem'))));
+    const first = backendPid(s)!;
+    assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, first);
+    const r = await c.request('cmd', 'restart-backend');
+    assert.equal(r.status, 200, r.data.toString());
+    const second = await waitFor(() => backendPid(s, 2), 30_000, 'the backend started again');
+    assert.notEqual(second, first);
+    assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, second);
+    assert.match(s.stderr(), /verified \d+ files again before restarting the backend/);
+  } finally {
+    await s.stop();
+  }
 });

@@ -82,7 +82,7 @@ export async function runAction(name: string, args: readonly string[], payload: 
       if (!host.reloadCrl) return refuse(403, 'reload-crl: client-certificate auth is not configured');
       if (noArgs()) return noArgs()!;
       await host.reloadCrl();
-      return ok('CRL reloaded');
+      return ok('CRL files read again (the log says whether newer CRLs were applied, or why not)');
     case 'tail-log': {
       if (args.length > 1 || (args[0] !== undefined && !/^[1-9][0-9]{0,3}$/.test(args[0]))) return refuse(400, 'tail-log takes one optional number of lines, 1 to 1000');
       if (payload.length) return refuse(400, 'tail-log reads no input');

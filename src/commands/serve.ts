@@ -267,6 +267,9 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
             }
           },
           reloadTls: () => reloads.request('admin reload-tls'),
+          // The same CRL reload as SIGHUP (client-certificate auth with CRL files only); it logs what it applied.
+          reloadCrl:
+            clientAuth && clientAuth.config.mode !== 'off' && clientAuth.config.crlFiles.length > 0 ? async () => clientAuth.reloadCrls('admin reload-crl') : undefined,
           // The supervisor restarts a backend that exits (verified again first, with its backoff and restart cap).
           restartBackend: b
             ? () => {
