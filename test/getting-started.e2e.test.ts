@@ -139,7 +139,7 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   assert.match(unit, new RegExp(`^ExecStart=${process.execPath} ${join(project, 'keygate/main.cjs')} serve$`, 'm'));
 
   // the second bin works through npm's shim too, and gives the manifest `check` expects
-  assert.match(shOk('npx generate-filelist', project).stdout, /^[0-9a-f]{64}\n$/m);
+  assert.match(shOk('npx generate-filelist', project, { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') }).stdout, /^[0-9a-f]{64}\n$/m);
   shOk('npx keygate check', project, { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') });
 
   // back to the dev setup for the guarantees below
