@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdminServer, type AdminServer } from '../src/admin/server.js';
 import { validateAdminConfig, type AdminConfig } from '../src/admin/config.js';
@@ -14,7 +14,9 @@ import { b64uEncode, keyFingerprint, signLogin, x448Ephemeral } from '../src/adm
 import type { AdminUser } from '../src/admin/users.js';
 import { encodeRequestBody } from '../src/admin/framing.js';
 import type { AdminHost } from '../src/admin/actions.js';
-import { tempDir } from './helpers/project.js';
+import { sha256File, tempDir, writeTree } from './helpers/project.js';
+import { loadAdminMaterial } from '../src/admin/setup.js';
+import { VerifiedTree } from '../src/server/verified-tree.js';
 
 const PAYLOAD_SENTINEL = 'PAYLOAD-SENTINEL-7c1e';
 const serverKey = generateKeyPairSync('ed448').privateKey;
@@ -223,4 +225,50 @@ test('a unix socket, 0600, removed on close', async () => {
   assert.equal((await c.request('cmd', 'status')).status, 200);
   await s.server.close();
   assert.throws(() => statSync(path));
+});
+
+test('the channel cannot listen: ADMIN_LISTEN_FAILED (a taken port, a file where the socket goes)', async () => {
+  const s = await start({});
+  const port = Number(new URL(s.server.url).port);
+  await assert.rejects(start({ port }), (err: Error & { code?: string }) => err.code === 'ADMIN_LISTEN_FAILED' && /failed to start the admin channel on 127\.0\.0\.1:\d+: EADDRINUSE/.test(err.message));
+  const base = tempDir('kg-admin-');
+  writeFileSync(join(base, 'admin.sock'), 'not a socket');
+  const errors: string[] = [];
+  const config = validateAdminConfig({ socket: 'admin.sock' }, errors, []) as AdminConfig;
+  await assert.rejects(
+    startAdminServer({ config, base, serverKey, users: new Map(), host, log: { info() {}, warn() {} }, version: 't' }),
+    (err: Error & { code?: string }) => err.code === 'ADMIN_LISTEN_FAILED' && /exists and is not a socket/.test(err.message),
+  );
+  assert.equal(readFileSync(join(base, 'admin.sock'), 'utf8'), 'not a socket', 'left alone');
+});
+
+test('loadAdminMaterial: registry and key from verified bytes, a 0600 key, action programs root\'s or verified', () => {
+  const base = tempDir('kg-admin-setup-');
+  const pem = serverKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const registry = JSON.stringify({ users: { alice: { key: alice.user.key.export({ type: 'spki', format: 'pem' }), actions: ['status'] } } });
+  writeTree(base, { 'admin/server_key.pem': pem, 'admin/users.json': registry, 'tools/mine.sh': '#!/bin/sh\necho hi\n' });
+  chmodSync(join(base, 'admin/server_key.pem'), 0o600);
+  chmodSync(join(base, 'tools/mine.sh'), 0o777);
+  const manifest = (files: string[]) => new Map(files.map((f) => [f, sha256File(join(base, f))]));
+  const all = new VerifiedTree(base, manifest(['admin/server_key.pem', 'admin/users.json', 'tools/mine.sh']));
+  const cfg = (raw: Record<string, unknown>) => validateAdminConfig(raw, [], []) as AdminConfig;
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+      return 'ok';
+    } catch (err) {
+      return `${(err as { code?: string }).code}: ${(err as Error).message}`;
+    }
+  };
+  assert.equal(loadAdminMaterial(cfg({}), all).users.size, 1);
+  assert.equal(code(() => loadAdminMaterial(cfg({ actions: { mine: { argv: [join(base, 'tools/mine.sh')] }, echo: { argv: ['/bin/echo'] } } }), all)), 'ok', 'verified, or root\'s system tool');
+  assert.match(code(() => loadAdminMaterial(cfg({}), new VerifiedTree(base, manifest(['admin/server_key.pem'])))), /^UNVERIFIED_LOAD: .*users\.json/);
+  const loose = new VerifiedTree(base, manifest(['admin/server_key.pem', 'admin/users.json']));
+  assert.match(code(() => loadAdminMaterial(cfg({ actions: { mine: { argv: [join(base, 'tools/mine.sh')] }, gone: { argv: ['/nonexistent/x'] } } }), loose)), /^ADMIN_INVALID: .*\n.*mine\.sh is neither in the manifest nor owned by root.*\n.*\/nonexistent\/x does not exist/);
+  chmodSync(join(base, 'admin/server_key.pem'), 0o640);
+  assert.match(code(() => loadAdminMaterial(cfg({}), all)), /^ADMIN_INVALID: refused the admin server key .* mode 640/);
+  chmodSync(join(base, 'admin/server_key.pem'), 0o600);
+  writeFileSync(join(base, 'admin/users.json'), JSON.stringify({ users: { 'a b': { key: 'x', actions: ['shell'] } } }));
+  const bad = new VerifiedTree(base, manifest(['admin/server_key.pem', 'admin/users.json']));
+  assert.match(code(() => loadAdminMaterial(cfg({}), bad)), /^ADMIN_INVALID: failed to read the admin users .*\n"a b": a user name.*\na b\.key: is not a PEM public key.*\na b\.actions: "shell" is no action/);
 });

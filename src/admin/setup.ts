@@ -52,7 +52,34 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
       hint: 'fix the file (keygate admin add-user NAME KEY.pem rewrites it), then keygate generate-filelist && keygate pin',
     });
   }
+  const actionProblems = Object.entries(config.actions).flatMap(([name, a]) => {
+    const why = programProblem(a.argv[0]!, tree);
+    return why ? [`admin.actions.${name}: ${a.argv[0]} ${why}`] : [];
+  });
+  if (actionProblems.length) {
+    throw new KeygateError('ADMIN_INVALID', `failed to check the admin actions' programs:\n${actionProblems.join('\n')}`, {
+      hint: 'list the program in filelist.template, or use a root-owned system program (chmod go-w), then keygate generate-filelist && keygate pin',
+    });
+  }
   return { serverKey, serverFingerprint: keyFingerprint(createPublicKey(serverKey)), users: parsed.users };
+}
+
+/**
+ * Why an action's program may not run, or undefined: it must exist and be executable, and be either in the
+ * manifest (verified, like a backend's program) or root's and not writable by group or other (a system tool:
+ * the trust-anchor rule), so that nobody but root can change what an admin action runs.
+ */
+function programProblem(program: string, tree: VerifiedTree): string | undefined {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(program);
+  } catch {
+    return 'does not exist';
+  }
+  if (!st.isFile() || (st.mode & 0o111) === 0) return 'is not an executable file';
+  if (tree.has(program)) return undefined;
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0) return 'is neither in the manifest nor owned by root and closed to group/other writes';
+  return undefined;
 }
 
 /** keygate's version for /info, put in by scripts/build.mjs like cli.ts's VERSION; "dev" under tsx. */
