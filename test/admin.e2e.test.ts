@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -268,4 +268,27 @@ test('backend mode: restart-backend restarts it through its supervisor (the seco
   } finally {
     await s.stop();
   }
+});
+
+test('keygen prompts on a terminal without echo (util-linux script gives it one)', { skip: missingPeer() ?? (existsSync('/usr/bin/script') ? undefined : '/usr/bin/script is missing: apt-get install bsdutils') }, async () => {
+  const d = tempDir('kg-admin-tty-');
+  const secret = 'Typed-Pw-9f2';
+  const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${join(project?.dir ?? ROOT, 'dist/main.js')} admin keygen tty --dir ${d}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let answered = 0;
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    // Answer each prompt once it is shown: the terminal is in raw mode by then, so nothing is echoed.
+    const prompts = (out.match(/password for the new key: |again: /g) ?? []).length;
+    while (answered < prompts) {
+      answered++;
+      child.stdin.write(`${secret}\r`);
+    }
+  });
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  assert.equal(code, 0, out);
+  assert.equal(out.includes(secret), false, 'the password is not echoed');
+  const key = createPrivateKey({ key: readFileSync(join(d, 'tty_key.pem')), passphrase: secret });
+  assert.equal(key.asymmetricKeyType, 'ed448');
+  assert.equal(statSync(join(d, 'tty_key.pem')).mode & 0o777, 0o600);
 });

@@ -71,32 +71,42 @@ function writeRegistry(ctx: Context, file: string, registry: Registry, what: str
 async function promptPassword(ctx: Context): Promise<Secret> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw usage('failed to read the key password: no --password-file and stdin is not a terminal', 'keygate admin keygen NAME --password-file FILE');
-  const ask = (label: string): Promise<string> =>
-    new Promise((done) => {
-      ctx.io.stderr.write(label);
-      stdin.setRawMode(true);
-      stdin.resume();
-      let value = '';
-      const onData = (d: Buffer): void => {
-        for (const ch of d.toString('utf8')) {
-          if (ch === '\r' || ch === '\n') {
-            stdin.off('data', onData);
-            stdin.setRawMode(false);
-            stdin.pause();
-            ctx.io.stderr.write('\n');
-            return done(value);
-          }
-          if (ch === '\u0003') process.kill(process.pid, 'SIGINT');
-          else if (ch === '\u007f') value = value.slice(0, -1);
-          else value += ch;
-        }
-      };
-      stdin.on('data', onData);
-    });
-  const first = await ask('password for the new key: ');
-  if (first === '') throw usage('failed to read the key password: it is empty (an admin user key is always encrypted)');
-  if ((await ask('again: ')) !== first) throw usage('failed to read the key password: the two entries differ');
-  return new Secret(first);
+  // Raw mode: nothing is echoed. Typed-ahead or pasted input can hold both lines in one chunk: kept in `pending`.
+  let pending = '';
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let interrupted = false;
+  const onData = (d: Buffer): void => {
+    for (const ch of d.toString('utf8')) {
+      if (ch === '\r' || ch === '\n') {
+        lines.push(pending);
+        pending = '';
+      } else if (ch === '\u0003') interrupted = true;
+      else if (ch === '\u007f' || ch === '\b') pending = pending.slice(0, -1);
+      else pending += ch;
+    }
+    wake?.();
+  };
+  const ask = async (label: string): Promise<string> => {
+    ctx.io.stderr.write(label);
+    while (lines.length === 0 && !interrupted) await new Promise<void>((r) => (wake = r));
+    ctx.io.stderr.write('\n');
+    if (interrupted) throw usage('keygen interrupted: no key written');
+    return lines.shift()!;
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  try {
+    const first = await ask('password for the new key: ');
+    if (first === '') throw usage('failed to read the key password: it is empty (an admin user key is always encrypted)');
+    if ((await ask('again: ')) !== first) throw usage('failed to read the key password: the two entries differ');
+    return new Secret(first);
+  } finally {
+    stdin.off('data', onData);
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
 }
 
 /** keygen: the private key (0600) and the public key beside it; never overwrites without --force. */
