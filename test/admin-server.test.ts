@@ -142,7 +142,7 @@ test('the protocol: /info, /auth, /cmd, /get, /put both body forms; every hole c
     ['get', '../secret.txt', 403, /".." is not allowed/],
     ['get', join(s.base, 'secret.txt'), 403, /outside the folders/],
     ['get', 'log/link.txt', 403, /symlink/],
-    ['get', 'log/none', 404, /no such file/],
+    ['get', 'log/none-ARGNAME-4d1', 404, /log\/none-ARGNAME-4d1: no such file/],
     ['put', '../x', 403, /plain file name/],
     ['put', '.hidden', 403, /plain file name/],
     ['nope', 'x', 403, /not a command/],
@@ -192,6 +192,7 @@ test('the protocol: /info, /auth, /cmd, /get, /put both body forms; every hole c
   }
   assert.equal(everything.includes(PAYLOAD_SENTINEL), false, 'a payload in a log');
   assert.equal(everything.includes('gAAAA'), false, 'a token in a log');
+  assert.equal(everything.includes('ARGNAME'), false, 'a decrypted argument in a log (only its digest)');
 });
 
 test('limits: /auth per user and per address (429), a session cap (503), /put off without a drop folder', async () => {

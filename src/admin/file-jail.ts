@@ -7,6 +7,7 @@ import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, readlin
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
+/** A refusal of /get or /put; its message never holds the requested name (the audit log keeps only its digest). */
 export class JailError extends Error {
   constructor(
     readonly status: number,
@@ -26,7 +27,7 @@ function inside(folder: string, file: string): boolean {
 /** Reads `requested` (relative to base, or absolute) if it is a regular file inside one of `folders`. */
 export function readJailed(base: string, folders: readonly string[], requested: string): Buffer {
   if (requested === '' || requested.includes('\0')) throw new JailError(400, 'the file name is empty or holds NUL');
-  if (requested.split(/[\\/]/).includes('..')) throw new JailError(403, `${requested}: ".." is not allowed`);
+  if (requested.split(/[\\/]/).includes('..')) throw new JailError(403, '".." is not allowed');
   const roots = folders.flatMap((f) => {
     try {
       return [realpathSync(resolve(base, f))];
@@ -40,14 +41,14 @@ export function readJailed(base: string, folders: readonly string[], requested: 
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new JailError(code === 'ENOENT' ? 404 : 403, `${requested}: ${code === 'ENOENT' ? 'no such file' : code === 'ELOOP' ? 'is a symlink' : 'cannot be opened'}`);
+    throw new JailError(code === 'ENOENT' ? 404 : 403, code === 'ENOENT' ? 'no such file' : code === 'ELOOP' ? 'is a symlink' : 'cannot be opened');
   }
   try {
     const real = readlinkSync(`/proc/self/fd/${fd}`);
-    if (!roots.some((root) => inside(root, real))) throw new JailError(403, `${requested}: outside the folders /get may read (admin.getFolders)`);
+    if (!roots.some((root) => inside(root, real))) throw new JailError(403, 'outside the folders /get may read (admin.getFolders)');
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new JailError(403, `${requested}: not a regular file`);
-    if (st.size > MAX_GET_BYTES) throw new JailError(413, `${requested}: larger than ${MAX_GET_BYTES} bytes`);
+    if (!st.isFile()) throw new JailError(403, 'not a regular file');
+    if (st.size > MAX_GET_BYTES) throw new JailError(413, `larger than ${MAX_GET_BYTES} bytes`);
     const out = Buffer.alloc(st.size);
     let got = 0;
     while (got < out.length) {
@@ -66,7 +67,7 @@ export const DROP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 /** Writes data atomically as dropFolder/name; returns the final path. */
 export function writeDrop(base: string, dropFolder: string, name: string, data: Uint8Array): string {
-  if (!DROP_NAME.test(name)) throw new JailError(403, `${JSON.stringify(name)}: /put takes a plain file name (letters, digits, . _ -), no folder`);
+  if (!DROP_NAME.test(name)) throw new JailError(403, '/put takes a plain file name (letters, digits, . _ -), no folder');
   let folder: string;
   try {
     folder = realpathSync(resolve(base, dropFolder));

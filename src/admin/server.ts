@@ -161,8 +161,9 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
 
   async function handleSession(req: IncomingMessage, res: ServerResponse, source: string, route: string, arg: string | undefined, s: Session): Promise<AuditEntry> {
     const entry: { user: string; key: string; source: string; action: string; req?: number; argSha256?: string } = { user: s.user, key: s.fingerprint, source, action: route };
-    const fail = (status: number, message: string): never => {
-      throw Object.assign(new Refusal(status, message), { entry });
+    // `audit`: the refusal as the audit log and keygate's log keep it, without the decrypted argument.
+    const fail = (status: number, message: string, audit = message): never => {
+      throw Object.assign(new Refusal(status, message), { entry, audit });
     };
     const limit = route === 'put' ? Math.ceil(config.putMaxBytes * 1.5) + 4096 : CMD_MAX_BYTES;
     const body = await readBody(req, limit).catch((err: unknown) => fail(err instanceof Refusal ? err.status : 400, err instanceof Error ? err.message : 'unreadable body'));
@@ -211,7 +212,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
       try {
         data = readJailed(o.base, config.getFolders, text);
       } catch (err) {
-        if (err instanceof JailError) return fail(err.status, err.message);
+        if (err instanceof JailError) return fail(err.status, `${text}: ${err.message}`, err.message);
         throw err;
       }
       sealed(res, s, req_, 200, data);
@@ -224,7 +225,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     try {
       writeDrop(o.base, config.dropFolder!, text, payload);
     } catch (err) {
-      if (err instanceof JailError) return fail(err.status, err.message);
+      if (err instanceof JailError) return fail(err.status, `${text}: ${err.message}`, err.message);
       throw err;
     }
     sealed(res, s, req_, 200, Buffer.alloc(0));
@@ -258,7 +259,8 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
       // An unexpected failure is still this request's, not the server's: answered 400, logged as a bug.
       const message = known ? err.message : 'the request could not be handled';
       if (!known) log.warn(`admin: unexpected error (a bug, please report): ${describeCause(err)}`, { gate: 'admin' });
-      entry = { source, action: route ?? 'unknown', ...((err as { entry?: object }).entry ?? {}), status, result: `refused: ${message}` } as AuditEntry;
+      const audited = (err as { audit?: string }).audit ?? message;
+      entry = { source, action: route ?? 'unknown', ...((err as { entry?: object }).entry ?? {}), status, result: `refused: ${audited}` } as AuditEntry;
       if (!res.headersSent) plain(res, status, message, { ...(known ? err.headers : {}), ...(status === 413 ? { Connection: 'close' } : {}) });
       else res.destroy();
     } finally {
