@@ -60,6 +60,7 @@ before(async () => {
         actions: {
           greet: { argv: ['/bin/echo', 'hello from'], args: ['[a-z]{1,16}'] },
           env: { argv: ['/usr/bin/env'] },
+          upper: { argv: ['/usr/bin/tr', 'a-z', 'A-Z'], stdin: true },
         },
       },
     },
@@ -115,6 +116,7 @@ test('the Python client: every command form, and the files keygate admin wrote',
     { op: 'exec', cmd: 'verify' },
     { op: 'idata', data: 'ls' },
     { op: 'iend' },
+    { op: 'exec', cmd: 'upper', data: 'from stdin\n' },
   ]);
   const by = (i: number) => r[i]!;
   assert.equal(by(0).status, 200);
@@ -135,6 +137,7 @@ test('the Python client: every command form, and the files keygate admin wrote',
   assert.equal(by(10).status, 200);
   assert.match(String(by(10).text), /^verified \d+ files manifest=[0-9a-f]{64}/);
   assert.deepEqual([by(11).status, by(12).status], [403, 403], '/idt and /edt: no interactive commands');
+  assert.equal(by(13).text, 'FROM STDIN\n', 'the request payload as stdin of an action that takes it');
 });
 
 test('the Python client: the holes of remo_serv are closed (4xx, never 500; the session survives)', skip, () => {
