@@ -20,7 +20,7 @@ import { pkiCommand } from './commands/pki.js';
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: Io): Promise<ExitStatus> {
-  const invocation = invocationOf(io.entry, io.cwd);
+  const invocation = invocationOf(io.entry, io.cwd, io.invokedAs);
   let chosen: { handler: Handler; args: Record<string, unknown> } | undefined;
   const choose = (handler: Handler) => (args: Record<string, unknown>) => {
     chosen = { handler, args };

@@ -11,8 +11,10 @@ export interface Io {
   readonly cwd: string;
   /** The node executable running keygate (`${NODE}`). */
   readonly nodePath: string;
-  /** Absolute path of the running main entry (dist/main.js). */
+  /** Absolute path of the running main entry (dist/main.js), its realpath. */
   readonly entry: string;
+  /** process.argv[1] as given (not a realpath): how the entry was started, e.g. node_modules/.bin/keygate. */
+  readonly invokedAs?: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); serve drains on it. */
   readonly signal?: AbortSignal;
   /** serve: from now on SIGINT/SIGTERM abort `signal` instead of ending the process. */

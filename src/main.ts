@@ -3,6 +3,7 @@
 // Node's built-ins (DESIGN.md rule 1). It carries the pin (src/pin-slot.ts) and exits in exactly one place.
 
 import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { main } from './cli.js';
 import { installSignals } from './server/signals.js';
 import { sizeThreadPool } from './adapters/thread-pool.js';
@@ -17,6 +18,7 @@ main(process.argv.slice(2), {
   cwd: process.cwd(),
   nodePath: process.execPath,
   entry,
+  invokedAs: process.argv[1] ? resolve(process.argv[1]) : undefined,
   signal: signals.signal,
   holdSignals: signals.hold,
   onReload: signals.onReload,

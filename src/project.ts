@@ -13,25 +13,36 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 export const TEMPLATE_FILE = 'filelist.template';
+export const MANIFEST_FILE = 'filelist.sha256';
 export const CONFIG_FILE = 'keygate.config.json';
 /** Where `init` puts the project entry unless told otherwise (relative to the project). */
 export const DEFAULT_PROJECT_ENTRY = 'keygate/main.cjs';
 
-/** True when the entry is the npm package's own bundle (inside node_modules/keygate), not a project entry. */
-export function isPackageCopy(entry: string): boolean {
-  const parts = entry.split(sep);
-  const i = parts.lastIndexOf('node_modules');
-  return i >= 0 && parts[i + 1] === 'keygate';
+/**
+ * True when the running bundle is the npm package's own copy, not a project entry: its path is inside
+ * node_modules/keygate, or it was started through node_modules (an npm bin shim, node_modules/.bin/keygate).
+ * `invokedAs` is process.argv[1] as given: the entry's own path is a realpath, and a keygate installed from a
+ * folder or with `npm link` is a symlink in node_modules pointing at a checkout.
+ */
+export function isPackageCopy(entry: string, invokedAs?: string): boolean {
+  const inKeygatePackage = (p: string) => {
+    const parts = p.split(sep);
+    const i = parts.lastIndexOf('node_modules');
+    return i >= 0 && (parts[i + 1] === 'keygate' || parts[i + 1] === '.bin');
+  };
+  return inKeygatePackage(entry) || (invokedAs !== undefined && inKeygatePackage(invokedAs));
 }
 
 /**
- * The project of a project entry: the entry's folder or its parent, whichever holds filelist.template (the
- * nearer wins); undefined when neither does, or when the entry is the package's copy.
+ * The project of a project entry: the entry's folder or its parent, whichever holds filelist.template or the
+ * manifest (the nearer wins; a deleted template is then an integrity failure, not "no project"); undefined when
+ * neither does, or when the entry is the package's copy. Two fixed places, never a walk upwards; in production
+ * the trust anchors make both root's (docs/security.md).
  */
-export function projectOfEntry(entry: string, exists: (p: string) => boolean = existsSync): string | undefined {
-  if (isPackageCopy(entry)) return undefined;
+export function projectOfEntry(entry: string, invokedAs?: string, exists: (p: string) => boolean = existsSync): string | undefined {
+  if (isPackageCopy(entry, invokedAs)) return undefined;
   const dir = dirname(entry);
-  for (const candidate of [dir, dirname(dir)]) if (exists(join(candidate, TEMPLATE_FILE))) return candidate;
+  for (const candidate of [dir, dirname(dir)]) if (exists(join(candidate, TEMPLATE_FILE)) || exists(join(candidate, MANIFEST_FILE))) return candidate;
   return undefined;
 }
 
@@ -39,12 +50,16 @@ export function projectOfEntry(entry: string, exists: (p: string) => boolean = e
  * The command as this user types it: `npx keygate` for the package's copy, `node <entry>` for a project entry
  * (relative to the current folder when inside it, as `node dist/main.js`, else absolute).
  */
-export function invocationOf(entry: string, cwd: string): string {
-  if (isPackageCopy(entry)) return 'npx keygate';
+export function invocationOf(entry: string, cwd: string, invokedAs?: string): string {
+  if (isPackageCopy(entry, invokedAs)) return 'npx keygate';
   const rel = relative(cwd, entry);
   const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && dirname(cwd) !== cwd; // from / the full path reads better
-  const shown = inside ? rel.split(sep).join('/') : entry;
-  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
+  return `node ${shellWord(inside ? rel.split(sep).join('/') : entry)}`;
+}
+
+/** A path as one shell word: as is when it holds only safe characters, else in single quotes. */
+export function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 /** The words after `keygate ` that make it a command in a hint ("the require keygate hands the app" is prose). */

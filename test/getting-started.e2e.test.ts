@@ -114,7 +114,7 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
       let run = cmd.replace(/npm install --save-dev keygate\b/, `npm install --save-dev ${tarball}`);
       if (/^npx keygate init(?! --dev)/.test(run)) production = true;
       // production: PAM's client is not on this machine; the emulator copied by --dev stands in for it
-      const extra = production ? { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') } : {};
+      const extra: Record<string, string> = production ? { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') } : {};
       if (run.endsWith('&')) {
         served = await startServe(run.slice(0, -1).trim(), project, extra);
         continue;

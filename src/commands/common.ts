@@ -32,7 +32,7 @@ export function integrityOptions<T>(y: Argv<T>) {
  */
 export function pathsFrom(ctx: Context, args: Record<string, unknown>): IntegrityPaths {
   const template = args['template'] as string | undefined;
-  const project = template === undefined ? projectOfEntry(ctx.io.entry) : undefined;
+  const project = template === undefined ? projectOfEntry(ctx.io.entry, ctx.io.invokedAs) : undefined;
   const paths = resolvePaths(project ?? ctx.io.cwd, {
     template,
     manifest: args['manifest'] as string | undefined,

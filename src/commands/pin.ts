@@ -18,7 +18,7 @@ export function pinCommand(choose: Choose): CommandModule {
   return {
     command: 'pin',
     describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
-    builder: (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into dist/main.js').epilogue(EXIT_EPILOGUE),
+    builder: (y) => integrityOptions(y).example('$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)').epilogue(EXIT_EPILOGUE),
     handler: choose(pin),
   };
 }

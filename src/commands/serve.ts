@@ -18,7 +18,7 @@ import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
 import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
 import { ownPin } from '../pin-slot.js';
-import { TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry } from '../project.js';
+import { MANIFEST_FILE, TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry, shellWord } from '../project.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import { preflightBackend } from '../backend/preflight.js';
@@ -77,16 +77,16 @@ async function testPause(env: Readonly<Record<string, string | undefined>>, log:
  * The project the running entry serves: its own folder or the one above holding filelist.template
  * (src/project.ts). The npm package's copy is never an entry PAM knows: it says which command starts the service.
  */
-export function projectToServe(entry: string, cwd: string): string {
-  if (isPackageCopy(entry)) {
+export function projectToServe(entry: string, cwd: string, invokedAs?: string): string {
+  if (isPackageCopy(entry, invokedAs)) {
     const configured = configuredEntry(cwd);
     throw new KeygateError('USAGE', `failed to serve: ${entry} is the keygate package's own copy, which the vault does not know; serve runs from your service's entry, the file registered in PAM`, {
-      hint: configured ? `node ${configured} serve` : 'keygate init writes your service\'s entry and prints its start command',
+      hint: configured ? `node ${shellWord(configured)} serve` : 'keygate init writes your service\'s entry and prints its start command',
     });
   }
-  const project = projectOfEntry(entry);
+  const project = projectOfEntry(entry, invokedAs);
   if (project === undefined) {
-    throw new KeygateError('NOT_A_PROJECT', `failed to serve: ${entry} is not a keygate project's entry: neither its folder nor the one above holds ${TEMPLATE_FILE}`, {
+    throw new KeygateError('NOT_A_PROJECT', `failed to serve: ${entry} is not a keygate project's entry: neither its folder nor the one above holds ${TEMPLATE_FILE} or ${MANIFEST_FILE}`, {
       hint: 'start the entry inside your project (the file keygate init wrote), or set a project up: keygate init',
     });
   }
@@ -116,7 +116,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   validateServeFlags(flags);
   // The project is the running entry's own (<project>/dist/main.js, <project>/keygate/main.cjs), whatever the
   // current folder: a start from / or from a systemd unit without WorkingDirectory= verifies the same tree.
-  const paths = resolvePaths(projectToServe(io.entry, io.cwd), { entry: io.entry });
+  const paths = resolvePaths(projectToServe(io.entry, io.cwd, io.invokedAs), { entry: io.entry });
   const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
   if (!report.ok) throw integrityError(report);
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });
@@ -324,7 +324,7 @@ export function serveCommand(choose: (h: Handler) => (args: Record<string, unkno
         .option('alias', { type: 'string', describe: 'keystore entry to use when it holds several keys' })
         .option('allow-expired', { type: 'boolean', describe: 'serve an expired certificate (needs --insecure)' })
         .option('insecure', { type: 'boolean', describe: 'consent to options that weaken TLS' })
-        .example('node dist/main.js serve', 'the gated start (what npm start runs)')
+        .example('$0 serve', 'the gated start (verify, vault, unlock, listen)')
         .epilogue('Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)'),
     handler: choose((ctx, args) =>
       serve(

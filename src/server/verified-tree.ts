@@ -144,12 +144,14 @@ export class VerifiedTree {
     const pkgDir = found.slice(0, at + marker.length - 1);
     const pkgJson = `${pkgDir}${sep}package.json`;
     if (!this.has(pkgJson)) return undefined;
+    // this.read throws on a package.json changed since verification: that must surface, not read as "no target"
+    const bytes = this.read(pkgJson);
     let targets: readonly string[] | void;
     try {
-      const pkg = JSON.parse(this.read(pkgJson).toString('utf8')) as Record<string, unknown>;
+      const pkg = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
       targets = resolveExports(pkg, `.${id.slice(name.length)}`, { require: true });
     } catch {
-      return undefined;
+      return undefined; // malformed JSON or exports: the .mjs is refused with its own message
     }
     return (targets ?? []).map((t) => resolve(pkgDir, t)).find((t) => !t.endsWith('.mjs') && this.has(t));
   }
