@@ -9,6 +9,11 @@ export interface ProjectFacts {
   readonly main?: string;
   /** Folders of app code and assets that exist (src, lib, app, routes, views, public, ...). */
   readonly sourceDirs: readonly string[];
+  /**
+   * The project root's own code and data files (*.js, *.cjs, *.json but package.json, the lockfiles and
+   * keygate.config.json): `main: server.js` that does require('./app') needs app.js listed too.
+   */
+  readonly rootFiles?: readonly string[];
   readonly hasNodeModules: boolean;
   /** package-lock.json, npm-shrinkwrap.json: present ones. */
   readonly lockfiles: readonly string[];
@@ -51,7 +56,7 @@ export function templateText(facts: ProjectFacts, choices: InitChoices): string 
     '# the app',
     'package.json',
     ...facts.lockfiles,
-    ...(facts.main && !facts.sourceDirs.some((d) => facts.main!.startsWith(`${d}/`)) ? [facts.main] : []),
+    ...new Set([...(facts.main && !facts.sourceDirs.some((d) => facts.main!.startsWith(`${d}/`)) ? [facts.main] : []), ...(facts.rootFiles ?? [])]),
     ...facts.sourceDirs,
     '',
     '# settings keygate reads (from verified bytes)',
@@ -63,6 +68,8 @@ export function templateText(facts: ProjectFacts, choices: InitChoices): string 
       "# the app's dependencies; keygate's own package copy is not part of the service (npx keygate runs it)",
       'node_modules',
       '!node_modules/keygate',
+      '# caches that tools rewrite (babel, eslint, webpack) are not code the app loads',
+      '!node_modules/.cache',
       '!node_modules/.bin/keygate',
       '!node_modules/.bin/generate-filelist',
     );
@@ -102,6 +109,12 @@ export function configObject(facts: ProjectFacts, choices: InitChoices): Record<
   };
 }
 
+/** A path as one systemd word: quoted when it holds a space or a quote; `%` doubled (systemd's specifier sign). */
+export function systemdWord(path: string): string {
+  const escaped = path.replaceAll('%', '%%');
+  return /[\s"'\\]/.test(escaped) ? `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"` : escaped;
+}
+
 /** A systemd unit for the service, hardened; the user edits User= and the vault client's environment. */
 export function systemdUnit(facts: ProjectFacts, unit: UnitChoices): string {
   return `# ${facts.name}.service, written by keygate init. Install: cp it to /etc/systemd/system/, edit User= and
@@ -116,9 +129,11 @@ After=network-online.target
 Type=simple
 User=${facts.name}
 # ExecStart names node and the entry by absolute path: PAM hashes the entry, keygate finds the project from it
-ExecStart=${unit.nodePath} ${unit.entryAbs} serve
-WorkingDirectory=${unit.projectDir}
+ExecStart=${systemdWord(unit.nodePath)} ${systemdWord(unit.entryAbs)} serve
+WorkingDirectory=${unit.projectDir.replaceAll('%', '%%')}
 Environment=CSPM_CLIENT_HOME=/opt/CA/cspm
+# the A2A client keeps its cache and logs under its home: writable there only (- : ignored when absent)
+ReadWritePaths=-/opt/CA/cspm
 # exit 2 usage/config, 3 integrity, 4 vault, 5 keystore, 7 input do not heal by restarting (docs/errors.md)
 Restart=on-failure
 RestartPreventExitStatus=2 3 4 5 7
