@@ -13,7 +13,8 @@ import { verifyCommand } from './commands/verify.js';
 import { checkCommand } from './commands/check.js';
 import { serveCommand } from './commands/serve.js';
 import { initCommand } from './commands/init.js';
-import { keystoreCreateCommand, devSetupCommand } from './commands/keystore-create.js';
+import { keystoreCreateCommand } from './commands/keystore-create.js';
+import { devSetupCommand } from './commands/dev-setup.js';
 import { adminCommand } from './commands/admin.js';
 import { pkiCommand } from './commands/pki.js';
 

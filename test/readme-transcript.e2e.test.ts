@@ -54,8 +54,11 @@ function assertShape(what: string, actual: string[], expected: string[], dir: st
 test('the README session prints what the README shows', async () => {
   const steps = session();
   assert.deepEqual(steps.map((s) => s.args[0]), ['generate-filelist', 'pin', 'verify', 'check', 'serve']);
-  // The demo as npm start leaves it: the repo's own template and config (port 0 here), keystore and emulator.
+  // The demo as npm start leaves it: the repo's own template and config (port 0 here), and what dev-setup makes
+  // (the dev CA, the keystore it issued, the emulator's store).
   const p = demoProject();
+  const setup = keygate(p.dir, ['dev-setup']);
+  assert.equal(setup.code, 0, setup.stderr);
   copyFileSync(join(ROOT, 'filelist.template'), join(p.dir, 'filelist.template'));
   for (const step of steps) {
     if (step.args[0] === 'serve') {

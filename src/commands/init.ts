@@ -1,16 +1,14 @@
 // init: set keygate up in an existing Node project (run in its folder, usually as `npx keygate init`). Writes the
 // service's own main entry (a copy of this bundle with its own pin slot: the file PAM hashes), a
 // filelist.template that fits the project, keygate.config.json and a systemd unit; never overwrites without
-// --force. --dev also copies the dev A2A emulator in, creates a demo keystore whose password only the emulator
-// knows, generates, pins and registers the entry, so `node <entry> serve` works at once.
+// --force. --dev also copies the dev A2A emulator in, creates a dev CA and a keystore it issued whose passwords only
+// the emulator knows (dev-setup.ts), generates, pins and registers the entry, so `node <entry> serve` works at once.
 
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { cpSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
-import { Secret } from '../adapters/secret.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 import { readStore, writeStore } from '../adapters/emulator-store.js';
 import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
@@ -18,7 +16,7 @@ import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, invocationOf, renderHint } from '../project.js';
 import { SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
-import { writeKeystore } from './keystore-create.js';
+import { createDevKeystore, devKeystoreFiles } from './dev-setup.js';
 import { EXIT_EPILOGUE, type Choose } from './common.js';
 
 /** Where --dev puts the emulator, relative to the project; its store is a2a-store.json in that folder. */
@@ -133,21 +131,9 @@ async function devSetup(ctx: Context, project: string, entryAbs: string, facts: 
   ctx.log.warn(`init --dev: copied the A2A EMULATOR to ${DEV_EMULATOR}: NOT a vault, for development only`);
   const storeFile = join(emulator, 'a2a-store.json');
   const store = readStore(storeFile);
-  const keystore = resolve(project, choices.keystore);
-  const password = randomBytes(32).toString('base64url');
-  const written = await writeKeystore(new Secret(password), {
-    out: keystore,
-    crt: keystore.replace(/\.p12$/, '.crt'),
-    force: true,
-    alias: 'keygate',
-    commonName: 'localhost',
-    keySize: 2048,
-    days: 365,
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1', '::1'],
-  });
-  store.accounts[facts.name] = { userName: 'keystore', password };
-  ctx.log.info(`created dev keystore ${relative(project, written.p12)} (trust ${relative(project, written.crt)}); its password is only in the emulator's store`);
+  const keystore = devKeystoreFiles(resolve(project, choices.keystore));
+  await createDevKeystore(keystore, store, facts.name);
+  ctx.log.info(`created dev keystore ${relative(project, keystore.keystore)} with a server certificate issued by a dev CA (trust ${relative(project, keystore.trust)}); both passwords are only in the emulator's store`);
   const paths = resolvePaths(project, { entry: entryAbs });
   const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
   const pinned = pinEntry(paths);

@@ -1,20 +1,16 @@
-// keystore create (seed 000's Create-Keystore) and dev-setup (the embedded demo behind `npm start`).
+// keystore create (seed 000's Create-Keystore). The demo's dev keystore (npm start, init --dev) is dev-setup.ts.
 // With --ca-cert/--ca-key the server certificate is issued by a dev CA (keygate pki ca create) instead of being
 // self-signed: clients then trust the CA (curl --cacert ca.crt), and the keystore holds leaf + CA.
-// The password never goes on argv: it comes from --password-file, or (dev-setup) is generated in memory and
-// handed straight to the dev A2A emulator's store.
+// The password never goes on argv: it comes from --password-file.
 
 import { resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import type { CreateOptions } from '../adapters/keystore.js';
 import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';
-import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
-import { readStore, writeStore } from '../adapters/emulator-store.js';
 
 /** Reads a password file, trimming only trailing whitespace (smallstep utils/read.go). */
 export function readPasswordFile(file: string): Secret {
@@ -134,7 +130,7 @@ const createHandler: Handler = async (ctx, a) => {
     ctx.io.stdout.write(`${written.p12}\n`);
     return EXIT.OK;
   }
-  if (a['key-type'] === 'ec') throw new KeygateError('USAGE', 'failed to parse flags: --key-type ec needs --ca-cert (the self-signed keystore is RSA)', { hint: 'keygate pki ca create, then keystore create --ca-cert pki/ca.crt --key-type ec' });
+  if (a['key-type'] === 'ec') throw new KeygateError('USAGE', 'failed to parse flags: --key-type ec needs --ca-cert (the self-signed keystore is RSA)', { hint: 'keygate pki ca create, then keygate keystore create --ca-cert pki/ca.crt --key-type ec' });
   const written = await writeKeystore(secret, args);
   ctx.log.info(`created ${written.p12} (RSA ${args.keySize}, ${args.days} days, alias ${args.alias}) and ${written.crt}`);
   ctx.io.stdout.write(`${written.p12}\n`);
@@ -168,56 +164,8 @@ export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<stri
           if (argv.days !== undefined && (!Number.isInteger(argv.days) || argv.days < 1 || argv.days > 36500)) throw new Error('--days must be a whole number from 1 to 36500');
           return true;
         })
-        .example('keygate keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
-        .example('keygate keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA'),
+        .example('$0 keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
+        .example('$0 keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA'),
     handler: choose(createHandler),
   };
-}
-
-// ---- dev-setup: the embedded demo (NOT for production) -------------------------------------------------
-
-export const DEMO = {
-  emulatorHome: 'dev/cspm',
-  clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64',
-  store: 'dev/cspm/a2a-store.json',
-  keystore: 'keystore/keygate-demo.p12',
-  alias: 'keygate-demo',
-} as const;
-
-const devSetupHandler: Handler = async (ctx) => {
-  const { cwd } = ctx.io;
-  const storeFile = resolve(cwd, DEMO.store);
-  const keystore = resolve(cwd, DEMO.keystore);
-  ctx.log.warn('dev-setup: using the A2A EMULATOR in dev/cspm, not a real vault: for the demo and tests only');
-  const store = readStore(storeFile);
-  if (!fileExists(keystore) || !store.accounts[DEMO.alias]) {
-    const password = randomBytes(32).toString('base64url');
-    const secret = new Secret(password);
-    const written = await writeKeystore(secret, {
-      out: keystore,
-      crt: keystore.replace(/\.p12$/, '.crt'),
-      force: true,
-      alias: 'keygate',
-      commonName: 'localhost',
-      keySize: 4096,
-      days: 3650,
-      dnsNames: ['localhost'],
-      ipAddresses: ['127.0.0.1', '::1'],
-    });
-    store.accounts[DEMO.alias] = { userName: 'keystore', password };
-    ctx.log.info(`created demo keystore ${written.p12}; its password is registered only in the emulator store`);
-  }
-  const paths = resolvePaths(cwd, {});
-  const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
-  const pinned = pinEntry(paths);
-  store.scripts = store.scripts.filter((s) => s.path !== paths.entry);
-  store.scripts.push({ path: paths.entry, sha256: pinned.entrySha256 });
-  writeStore(storeFile, store);
-  ctx.log.info(`manifest ${built.sha256} (${built.files} files) pinned; entry ${pinned.entrySha256} registered with the emulator`);
-  return EXIT.OK;
-};
-
-/** Hidden command behind `npm start`: demo keystore + emulator registration + generate + pin. */
-export function devSetupCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
-  return { command: 'dev-setup', describe: false, builder: (y) => y, handler: choose(devSetupHandler) };
 }
