@@ -103,7 +103,7 @@ test('a changed main entry gets 409 from the vault (PAM script check) and exit 4
   remember('entry-409', r.stdout, r.stderr);
   assert.equal(r.code, 4);
   assert.match(r.stderr, /PAM answered 409, unauthorized script name/);
-  assert.match(r.stderr, /fix: .*keygate pin/);
+  assert.match(r.stderr, /fix: .*printed by node dist\/main\.js pin/); // named as it was run
   assert.deepEqual(vaultCalls(p).map((c) => c.status), [409]);
 });
 
