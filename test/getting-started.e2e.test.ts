@@ -173,6 +173,7 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
 
   // one byte of one node_modules file changed: refused before the vault is asked, the file named
   const calls = vaultCallCount(project);
+  assert.ok(calls > 0, 'the emulator logs its calls (else "not asked" below proves nothing)');
   const restore = tamper(join(project, 'node_modules/express/lib/express.js'));
   try {
     const refused = sh(`node ${entry} serve`, '/', { KEYGATE_PORT: '0' });
@@ -209,6 +210,7 @@ for (const [pkg, source] of Object.entries(APPS)) {
     const dir = join(project, 'node_modules', name, 'lib');
     const victim = readdirSync(dir).filter((f) => f.endsWith('.js')).sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0]!;
     const calls = vaultCallCount(project);
+  assert.ok(calls > 0, 'the emulator logs its calls (else "not asked" below proves nothing)');
     const restore = tamper(join(dir, victim));
     try {
       const refused = sh(`node ${entry} serve`, '/', { KEYGATE_PORT: '0' });

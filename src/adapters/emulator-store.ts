@@ -4,7 +4,7 @@
 import { writeAtomicIn, fileExists, readWhole } from './files.js';
 
 export interface EmulatorStore {
-  accounts: Record<string, { userName: string; password: string; cachedPassword?: string }>;
+  accounts: Record<string, { userName: string; password: string; cachedPassword?: string; keystoreSha256?: string }>;
   scripts: { path: string; sha256: string }[];
 }
 

@@ -230,10 +230,10 @@ export function adminCommand(choose: (h: Handler) => (args: Record<string, unkno
         .option('actions', { type: 'string', default: 'status', describe: 'add-user/import-sqlite: what the user(s) may run, comma separated (actions, get, put, or *)' })
         .option('expires', { type: 'string', describe: 'add-user/import-sqlite: the key stops working at this ISO date' })
         .option('force', { type: 'boolean', default: false, describe: 'overwrite keys, replace users' })
-        .example('keygate admin keygen --server', 'admin/server_key.pem (0600) and admin/server.pem (give it to clients to pin)')
-        .example('keygate admin keygen alice --password-file pw', 'alice_key.pem (encrypted) and alice.pem')
-        .example('keygate admin add-user alice alice.pem --actions status,tail-log,get --expires 2027-01-31', 'then: keygate generate-filelist && keygate pin')
-        .example('keygate admin import-sqlite users_db.sqlite --actions status', "remo_serv's users, all at once")
+        .example('$0 admin keygen --server', 'admin/server_key.pem (0600) and admin/server.pem (give it to clients to pin)')
+        .example('$0 admin keygen alice --password-file pw', 'alice_key.pem (encrypted) and alice.pem')
+        .example('$0 admin add-user alice alice.pem --actions status,tail-log,get --expires 2027-01-31', 'then: keygate generate-filelist && keygate pin')
+        .example('$0 admin import-sqlite users_db.sqlite --actions status', "remo_serv's users, all at once")
         .epilogue('Exit codes: 0 ok, 2 usage or ADMIN_INVALID, 7 ADMIN_IMPORT_FAILED (docs/errors.md)'),
     handler: choose(handler),
   };

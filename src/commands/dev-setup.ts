@@ -10,7 +10,7 @@
 // cannot vouch for any real host.
 
 import { resolve } from 'node:path';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
@@ -46,6 +46,9 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 export function devKeystoreStale(files: DevKeystoreFiles, store: EmulatorStore, alias: string, now: Date): boolean {
   if (![files.keystore, files.trust, files.caKey, files.serverCert].every(fileExists)) return true;
   if (!store.accounts[alias] || !store.accounts[devCaAccount(alias)]) return true;
+  // the keystore the password was made for, not another one put at its path since (a production keystore
+  // created there with `keystore create --force` would otherwise be "kept" and fail to open)
+  if (store.accounts[alias].keystoreSha256 !== createHash('sha256').update(readWhole(files.keystore)).digest('hex')) return true;
   try {
     return new Date(new X509Certificate(readWhole(files.serverCert)).validTo).getTime() - now.getTime() < RENEW_BEFORE_MS;
   } catch {
@@ -73,7 +76,7 @@ export async function createDevKeystore(files: DevKeystoreFiles, store: Emulator
     { out: files.keystore, crt: files.serverCert, force: true, alias: 'keygate', commonName: 'localhost', keySize: 2048, days: 397, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] },
     { cert: files.trust, key: files.caKey, password: new Secret(caPassword), insecure: false, keyType: 'ec', days: undefined },
   );
-  store.accounts[alias] = { userName: 'keystore', password: keystorePassword };
+  store.accounts[alias] = { userName: 'keystore', password: keystorePassword, keystoreSha256: createHash('sha256').update(readWhole(files.keystore)).digest('hex') };
   store.accounts[devCaAccount(alias)] = { userName: 'dev-ca-key', password: caPassword };
 }
 

@@ -5,7 +5,7 @@
 // the emulator knows (dev-setup.ts), generates, pins and registers the entry, so `node <entry> serve` works at once.
 
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { cpSync } from 'node:fs';
+import { cpSync, readdirSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
@@ -16,12 +16,15 @@ import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, invocationOf, renderHint } from '../project.js';
 import { SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
-import { createDevKeystore, devKeystoreFiles } from './dev-setup.js';
+import { createDevKeystore, devKeystoreFiles, devKeystoreStale, type DevKeystoreFiles } from './dev-setup.js';
 import { EXIT_EPILOGUE, type Choose } from './common.js';
 
 /** Where --dev puts the emulator, relative to the project; its store is a2a-store.json in that folder. */
 const DEV_EMULATOR = 'keygate/dev-cspm';
 const DEV_CLIENT = `${DEV_EMULATOR}/cspmclient/bin64/cspmclient64`;
+
+/** Root files that are not the app's code: listed on their own lines, or not at all. */
+const NOT_APP_FILES = new Set(['package.json', 'package-lock.json', 'npm-shrinkwrap.json', CONFIG_FILE]);
 
 function readFacts(project: string): ProjectFacts {
   const pkgFile = join(project, 'package.json');
@@ -41,6 +44,10 @@ function readFacts(project: string): ProjectFacts {
     name: safeName(pkg['name']),
     main: fileExists(join(project, main)) ? main : undefined,
     sourceDirs: SOURCE_DIRS.filter((d) => fileExists(join(project, d))),
+    rootFiles: readdirSync(project, { withFileTypes: true })
+      .filter((d) => d.isFile() && /\.(c?js|json)$/.test(d.name) && !NOT_APP_FILES.has(d.name))
+      .map((d) => d.name)
+      .sort(),
     hasNodeModules: fileExists(join(project, 'node_modules')),
     lockfiles: ['package-lock.json', 'npm-shrinkwrap.json'].filter((f) => fileExists(join(project, f))),
   };
@@ -75,8 +82,9 @@ const init: Handler = async (ctx, args) => {
   const entryAbs = resolve(project, entryRel);
   const rel = relative(project, entryAbs);
   // The entry finds its project as its own folder or the one above (src/project.ts): keep it there.
-  if (rel.startsWith('..') || rel.split(sep).length > 2 || !/\.c?js$/.test(rel)) {
-    throw new KeygateError('USAGE', `failed to init: --entry ${entryRel} must be a .cjs (or .js) file in the project folder or one folder below it`, {
+  // .cjs: the bundle is CommonJS, and a .js file in a "type": "module" project would load as an ES module.
+  if (rel.startsWith('..') || rel.split(sep).length > 2 || !rel.endsWith('.cjs')) {
+    throw new KeygateError('USAGE', `failed to init: --entry ${entryRel} must be a .cjs file in the project folder or one folder below it`, {
       hint: `keygate init --entry ${DEFAULT_PROJECT_ENTRY}`,
     });
   }
@@ -95,8 +103,12 @@ const init: Handler = async (ctx, args) => {
     [join(project, CONFIG_FILE), `${JSON.stringify(configObject(facts, choices), null, 2)}\n`, 0o644],
     [unitFile, systemdUnit(facts, { projectDir: project, entryAbs, nodePath: ctx.io.nodePath }), 0o644],
   ];
+  // --dev keeps a dev keystore the emulator still opens (clients keep trusting its CA); any other keystore at
+  // that path is a file in the way like the others (it may be one PAM rotates).
+  const devKeystore = dev ? devKeystoreFiles(resolve(project, choices.keystore)) : undefined;
+  const reuseKeystore = devKeystore !== undefined && !devKeystoreStale(devKeystore, readStore(join(project, DEV_EMULATOR, 'a2a-store.json')), facts.name, new Date());
   // Nothing is written unless everything can be: one refusal lists every file in the way.
-  const inTheWay = files.map(([f]) => f).filter((f) => fileExists(f));
+  const inTheWay = [...files.map(([f]) => f), ...(devKeystore && !reuseKeystore ? [devKeystore.keystore] : [])].filter((f) => fileExists(f));
   if (inTheWay.length && !force) {
     throw new KeygateError('USAGE', `failed to init: would overwrite ${inTheWay.map((f) => relative(project, f)).join(', ')}`, {
       hint: 'keygate init --force (replaces them; keep your own edits elsewhere first)',
@@ -111,7 +123,7 @@ const init: Handler = async (ctx, args) => {
 
   const invocation = invocationOf(entryAbs, project);
   if (dev) {
-    await devSetup(ctx, project, entryAbs, facts, choices);
+    await devSetup(ctx, project, entryAbs, facts, reuseKeystore ? undefined : devKeystore);
     ctx.io.stdout.write(`${entryAbs}\n`);
     ctx.log.info(`next: ${invocation} serve   (dev emulator, NOT a vault; production: docs/getting-started.md)`);
     return EXIT.OK;
@@ -124,16 +136,17 @@ const init: Handler = async (ctx, args) => {
 };
 
 /** --dev: emulator, demo keystore (password known only to the emulator), generate, pin, register. */
-async function devSetup(ctx: Context, project: string, entryAbs: string, facts: ProjectFacts, choices: InitChoices): Promise<void> {
+async function devSetup(ctx: Context, project: string, entryAbs: string, facts: ProjectFacts, keystore: DevKeystoreFiles | undefined): Promise<void> {
   const source = emulatorSource(ctx.io.entry);
   const emulator = join(project, DEV_EMULATOR);
   cpSync(source, emulator, { recursive: true, filter: (f) => !/a2a-(store\.json|calls\.log)$/.test(f) });
   ctx.log.warn(`init --dev: copied the A2A EMULATOR to ${DEV_EMULATOR}: NOT a vault, for development only`);
   const storeFile = join(emulator, 'a2a-store.json');
   const store = readStore(storeFile);
-  const keystore = devKeystoreFiles(resolve(project, choices.keystore));
-  await createDevKeystore(keystore, store, facts.name);
-  ctx.log.info(`created dev keystore ${relative(project, keystore.keystore)} with a server certificate issued by a dev CA (trust ${relative(project, keystore.trust)}); both passwords are only in the emulator's store`);
+  if (keystore) {
+    await createDevKeystore(keystore, store, facts.name);
+    ctx.log.info(`created dev keystore ${relative(project, keystore.keystore)} with a server certificate issued by a dev CA (trust ${relative(project, keystore.trust)}); both passwords are only in the emulator's store`);
+  } else ctx.log.info('kept the dev keystore: the emulator opens it and its certificate is valid');
   const paths = resolvePaths(project, { entry: entryAbs });
   const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
   const pinned = pinEntry(paths);
@@ -154,7 +167,7 @@ export function initCommand(choose: Choose): CommandModule {
         .option('port', { type: 'number', default: 8443, describe: 'HTTPS port' })
         .option('dev', { type: 'boolean', default: false, describe: 'also set up the dev A2A emulator (NOT a vault) and a dev keystore, generate and pin: serve works at once' })
         .option('force', { type: 'boolean', default: false, describe: 'replace files init wrote before' })
-        .example('npx keygate init --dev', 'then: node keygate/main.cjs serve')
+        .example('$0 init --dev', 'then: node keygate/main.cjs serve')
         .epilogue(EXIT_EPILOGUE),
     handler: choose(init),
   };

@@ -2,7 +2,6 @@
 // Precedence (applied by the caller): flags, then KEYGATE_* env (yargs), then this file, then defaults.
 
 import { validateAdminConfig, type AdminConfig } from '../admin/config.js';
-
 import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
 
 export interface Config {
