@@ -3,7 +3,8 @@
 // that `keygate pki issue client` + `keygate pki p12` made gets the page; curl without a certificate, and with a
 // certificate of another CA, gets no answer (the handshake fails). The server certificate is issued by the dev CA
 // that dev-setup made (not self-signed), and that CA is what clients trust. Neither password is in any output, and
-// each is in exactly one file.
+// each is in exactly one file. And dev-setup keeps that CA and keystore from run to run, until the server
+// certificate has fewer than 30 days left.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { ROOT, keygate, run, tempDir } from './helpers/project.js';
+import { ROOT, demoProject, keygate, run, tempDir } from './helpers/project.js';
 import { waitFor } from './helpers/backend.js';
 
 function missing(cmd: string, pkg: string): string | undefined {
@@ -127,4 +128,25 @@ test('npm run demo:mtls: the p12 from keygate pki gets the page, no certificate 
   }
   assert.equal(await exited, 0, err);
   assert.match(err, /keygate: stopped/);
+});
+
+test('dev-setup keeps its dev CA and keystore while the server certificate has 30 days or more, and makes new ones after', { skip: missing('openssl', 'openssl') }, () => {
+  const p = demoProject();
+  const files = ['keystore/keygate-demo.p12', 'keystore/keygate-demo.crt', 'keystore/keygate-demo-ca.key', 'keystore/keygate-demo-server.crt'].map((f) => join(p.dir, f));
+  const setup = () => {
+    const r = keygate(p.dir, ['dev-setup']);
+    assert.equal(r.code, 0, r.stderr);
+    return files.map((f) => readFileSync(f));
+  };
+  const first = setup();
+  setup().forEach((bytes, i) => assert.ok(bytes.equals(first[i]!), `${files[i]} was made again`));
+  // A server certificate 10 days from its end (dev-setup reads only its date): everything is made new.
+  const scratch = tempDir('kg-soon-');
+  const soon = run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(scratch, 'k.pem'), '-out', files[3]!, '-days', '10', '-subj', '/CN=localhost']);
+  assert.equal(soon.code, 0, soon.stderr);
+  const renewed = setup();
+  renewed.forEach((bytes, i) => assert.ok(!bytes.equals(first[i]!), `${files[i]} was kept`));
+  const leaf = new X509Certificate(renewed[3]!);
+  assert.ok(new Date(leaf.validTo).getTime() - Date.now() > 390 * 24 * 3600 * 1000, leaf.validTo);
+  assert.equal(leaf.checkIssued(new X509Certificate(renewed[1]!)), true);
 });
