@@ -62,7 +62,7 @@ process.on('SIGTERM', () => process.exit(0));
 `,
   );
   if (!existsSync(join(DIR, 'bare.key'))) {
-    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'bare.key', '-out', 'bare.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { cwd: DIR });
+    sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'bare.key', '-out', 'bare.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { cwd: DIR });
   }
   // keygate's own init, from this checkout's bundle: the entry, template, config, the emulator, a keystore, pin
   sh(process.execPath, [join(ROOT, 'dist/main.js'), 'init', '--dev', '--force', '--port', String(KG_PORT)], { cwd: DIR });

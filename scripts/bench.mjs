@@ -205,8 +205,8 @@ function demoProject() {
   config.server.port = 18444;
   writeFileSync(join(dir, 'keygate.config.json'), JSON.stringify(config, null, 2));
   sh(process.execPath, ['dist/main.js', 'dev-setup'], { cwd: dir });
-  // The bare competitor: the same handler, PEM files, no gate.
-  sh('openssl', ['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-keyout', 'bare.key', '-out', 'bare.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { cwd: dir });
+  // The bare competitor: the same handler, PEM files (EC P-256, like the demo's dev-CA certificate), no gate.
+  sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'bare.key', '-out', 'bare.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { cwd: dir });
   writeFileSync(
     join(dir, 'bare-server.cjs'),
     `'use strict';

@@ -34,11 +34,11 @@ const scan = spawnSync(testssl, ['--quiet', '--color', '0', '--warnings', 'off',
 server.kill('SIGTERM');
 const findings = JSON.parse(readFileSync(json, 'utf8'));
 const bad = findings.filter((f) => ['MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity));
-// Findings about the demo certificate itself, not the TLS profile: it is self-signed (no public trust, no
-// CRL/OCSP) and valid 10 years, as Create-Keystore makes it (issue: seed 000's -validity 3650).
+// Findings about the demo certificate itself, not the TLS profile: it is issued by a private dev CA (no public
+// trust, no CRL/OCSP URL), as `npm start` makes it (src/commands/dev-setup.ts).
 const ignore = new Set(['cert_chain_of_trust', 'cert_trust', 'cert_caIssuers', 'cert_crlDistributionPoints', 'cert_ocspURL', 'OCSP_stapling', 'cert_revocation', 'cert_validityPeriod']);
 const real = bad.filter((f) => !ignore.has(f.id));
-console.log(`\nscan: ${findings.length} checks; ${bad.length} MEDIUM+ (${bad.length - real.length} about the self-signed demo certificate's trust)`);
+console.log(`\nscan: ${findings.length} checks; ${bad.length} MEDIUM+ (${bad.length - real.length} about the dev-CA demo certificate's trust)`);
 for (const f of bad) console.log(`  ${ignore.has(f.id) ? '(demo cert) ' : ''}${f.severity} ${f.id}: ${f.finding}`);
 rmSync(dir, { recursive: true, force: true });
 process.exitCode = scan.status === null ? 1 : real.length ? 1 : 0;
