@@ -17,6 +17,7 @@ import type { AdminHost } from '../src/admin/actions.js';
 import { sha256File, tempDir, writeTree } from './helpers/project.js';
 import { loadAdminMaterial } from '../src/admin/setup.js';
 import { VerifiedTree } from '../src/server/verified-tree.js';
+import { waitFor } from './helpers/backend.js';
 
 const PAYLOAD_SENTINEL = 'PAYLOAD-SENTINEL-7c1e';
 const serverKey = generateKeyPairSync('ed448').privateKey;
@@ -49,14 +50,14 @@ after(async () => {
   for (const s of servers) await s.close();
 });
 
-async function start(raw: Record<string, unknown>, users: AdminUser[] = [alice.user, bob.user, old.user]): Promise<Started> {
+async function start(raw: Record<string, unknown>, users: AdminUser[] = [alice.user, bob.user, old.user], nowS?: () => number): Promise<Started> {
   const base = tempDir('kg-admin-');
   const errors: string[] = [];
   const config = validateAdminConfig(raw['socket'] ? raw : { port: 0, ...raw }, errors, []) as AdminConfig;
   assert.deepEqual(errors, []);
   const logs: string[] = [];
   const log = { info: (m: string, f?: object) => logs.push(`${m} ${JSON.stringify(f ?? {})}`), warn: (m: string, f?: object) => logs.push(`${m} ${JSON.stringify(f ?? {})}`) };
-  const server = await startAdminServer({ config, base, serverKey, users: new Map(users.map((u) => [u.name, u])), host, log, version: 'test' });
+  const server = await startAdminServer({ config, base, serverKey, users: new Map(users.map((u) => [u.name, u])), host, log, version: 'test', nowS });
   servers.push(server);
   return { server, base, logs, ep: { url: server.url } };
 }
@@ -138,7 +139,7 @@ test('the protocol: /info, /auth, /cmd, /get, /put both body forms; every hole c
     ['cmd', 'echo a b', 400, /takes 1 argument/],
     ['cmd', 'status now', 400, /takes no arguments/],
     ['cmd', 'restart-backend', 403, /not an action/],
-    ['icm', 'bash', 403, /interactive commands are not offered/],
+    ['icm', 'bash', 403, /bash is not an interactive action this channel offers \(none is/],
     ['get', '../secret.txt', 403, /".." is not allowed/],
     ['get', join(s.base, 'secret.txt'), 403, /outside the folders/],
     ['get', 'log/link.txt', 403, /symlink/],
@@ -272,4 +273,135 @@ test('loadAdminMaterial: registry and key from verified bytes, a 0600 key, actio
   writeFileSync(join(base, 'admin/users.json'), JSON.stringify({ users: { 'a b': { key: 'x', actions: ['shell'] } } }));
   const bad = new VerifiedTree(base, manifest(['admin/server_key.pem', 'admin/users.json']));
   assert.match(code(() => loadAdminMaterial(cfg({}), bad)), /^ADMIN_INVALID: failed to read the admin users .*\n"a b": a user name.*\na b\.key: is not a PEM public key.*\na b\.actions: "shell" is no action/);
+});
+
+/** Whether a process runs (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** /idt with no input until the output so far matches (the program answers when it answers: no timing assumed). */
+async function readUntil(c: AdminClient, first: string, want: RegExp): Promise<string> {
+  let out = first;
+  for (let i = 0; i < 100 && !want.test(out); i++) {
+    const r = await c.request('idt');
+    assert.equal(r.status, 200, r.data.toString());
+    out += r.data.toString();
+  }
+  assert.match(out, want);
+  return out;
+}
+
+test('interactive actions: allow-listed only, one per session, a cap; the program ends with /edt, logout, its idle timeout, the session, shutdown', async () => {
+  const carl = makeUser('carl', ['cat']);
+  let skew = 0;
+  const s = await start(
+    {
+      maxInteractive: 3,
+      authRate: { perAddressBurst: 1000, perUserBurst: 100 },
+      interactive: {
+        cat: { argv: ['/bin/cat'], replyWaitMs: 300 },
+        sh: { argv: ['/bin/sh'], replyWaitMs: 300 },
+        brief: { argv: ['/bin/cat'], idleSeconds: 1, replyWaitMs: 100 },
+      },
+    },
+    [alice.user, bob.user, carl.user],
+    () => Math.floor(Date.now() / 1000) + skew,
+  );
+  const statuses: number[] = [];
+  const seen = <T extends { status: number }>(r: T): T => (statuses.push(r.status), r);
+  const c = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  assert.match(seen(await c.request('idt', undefined, Buffer.from('x\n'))).data.toString(), /no interactive program runs/);
+  assert.equal(seen(await c.request('edt')).status, 400);
+
+  // Start, send, receive, end: the payload goes to stdin, the output comes back, the program is gone after /edt.
+  const started = seen(await c.request('icm', 'cat', Buffer.from('first\n')));
+  assert.equal(started.status, 200);
+  await readUntil(c, started.data.toString(), /^first\n$/);
+  const pid = s.server.interactivePid(c.cookie)!;
+  assert.ok(pid > 0 && alive(pid));
+  const sent = seen(await c.request('idt', undefined, Buffer.from(`${PAYLOAD_SENTINEL}\n`)));
+  await readUntil(c, sent.data.toString(), new RegExp(`^${PAYLOAD_SENTINEL}\\n$`));
+  const second = seen(await c.request('icm', 'sh'));
+  assert.equal(second.status, 409, 'one interactive program per session');
+  assert.match(second.data.toString(), /already runs cat/);
+  assert.equal(s.server.interactivePid(c.cookie), pid, 'the first one still runs');
+  const ended = seen(await c.request('edt'));
+  assert.equal(ended.status, 200);
+  assert.match(ended.data.toString(), /\[keygate: cat exit status 0\]\n$/);
+  assert.equal(alive(pid), false, 'gone after /edt');
+  assert.equal(s.server.interactivePid(c.cookie), undefined);
+
+  // Only allow-listed names, with no words, and only for users allowed them.
+  for (const [arg, code, why] of [
+    ['bash', 403, /bash is not an interactive action this channel offers \(offered: cat, sh, brief\)/],
+    ['status', 403, /not an interactive action/],
+    ['cat /etc/passwd', 400, /takes no arguments/],
+  ] as const) {
+    const r = seen(await c.request('icm', arg));
+    assert.equal(r.status, code, `${arg}: ${r.data}`);
+    assert.match(r.data.toString(), why);
+  }
+  assert.equal(s.server.interactivePid(c.cookie), undefined, 'nothing started by a refused /icm');
+  const b = await AdminClient.login(s.ep, 'bob', bob.key, serverPub);
+  assert.match(seen(await b.request('icm', 'cat')).data.toString(), /bob may not run cat/);
+
+  // Logout ends it (and the session).
+  const k = await AdminClient.login(s.ep, 'carl', carl.key, serverPub);
+  assert.equal(seen(await k.request('icm', 'cat')).status, 200, 'carl may run cat');
+  const carlPid = s.server.interactivePid(k.cookie)!;
+  assert.ok(alive(carlPid));
+  assert.equal(seen(await k.request('cmd', 'logout')).data.toString(), 'logged out\n');
+  assert.equal(alive(carlPid), false, 'gone after logout');
+  assert.equal(seen(await k.request('cmd', 'status')).status, 403, 'the session ended');
+
+  // Its process group ends with it: a background job of the program does not survive /edt, whether it let go of
+  // the pipes (the shell ends at end of input; the group is killed after it) or holds them (SIGTERM to the group).
+  for (const job of ['sleep 1234 </dev/null >/dev/null 2>&1', 'sleep 1235']) {
+    const shell = seen(await c.request('icm', 'sh', Buffer.from(`${job} & echo bg=$!\n`)));
+    const bg = Number(/bg=(\d+)/.exec(await readUntil(c, shell.data.toString(), /bg=\d+\n/))![1]);
+    assert.ok(alive(bg));
+    assert.equal(seen(await c.request('edt')).status, 200);
+    await waitFor(() => !alive(bg), 20_000, `the background job ${bg} (${job}) to be killed`);
+  }
+
+  // Its own idle timeout (1 s here, and never longer than the session's).
+  assert.equal(seen(await c.request('icm', 'brief')).status, 200);
+  const briefPid = s.server.interactivePid(c.cookie)!;
+  await waitFor(() => !alive(briefPid), 20_000, 'the idle program to be ended');
+  assert.match(s.logs.join('\n'), /interactive brief \(pid \d+\) ended: alice: idle for 1 s/);
+  assert.match(seen(await c.request('idt')).data.toString(), /no interactive program runs/);
+
+  // The session's idle timeout (the server's clock moved past admin.sessionIdleSeconds) ends it too.
+  assert.equal(seen(await c.request('icm', 'cat')).status, 200);
+  const idlePid = s.server.interactivePid(c.cookie)!;
+  skew = 601;
+  assert.equal(seen(await c.request('cmd', 'status')).status, 403, 'the session expired');
+  skew = 0;
+  await waitFor(() => !alive(idlePid), 20_000, 'the expired session\'s program to be ended');
+
+  // A cap over all sessions, and keygate's shutdown ends every program.
+  const pids: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+    assert.equal(seen(await d.request('icm', 'cat')).status, 200);
+    pids.push(s.server.interactivePid(d.cookie)!);
+  }
+  const d4 = await AdminClient.login(s.ep, 'alice', alice.key, serverPub);
+  const capped = await d4.request('icm', 'cat');
+  assert.equal(capped.status, 503);
+  assert.match(capped.data.toString(), /admin\.maxInteractive/);
+  assert.deepEqual(statuses.filter((x) => x >= 500), [], 'no 5xx but the cap');
+  await s.server.close();
+  for (const p of pids) assert.equal(alive(p), false, `gone after shutdown: ${p}`);
+
+  // Audit: one line per request, the payload in none of them nor in the log.
+  const audit = readFileSync(join(s.base, 'log/admin-audit.jsonl'), 'utf8');
+  for (const a of ['icm:cat', 'idt:cat', 'edt:cat', 'icm:bash', 'idt:none', 'cmd:logout']) assert.ok(audit.includes(`"action":"${a}"`), a);
+  assert.equal((audit + s.logs.join('\n')).includes(PAYLOAD_SENTINEL), false, 'a payload in a log');
 });

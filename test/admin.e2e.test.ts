@@ -62,6 +62,7 @@ before(async () => {
           env: { argv: ['/usr/bin/env'] },
           upper: { argv: ['/usr/bin/tr', 'a-z', 'A-Z'], stdin: true },
         },
+        interactive: { cat: { argv: ['/bin/cat'], replyWaitMs: 300 } },
       },
     },
     prepare: (dir) => {
@@ -114,7 +115,8 @@ test('the Python client: every command form, and the files keygate admin wrote',
     { op: 'exec', cmd: 'tail-log 2' },
     { op: 'iexec', cmd: 'bash' },
     { op: 'exec', cmd: 'verify' },
-    { op: 'idata', data: 'ls' },
+    { op: 'iexec', cmd: 'cat' },
+    { op: 'idata', data: 'ls', until: 'ls\n' },
     { op: 'iend' },
     { op: 'exec', cmd: 'upper', data: 'from stdin\n' },
   ]);
@@ -133,11 +135,15 @@ test('the Python client: every command form, and the files keygate admin wrote',
   assert.match(String(by(7).text), /"action":"cmd:status"/);
   assert.equal(String(by(8).text).trim().split('\n').length, 2);
   assert.equal(by(9).status, 403);
-  assert.match(String(by(9).text), /interactive commands are not offered/);
+  assert.match(String(by(9).text), /bash is not an interactive action this channel offers \(offered: cat\)/);
   assert.equal(by(10).status, 200);
   assert.match(String(by(10).text), /^verified \d+ files manifest=[0-9a-f]{64}/);
-  assert.deepEqual([by(11).status, by(12).status], [403, 403], '/idt and /edt: no interactive commands');
-  assert.equal(by(13).text, 'FROM STDIN\n', 'the request payload as stdin of an action that takes it');
+  // An allow-listed interactive action: started, fed a line, its echo read back, ended (its exit status last).
+  assert.deepEqual([by(11).status, by(12).status, by(13).status], [200, 200, 200], JSON.stringify(r.slice(11, 14)));
+  assert.equal(by(12).text, 'ls\n');
+  assert.equal(by(13).text, '[keygate: cat exit status 0]\n');
+  assert.equal(by(13).ended, true);
+  assert.equal(by(14).text, 'FROM STDIN\n', 'the request payload as stdin of an action that takes it');
 });
 
 test('the Python client: the holes of remo_serv are closed (4xx, never 500; the session survives)', skip, () => {

@@ -33,6 +33,22 @@ test('admin config: off when absent, defaults, every problem at once', () => {
     'admin.port: must be a whole number from 0 to 65535',
     'admin.socket: cannot be used together with admin.host/admin.port (choose one)',
   ]);
+  const inter: string[] = [];
+  const cfg = validateAdminConfig(
+    { actions: { cat: { argv: ['/bin/cat'] } }, maxInteractive: 0, interactive: { cat: { argv: ['/bin/cat'] }, logout: { argv: ['/bin/sh'] }, calc: { argv: ['bc'], idleSeconds: 0, shell: true }, ok: { argv: ['/usr/bin/bc', '-q'] } } },
+    inter,
+    [],
+  );
+  assert.deepEqual(inter.sort(), [
+    'admin.interactive.calc.argv: the program "bc" must be an absolute path (keygate does no PATH lookup)',
+    'admin.interactive.calc.idleSeconds: must be a whole number from 1 to 86400',
+    'admin.interactive.calc.shell: unknown setting',
+    'admin.interactive.cat: cat is also in admin.actions (a name is one or the other)',
+    'admin.interactive.logout: logout is one of keygate\'s own actions',
+    'admin.maxInteractive: must be a whole number from 1 to 100',
+  ]);
+  assert.deepEqual(cfg?.interactive['ok'], { argv: ['/usr/bin/bc', '-q'], idleSeconds: 300, maxOutputBytes: 65536, replyWaitMs: 1000 });
+  assert.deepEqual(on.config.admin?.interactive, {}, 'no interactive action unless listed');
   const remote: string[] = [];
   validateAdminConfig({ host: '10.0.0.1' }, remote, []);
   assert.match(remote[0]!, /not a loopback address/);

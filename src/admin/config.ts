@@ -13,6 +13,18 @@ export interface AdminAction {
   readonly stdin: boolean;
 }
 
+/** An interactive action (/icm, /idt, /edt): a fixed argv, no words from the user, one per session. */
+export interface AdminInteractive {
+  /** Fixed argv, no shell: argv[0] an absolute path checked like an action's program. */
+  readonly argv: readonly string[];
+  /** The program is ended when this long passes without /icm or /idt (at most admin.sessionIdleSeconds). */
+  readonly idleSeconds: number;
+  /** Output held between two requests; the program is paused (its pipe fills) rather than output dropped. */
+  readonly maxOutputBytes: number;
+  /** How long /icm and /idt wait for output before answering (they answer earlier once it goes quiet). */
+  readonly replyWaitMs: number;
+}
+
 export interface AdminConfig {
   readonly host: string;
   readonly port: number;
@@ -37,10 +49,16 @@ export interface AdminConfig {
   readonly tokenTtlSeconds: number;
   readonly authRate: { readonly perUserBurst: number; readonly perAddressBurst: number; readonly perMinute: number };
   readonly actions: Readonly<Record<string, AdminAction>>;
+  /** Interactive actions for /icm, /idt, /edt; none: those commands are refused (403). */
+  readonly interactive: Readonly<Record<string, AdminInteractive>>;
+  /** Interactive programs running at once, over all sessions. */
+  readonly maxInteractive: number;
 }
 
 /** keygate's own actions (src/admin/actions.ts); an operator action cannot take one of these names. */
 export const BUILTIN_ACTIONS = ['status', 'verify', 'reload-tls', 'reload-crl', 'restart-backend', 'tail-log'] as const;
+/** Names no operator action can take: keygate's own, `logout` (any user's, ends the session), the file operations. */
+const RESERVED_NAMES: readonly string[] = [...BUILTIN_ACTIONS, 'logout', 'get', 'put'];
 
 export const ADMIN_DEFAULTS = {
   host: '127.0.0.1',
@@ -54,11 +72,14 @@ export const ADMIN_DEFAULTS = {
   tokenTtlSeconds: 60,
   authRate: { perUserBurst: 5, perAddressBurst: 20, perMinute: 10 },
   action: { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 },
+  interactive: { idleSeconds: 300, maxOutputBytes: 64 * 1024, replyWaitMs: 1000 },
+  maxInteractive: 4,
 } as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const KEYS = ['host', 'port', 'socket', 'allowRemote', 'serverKey', 'users', 'auditLog', 'getFolders', 'dropFolder', 'putMaxBytes', 'sessionIdleSeconds', 'maxSessions', 'tokenTtlSeconds', 'authRate', 'actions', '$comment'];
+const KEYS = ['host', 'port', 'socket', 'allowRemote', 'serverKey', 'users', 'auditLog', 'getFolders', 'dropFolder', 'putMaxBytes', 'sessionIdleSeconds', 'maxSessions', 'tokenTtlSeconds', 'authRate', 'actions', 'interactive', 'maxInteractive', '$comment'];
+const INTERACTIVE_KEYS = ['argv', 'idleSeconds', 'maxOutputBytes', 'replyWaitMs', '$comment'];
 const ACTION_KEYS = ['argv', 'args', 'timeoutMs', 'maxOutputBytes', 'stdin', '$comment'];
 const ACTION_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -126,6 +147,12 @@ export function validateAdminConfig(raw: unknown, errors: string[], warnings: st
   const r = raw['authRate'] === undefined ? {} : isObj(raw['authRate']) ? raw['authRate'] : (errors.push('admin.authRate: must be an object'), {});
   for (const k of Object.keys(r)) if (!['perUserBurst', 'perAddressBurst', 'perMinute'].includes(k)) errors.push(`admin.authRate.${k}: unknown setting`);
 
+  const programArgv = (a: Obj, p: string): string[] => {
+    const argv = strList(a, 'argv', `${p}.argv`) ?? [];
+    if (argv.length === 0) errors.push(`${p}.argv: required, the program's argv as an array (no shell), e.g. ["/usr/bin/systemctl", "status", "svc"]`);
+    else if (!argv[0]!.startsWith('/')) errors.push(`${p}.argv: the program ${JSON.stringify(argv[0])} must be an absolute path (keygate does no PATH lookup)`);
+    return argv;
+  };
   const actions: Record<string, AdminAction> = {};
   const rawActions = raw['actions'];
   if (rawActions !== undefined && !isObj(rawActions)) errors.push('admin.actions: must be an object of name: { argv: [...] }');
@@ -133,15 +160,13 @@ export function validateAdminConfig(raw: unknown, errors: string[], warnings: st
     for (const [name, a] of Object.entries(rawActions)) {
       const p = `admin.actions.${name}`;
       if (!ACTION_NAME.test(name)) errors.push(`${p}: a name is 1 to 32 of a-z, 0-9 and -, starting with a letter`);
-      if ((BUILTIN_ACTIONS as readonly string[]).includes(name)) errors.push(`${p}: ${name} is one of keygate's own actions`);
+      if (RESERVED_NAMES.includes(name)) errors.push(`${p}: ${name} is one of keygate's own actions`);
       if (!isObj(a)) {
         errors.push(`${p}: must be an object with argv`);
         continue;
       }
       for (const k of Object.keys(a)) if (!ACTION_KEYS.includes(k)) errors.push(`${p}.${k}: unknown setting`);
-      const argv = strList(a, 'argv', `${p}.argv`) ?? [];
-      if (argv.length === 0) errors.push(`${p}.argv: required, the program's argv as an array (no shell), e.g. ["/usr/bin/systemctl", "status", "svc"]`);
-      else if (!argv[0]!.startsWith('/')) errors.push(`${p}.argv: the program ${JSON.stringify(argv[0])} must be an absolute path (keygate does no PATH lookup)`);
+      const argv = programArgv(a, p);
       const args = strList(a, 'args', `${p}.args`) ?? [];
       for (const pattern of args) {
         try {
@@ -156,6 +181,29 @@ export function validateAdminConfig(raw: unknown, errors: string[], warnings: st
         timeoutMs: int(a, 'timeoutMs', `${p}.timeoutMs`, d.action.timeoutMs, 100, 600_000),
         maxOutputBytes: int(a, 'maxOutputBytes', `${p}.maxOutputBytes`, d.action.maxOutputBytes, 256, 64 * 1024 * 1024),
         stdin: bool(a, 'stdin', `${p}.stdin`, false),
+      };
+    }
+  }
+  // Interactive actions share the actions' names (a user's `actions` list allows both), so a name is one or the other.
+  const interactive: Record<string, AdminInteractive> = {};
+  const rawInteractive = raw['interactive'];
+  if (rawInteractive !== undefined && !isObj(rawInteractive)) errors.push('admin.interactive: must be an object of name: { argv: [...] }');
+  else if (rawInteractive !== undefined) {
+    for (const [name, a] of Object.entries(rawInteractive)) {
+      const p = `admin.interactive.${name}`;
+      if (!ACTION_NAME.test(name)) errors.push(`${p}: a name is 1 to 32 of a-z, 0-9 and -, starting with a letter`);
+      if (RESERVED_NAMES.includes(name)) errors.push(`${p}: ${name} is one of keygate's own actions`);
+      if (actions[name]) errors.push(`${p}: ${name} is also in admin.actions (a name is one or the other)`);
+      if (!isObj(a)) {
+        errors.push(`${p}: must be an object with argv`);
+        continue;
+      }
+      for (const k of Object.keys(a)) if (!INTERACTIVE_KEYS.includes(k)) errors.push(`${p}.${k}: unknown setting`);
+      interactive[name] = {
+        argv: programArgv(a, p),
+        idleSeconds: int(a, 'idleSeconds', `${p}.idleSeconds`, d.interactive.idleSeconds, 1, 86_400),
+        maxOutputBytes: int(a, 'maxOutputBytes', `${p}.maxOutputBytes`, d.interactive.maxOutputBytes, 256, 16 * 1024 * 1024),
+        replyWaitMs: int(a, 'replyWaitMs', `${p}.replyWaitMs`, d.interactive.replyWaitMs, 10, 30_000),
       };
     }
   }
@@ -179,6 +227,8 @@ export function validateAdminConfig(raw: unknown, errors: string[], warnings: st
       perMinute: int(r, 'perMinute', 'admin.authRate.perMinute', d.authRate.perMinute, 1, 10_000),
     },
     actions,
+    interactive,
+    maxInteractive: int(raw, 'maxInteractive', 'admin.maxInteractive', d.maxInteractive, 1, 100),
   };
 }
 

@@ -20,6 +20,7 @@ import { mayRun, type AdminUser } from './users.js';
 import { offeredActions, parseCommandLine, runAction, type AdminHost } from './actions.js';
 import { JailError, readJailed, writeDrop } from './file-jail.js';
 import { argDigest, openAuditLog, type AuditEntry } from './audit.js';
+import { InteractiveRefusal, InteractiveTable, type InteractiveReply } from './interactive.js';
 
 export type { AdminHost } from './actions.js';
 
@@ -45,6 +46,8 @@ export interface AdminServer {
   /** http://host:port/ or unix:<path> */
   readonly url: string;
   readonly port?: number;
+  /** The pid of the interactive program a session runs (tests check it is gone afterwards). */
+  interactivePid(cookie: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -88,7 +91,18 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   const now = o.nowS ?? (() => Math.floor(Date.now() / 1000));
   const auditPath = resolve(o.base, config.auditLog);
   const audit = openAuditLog(auditPath, (m) => log.warn(m, { gate: 'admin' }));
-  const sessions = new SessionTable({ maxSessions: config.maxSessions, idleSeconds: config.sessionIdleSeconds });
+  const interactive = new InteractiveTable({
+    max: config.maxInteractive,
+    cwd: o.base,
+    sessionIdleSeconds: config.sessionIdleSeconds,
+    log: (m) => log.info(m, { gate: 'admin' }),
+  });
+  // A session that ends (logout, idle, shutdown) ends its interactive program: remo_serv leaked them.
+  const sessions = new SessionTable({
+    maxSessions: config.maxSessions,
+    idleSeconds: config.sessionIdleSeconds,
+    onEnd: (s) => void interactive.end(s.id, `${s.user}'s session ended`),
+  });
   const perUser = new RateLimiter({ burst: config.authRate.perUserBurst, perMinute: config.authRate.perMinute });
   const perAddress = new RateLimiter({ burst: config.authRate.perAddressBurst, perMinute: config.authRate.perMinute });
   const ttl = config.tokenTtlSeconds;
@@ -178,12 +192,30 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     }
     const req_ = entry.req!;
     // Checked after the body: every request whose body authenticates uses its number, whatever its path.
-    if (route === 'unknown') fail(403, `${(req.url ?? '').split('/')[1]?.slice(0, 16) ?? ''}: not a command of this channel (cmd, get, put, info, auth)`);
+    if (route === 'unknown') fail(403, `${(req.url ?? '').split('/')[1]?.slice(0, 16) ?? ''}: not a command of this channel (cmd, get, put, icm, idt, edt, info, auth)`);
     if (route === 'info') {
       sealed(res, s, req_, 200, Buffer.from(`keygate ${o.version} admin channel (remo_serv 0.6.0 protocol) here`));
       return { ...entry, status: 200, result: 'ok' };
     }
-    if (route === 'icm' || route === 'idt' || route === 'edt') fail(403, `/${route}: interactive commands are not offered by keygate's admin channel (docs/admin.md)`);
+    const user = o.users.get(s.user)!;
+    const answer = (r: InteractiveReply): AuditEntry => {
+      sealed(res, s, req_, 200, r.output);
+      return { ...entry, status: 200, result: r.result };
+    };
+    const refusedBy = (err: unknown): never => {
+      if (err instanceof InteractiveRefusal) return fail(err.status, err.message);
+      throw err;
+    };
+    if (route === 'idt' || route === 'edt') {
+      // No argument: the stock client sends /idt and /edt bare; the body token still carries the number.
+      if (arg !== undefined) fail(400, `/${route} takes no argument after the path`);
+      entry.action = `${route}:${interactive.nameOf(s.id) ?? 'none'}`;
+      if (route === 'idt') return answer(await interactive.exchange(s.id, payload).catch(refusedBy));
+      if (payload.length) fail(400, '/edt reads no input');
+      const ended = await interactive.end(s.id);
+      if (!ended) fail(400, 'no interactive program runs in this session (start one with /icm)');
+      return answer(ended!);
+    }
     if (arg === undefined || arg === '') fail(400, `/${route} needs an encrypted argument after the slash`);
     let text: string;
     try {
@@ -192,12 +224,31 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
       return fail(400, `the URL token: ${err instanceof ProtocolError ? err.message : 'does not decode'}`);
     }
     entry.argSha256 = argDigest(text);
-    const user = o.users.get(s.user)!;
+    if (route === 'icm') {
+      const parsed = parseCommandLine(text);
+      if (typeof parsed === 'string') fail(400, parsed);
+      const { name, args } = parsed as { name: string; args: string[] };
+      entry.action = `icm:${name}`;
+      const names = Object.keys(config.interactive);
+      const action = Object.hasOwn(config.interactive, name) ? config.interactive[name] : undefined;
+      if (!action) fail(403, `${name} is not an interactive action this channel offers (${names.length ? `offered: ${names.join(', ')}` : 'none is: admin.interactive'})`);
+      if (!mayRun(user, name)) fail(403, `${s.user} may not run ${name}`);
+      if (args.length) fail(400, `${name} takes no arguments (its argv is fixed in admin.interactive)`);
+      return answer(await interactive.start(s.id, s.user, name, action!, payload).catch(refusedBy));
+    }
     if (route === 'cmd') {
       const parsed = parseCommandLine(text);
       if (typeof parsed === 'string') fail(400, parsed);
       const { name, args } = parsed as { name: string; args: string[] };
       entry.action = `cmd:${name}`;
+      if (name === 'logout') {
+        // The authenticated logout (remo_serv's was an empty /auth anyone with the cookie could send): any user's.
+        if (args.length || payload.length) fail(400, 'logout takes no arguments and reads no input');
+        await interactive.end(s.id, `${s.user} logged out`); // gone before the answer says so
+        sessions.end(s.id);
+        sealed(res, s, req_, 200, Buffer.from('logged out\n'));
+        return { ...entry, status: 200, result: 'ok: session ended' };
+      }
       if (!offered.includes(name)) fail(403, `${name} is not an action this channel offers (offered: ${offered.join(', ')})`);
       if (!mayRun(user, name)) fail(403, `${s.user} may not run ${name}`);
       const r = await runAction(name, args, payload, { config, host: o.host, base: o.base, auditLogPath: auditPath });
@@ -302,8 +353,10 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   return {
     url: socketPath ? `unix:${socketPath}` : `http://${hostPart}:${port}/`,
     port,
+    interactivePid: (cookie) => interactive.pidOf(cookie),
     close: async () => {
       sessions.clear();
+      await interactive.closeAll('keygate is shutting down');
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

@@ -23,10 +23,19 @@ export class SessionTable {
   readonly #byId = new Map<string, Session>();
   readonly #max: number;
   readonly #idleS: number;
+  readonly #onEnd: (s: Session) => void;
 
-  constructor(options: { maxSessions: number; idleSeconds: number }) {
+  /** `onEnd` is called for every session that ends, however (idle, end, clear): what it owns is ended with it. */
+  constructor(options: { maxSessions: number; idleSeconds: number; onEnd?: (s: Session) => void }) {
     this.#max = options.maxSessions;
     this.#idleS = options.idleSeconds;
+    this.#onEnd = options.onEnd ?? (() => {});
+  }
+
+  #remove(s: Session): void {
+    if (this.#byId.get(s.id) !== s) return;
+    this.#byId.delete(s.id);
+    this.#onEnd(s);
   }
 
   get size(): number {
@@ -34,7 +43,7 @@ export class SessionTable {
   }
 
   #sweep(nowS: number): void {
-    for (const [id, s] of this.#byId) if (s.lastSeenS + this.#idleS <= nowS) this.#byId.delete(id);
+    for (const s of [...this.#byId.values()]) if (s.lastSeenS + this.#idleS <= nowS) this.#remove(s);
   }
 
   /** A new session with a fresh random id, or undefined when the cap is reached (the caller answers 503). */
@@ -52,7 +61,7 @@ export class SessionTable {
     const s = this.#byId.get(id);
     if (!s) return undefined;
     if (s.lastSeenS + this.#idleS <= nowS) {
-      this.#byId.delete(id);
+      this.#remove(s);
       return undefined;
     }
     return s;
@@ -71,11 +80,12 @@ export class SessionTable {
   }
 
   end(id: string): void {
-    this.#byId.delete(id);
+    const s = this.#byId.get(id);
+    if (s) this.#remove(s);
   }
 
   clear(): void {
-    this.#byId.clear();
+    for (const s of [...this.#byId.values()]) this.#remove(s);
   }
 }
 

@@ -45,16 +45,20 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
     throw new KeygateError('ADMIN_INVALID', `refused the admin server key ${keyFile}: it is ${serverKey.asymmetricKeyType}, the protocol signs with Ed448`, { hint: 'keygate admin keygen --server' });
   }
   const usersFile = resolve(tree.base, config.users);
-  const known = [...BUILTIN_ACTIONS, ...Object.keys(config.actions)];
+  const known = [...BUILTIN_ACTIONS, ...Object.keys(config.actions), ...Object.keys(config.interactive)];
   const parsed = parseUsers(tree.read(usersFile), known);
   if (parsed.problems.length) {
     throw new KeygateError('ADMIN_INVALID', `failed to read the admin users ${usersFile}:\n${parsed.problems.join('\n')}`, {
       hint: 'fix the file (keygate admin add-user NAME KEY.pem rewrites it), then keygate generate-filelist && keygate pin',
     });
   }
-  const actionProblems = Object.entries(config.actions).flatMap(([name, a]) => {
-    const why = programProblem(a.argv[0]!, tree);
-    return why ? [`admin.actions.${name}: ${a.argv[0]} ${why}`] : [];
+  const programs = [
+    ...Object.entries(config.actions).map(([name, a]) => [`admin.actions.${name}`, a.argv[0]!] as const),
+    ...Object.entries(config.interactive).map(([name, a]) => [`admin.interactive.${name}`, a.argv[0]!] as const),
+  ];
+  const actionProblems = programs.flatMap(([setting, program]) => {
+    const why = programProblem(program, tree);
+    return why ? [`${setting}: ${program} ${why}`] : [];
   });
   if (actionProblems.length) {
     throw new KeygateError('ADMIN_INVALID', `failed to check the admin actions' programs:\n${actionProblems.join('\n')}`, {

@@ -23,14 +23,14 @@ import { SqliteFormatError, readRemoServUsers } from '../admin/sqlite-read.js';
 
 const usage = (message: string, hint = 'keygate admin --help'): KeygateError => new KeygateError('USAGE', message, { hint });
 
-/** The action names this project's config offers (keygate's own plus admin.actions), for checking --actions. */
+/** The action names this project's config offers (keygate's own, admin.actions, admin.interactive), for checking --actions. */
 function knownActions(cwd: string): string[] {
   const file = join(cwd, 'keygate.config.json');
   const own = [...BUILTIN_ACTIONS, ...FILE_OPERATIONS, '*'];
   if (!fileExists(file)) return own;
   try {
     const r = validateConfig(JSON.parse(readWhole(file).toString('utf8')));
-    return r.ok ? [...own, ...Object.keys(r.config.admin?.actions ?? {})] : own;
+    return r.ok ? [...own, ...Object.keys(r.config.admin?.actions ?? {}), ...Object.keys(r.config.admin?.interactive ?? {})] : own;
   } catch {
     return own;
   }
