@@ -11,6 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
+import { renderHint } from '../project.js';
 import type { Context, Handler } from '../context.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 import { readPasswordFile } from './keystore-create.js';
@@ -64,7 +65,7 @@ function readRegistry(file: string): Registry {
 
 function writeRegistry(ctx: Context, file: string, registry: Registry, what: string): void {
   writeAtomicIn(file, serializeUsers(registry), 0o644);
-  ctx.log.info(`${what} in ${file}; the service reads it from verified bytes: keygate generate-filelist && keygate pin, then register the new entry hash in the vault`);
+  ctx.log.info(renderHint(`${what} in ${file}; the service reads it from verified bytes: keygate generate-filelist && keygate pin, then register the new entry hash in the vault`, ctx.invocation ?? 'keygate'));
 }
 
 /** A password typed twice on the terminal, without echo (no TTY: a usage error naming --password-file). */

@@ -128,7 +128,7 @@ const init: Handler = async (ctx, args) => {
     ctx.log.info(`next: ${invocation} serve   (dev emulator, NOT a vault; production: docs/getting-started.md)`);
     return EXIT.OK;
   }
-  ctx.log.info(`the entry PAM hashes: ${entryAbs} sha256 ${sha256(readWhole(entryAbs))} (unpinned: keygate pin prints the hash to register)`);
+  ctx.log.info(renderHint(`the entry PAM hashes: ${entryAbs} sha256 ${sha256(readWhole(entryAbs))} (unpinned: keygate pin prints the hash to register)`, ctx.invocation ?? 'keygate'));
   ctx.io.stdout.write(`${entryAbs}\n`);
   const next = `next: create the keystore (keygate keystore create --password-file <file> --out ${choices.keystore}), set vault.alias, then keygate generate-filelist && keygate pin, register the entry path and the hash pin prints in PAM's A2A Script, then start: ${invocation} serve`;
   ctx.log.info(renderHint(next, ctx.invocation ?? 'keygate'));
