@@ -69,7 +69,8 @@ process.on('SIGTERM', () => process.exit(0));
   return DIR;
 }
 
-function firstResponse(url, ca) {
+/** Resolves with the status of the first answer on url, retrying every 2 ms until the server listens. */
+export function firstResponse(url, ca) {
   return new Promise((resolveDone) => {
     const tryOnce = () => {
       const req = https.get(url, { ca, agent: false }, (res) => {

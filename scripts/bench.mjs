@@ -16,7 +16,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import https from 'node:https';
 import { benchProxy } from './bench-proxy.mjs';
-import { benchExpressStartup } from './bench-express.mjs';
+import { benchExpressStartup, firstResponse } from './bench-express.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const BENCH = join(ROOT, '.bench');
@@ -134,19 +134,6 @@ function compare(label, cmds, { cold = false, evictDir } = {}) {
 }
 
 // ---- start-up and throughput ------------------------------------------------------------------------------
-function firstResponse(url, ca) {
-  return new Promise((resolve) => {
-    const tryOnce = () => {
-      const req = https.get(url, { ca, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
-      req.on('error', () => setTimeout(tryOnce, 2));
-    };
-    tryOnce();
-  });
-}
-
 async function startupOnce(cmd, args, cwd, url, ca) {
   const t = process.hrtime.bigint();
   const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
