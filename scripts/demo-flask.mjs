@@ -9,24 +9,15 @@
 // Steps: build, copy the entry into the demo, create the demo keystore (a random password known only to the
 // A2A emulator), generate-filelist, pin, register the entry's hash with the emulator, then `node dist/main.js
 // serve` in the demo folder. Needs python3-flask and gunicorn (apt-get install python3-flask gunicorn).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, buildAndCopyEntry, demoArgs, serveDemo } from './demo-common.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const dashes = args.indexOf('--');
-const serveFlags = dashes >= 0 ? args.slice(dashes + 1) : [];
-const own = dashes >= 0 ? args.slice(0, dashes) : args;
-const rootAt = own.indexOf('--root');
+const options = demoArgs('flask');
+const { fail, serveFlags } = options;
 const ALIAS = 'keygate-flask-demo';
-
-function fail(message) {
-  process.stderr.write(`demo:flask: ${message}\n`);
-  process.exit(2);
-}
 
 for (const [file, pkg] of [['/usr/bin/python3', 'python3'], ['/usr/lib/python3/dist-packages/flask', 'python3-flask'], ['/usr/lib/python3/dist-packages/gunicorn', 'gunicorn']]) {
   if (!existsSync(file)) fail(`${file} is missing: apt-get install ${pkg}`);
@@ -34,8 +25,8 @@ for (const [file, pkg] of [['/usr/bin/python3', 'python3'], ['/usr/lib/python3/d
 
 let demo = join(ROOT, 'dev/flask-demo');
 let cspm = join(ROOT, 'dev/cspm');
-if (rootAt >= 0) {
-  const root = resolve(own[rootAt + 1] ?? fail('--root needs a folder'));
+if (options.root) {
+  const root = options.root;
   cpSync(demo, join(root, 'flask-demo'), { recursive: true });
   cpSync(join(cspm, 'cspmclient'), join(root, 'cspm/cspmclient'), { recursive: true });
   cpSync(join(cspm, 'package.json'), join(root, 'cspm/package.json'));
@@ -43,13 +34,7 @@ if (rootAt >= 0) {
   cspm = join(root, 'cspm');
 }
 
-// --no-build: the tests' dist/ is built once by pretest; rebuilding it here would race the other test files.
-if (!own.includes('--no-build')) {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) fail('the build failed');
-}
-mkdirSync(join(demo, 'dist'), { recursive: true });
-for (const f of ['main.js', 'package.json']) cpSync(join(ROOT, 'dist', f), join(demo, 'dist', f));
+buildAndCopyEntry(options, demo);
 
 const keygate = (argv, opts = {}) => {
   const r = spawnSync(process.execPath, ['dist/main.js', ...argv], { cwd: demo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...opts });
@@ -85,9 +70,4 @@ chmodSync(storeFile, 0o600);
 process.stderr.write(`demo:flask: entry ${entryHash} registered with the A2A emulator (NOT a vault)\n`);
 process.stderr.write(`demo:flask: then try: curl --cacert ${join(demo, 'keystore/flask-demo.crt')} https://localhost:8444/hello\n`);
 
-// The gated start, as production runs it: node <entry> serve, in the project folder.
-const child = spawn(process.execPath, ['dist/main.js', 'serve', ...serveFlags], { cwd: demo, stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal ? 128 : 1);
-});
+serveDemo(demo, serveFlags);

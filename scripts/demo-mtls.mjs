@@ -13,42 +13,26 @@
 // certificate CN=demo-client from the same CA, as a PKCS#12 with a random password, and a curl config file
 // (0600) that holds it, so the password is never printed or put on a command line (keygate gets the CA's and
 // the p12's password through a 0600 file in a 0700 temp folder, removed at once). Then `node dist/main.js serve`.
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, buildAndCopyEntry, demoArgs, serveDemo } from './demo-common.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const dashes = args.indexOf('--');
-const serveFlags = dashes >= 0 ? args.slice(dashes + 1) : [];
-const own = dashes >= 0 ? args.slice(0, dashes) : args;
-const rootAt = own.indexOf('--root');
+const options = demoArgs('mtls');
+const { fail, serveFlags } = options;
 const CA = 'keystore/keygate-demo.crt'; // what dev-setup writes: the dev CA's certificate (src/commands/dev-setup.ts)
 const CA_KEY = 'keystore/keygate-demo-ca.key';
 const CA_ACCOUNT = 'keygate-demo-dev-ca'; // the emulator account holding the CA key's password
 const CLIENT = 'client/demo-client';
 
-function fail(message) {
-  process.stderr.write(`demo:mtls: ${message}\n`);
-  process.exit(2);
-}
-
-const demo = rootAt >= 0 ? resolve(own[rootAt + 1] ?? fail('--root needs a folder')) : join(ROOT, 'dev/mtls-demo');
-
-// --no-build: the tests' dist/ is built once by pretest; rebuilding it here would race the other test files.
-if (!own.includes('--no-build')) {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) fail('the build failed');
-}
+const demo = options.root ?? join(ROOT, 'dev/mtls-demo');
 
 // The demo's files, fresh each run (a file left over in app/ would be a new file the gate refuses); the keystore,
 // the CA and the emulator's store are kept.
 for (const d of ['app', 'content', 'dist']) rmSync(join(demo, d), { recursive: true, force: true });
-mkdirSync(join(demo, 'dist'), { recursive: true });
-for (const f of ['main.js', 'package.json']) cpSync(join(ROOT, 'dist', f), join(demo, 'dist', f));
+buildAndCopyEntry(options, demo);
 for (const d of ['app', 'content']) cpSync(join(ROOT, d), join(demo, d), { recursive: true });
 cpSync(join(ROOT, 'dev/cspm/cspmclient'), join(demo, 'dev/cspm/cspmclient'), { recursive: true });
 cpSync(join(ROOT, 'dev/cspm/package.json'), join(demo, 'dev/cspm/package.json'));
@@ -105,9 +89,9 @@ const curlrc = join(demo, `${CLIENT}.curlrc`);
 writeFileSync(curlrc, `# the mTLS demo's client (npm run demo:mtls): curl -K ${curlrc} https://localhost:8445/hello\ncacert = "${join(demo, CA)}"\ncert-type = "P12"\ncert = "${join(demo, `${CLIENT}.p12`)}:${p12Password}"\n`, { mode: 0o600 });
 chmodSync(curlrc, 0o600);
 
-// The gated start, as production runs it: node <entry> serve, in the project folder. Its stdout (the URL) is
-// passed on; once it listens, the commands to try are printed with the port it got.
-const child = spawn(process.execPath, ['dist/main.js', 'serve', ...serveFlags], { cwd: demo, stdio: ['ignore', 'pipe', 'inherit'] });
+// The gated start. Its stdout (the URL) is passed on; once it listens, the commands to try are printed with the
+// port it got.
+const child = serveDemo(demo, serveFlags, ['ignore', 'pipe', 'inherit']);
 let out = '';
 let told = false;
 child.stdout.on('data', (d) => {
@@ -124,7 +108,4 @@ child.stdout.on('data', (d) => {
     );
   }
 });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal ? 128 : 1);
-});
+

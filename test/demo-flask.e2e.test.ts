@@ -3,36 +3,27 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, curl, tempDir } from './helpers/project.js';
+import { curl, startDemoScript, tempDir } from './helpers/project.js';
 import { alive, missingPeer, waitFor } from './helpers/backend.js';
 
 test('npm run demo:flask serves the Flask app behind keygate and stops with it', { skip: missingPeer('flask') }, async () => {
   const root = tempDir('kg-flask-demo-');
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/demo-flask.mjs'), '--root', root, '--no-build', '--', '--port', '0'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, output, exited } = startDemoScript('demo-flask.mjs', root);
   try {
-    const port = Number((await waitFor(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out), 90_000, `the demo to listen\n${err}`))![1]);
+    const port = Number((await waitFor(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(output.out), 90_000, `the demo to listen\n${output.err}`))![1]);
     const crt = join(root, 'flask-demo/keystore/flask-demo.crt');
     const hello = curl(`https://localhost:${port}/hello?name=<demo>`, crt, ['-H', 'X-Forwarded-For: 6.6.6.6']);
     assert.equal(hello.code, 0, hello.stderr);
     assert.match(hello.stdout, /Hello from Flask, &lt;demo&gt;/);
     assert.match(hello.stdout, /behind keygate's TLS for 127\.0\.0\.1\./, 'the spoofed X-Forwarded-For did not reach the app');
     // One access line per request (server.backend.accessLog), written when the response closes.
-    await waitFor(() => /127\.0\.0\.1 "GET \/hello\?name=<demo>" 200 [\d.]+ ms source=access/.test(err), 5_000, `the access line\n${err}`);
+    await waitFor(() => /127\.0\.0\.1 "GET \/hello\?name=<demo>" 200 [\d.]+ ms source=access/.test(output.err), 5_000, `the access line\n${output.err}`);
   } finally {
     child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, err);
-  const pid = Number(/backend ready: pid (\d+)/.exec(err)![1]);
+  assert.equal(await exited, 0, output.err);
+  const pid = Number(/backend ready: pid (\d+)/.exec(output.err)![1]);
   assert.equal(alive(pid), false);
-  assert.match(err, /Shutting down: Master/);
+  assert.match(output.err, /Shutting down: Master/);
 });

@@ -8,12 +8,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { ROOT, demoProject, keygate, run, tempDir } from './helpers/project.js';
+import { demoProject, keygate, run, startDemoScript, tempDir } from './helpers/project.js';
 import { waitFor } from './helpers/backend.js';
 
 function missing(cmd: string, pkg: string): string | undefined {
@@ -44,27 +44,19 @@ function peerChain(port: number, ca: Buffer, pfx: Buffer, passphrase: string): P
 
 test('npm run demo:mtls: the p12 from keygate pki gets the page, no certificate or another CA\'s gets no handshake', { skip: missing('curl', 'curl') ?? missing('openssl', 'openssl') }, async () => {
   const root = tempDir('kg-mtls-demo-');
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/demo-mtls.mjs'), '--root', root, '--no-build', '--', '--port', '0'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, output, exited } = startDemoScript('demo-mtls.mjs', root);
   try {
     // What the script tells the user to run, run as printed.
     const listening = () => {
-      if (child.exitCode !== null) throw new Error(`demo:mtls exited ${child.exitCode} before listening\n${err}`);
-      return /demo:mtls: with it: +(curl -K (\S+) (https:\/\/localhost:\d+\/hello))$/m.exec(err);
+      if (child.exitCode !== null) throw new Error(`demo:mtls exited ${child.exitCode} before listening\n${output.err}`);
+      return /demo:mtls: with it: +(curl -K (\S+) (https:\/\/localhost:\d+\/hello))$/m.exec(output.err);
     };
-    const withCert = (await waitFor(listening, 90_000, `the demo to listen\n${err}`))!;
-    const without = /demo:mtls: without it: (curl --cacert (\S+) (https:\/\/localhost:\d+\/hello))/.exec(err)!;
-    assert.ok(without, err);
+    const withCert = (await waitFor(listening, 90_000, `the demo to listen\n${output.err}`))!;
+    const without = /demo:mtls: without it: (curl --cacert (\S+) (https:\/\/localhost:\d+\/hello))/.exec(output.err)!;
+    assert.ok(without, output.err);
     const [, , curlrc, url] = withCert;
     const port = Number(/:(\d+)\//.exec(url!)![1]);
-    assert.match(out, new RegExp(`https://127\\.0\\.0\\.1:${port}/`));
+    assert.match(output.out, new RegExp(`https://127\\.0\\.0\\.1:${port}/`));
 
     const page = run('curl', ['-sS', '--max-time', '20', '-K', curlrc!, url!]);
     assert.equal(page.code, 0, page.stderr);
@@ -118,7 +110,7 @@ test('npm run demo:mtls: the p12 from keygate pki gets the page, no certificate 
     const files = filesBelow(root);
     for (const [what, secret] of secrets) {
       assert.ok(secret.length >= 24, what);
-      assert.ok(!out.includes(secret) && !err.includes(secret), `${what} was printed`);
+      assert.ok(!output.out.includes(secret) && !output.err.includes(secret), `${what} was printed`);
       const holders = files.filter((f) => readFileSync(f).includes(secret));
       assert.deepEqual(holders, [what === 'the client p12 password' ? curlrc! : join(root, 'dev/cspm/a2a-store.json')], `${what} is in ${holders.join(', ')}`);
     }
@@ -126,8 +118,8 @@ test('npm run demo:mtls: the p12 from keygate pki gets the page, no certificate 
   } finally {
     child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, err);
-  assert.match(err, /keygate: stopped/);
+  assert.equal(await exited, 0, output.err);
+  assert.match(output.err, /keygate: stopped/);
 });
 
 test('dev-setup keeps its dev CA and keystore while the server certificate has 30 days or more, and makes new ones after', { skip: missing('openssl', 'openssl') }, () => {

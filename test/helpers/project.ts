@@ -236,3 +236,23 @@ export async function serveRefused(dir: string, env: Record<string, string> = {}
 export function curl(url: string, cacert: string, extra: readonly string[] = []): RunResult {
   return run('curl', ['-sS', '--max-time', '20', '--cacert', cacert, ...extra, url]);
 }
+
+export interface DemoScript {
+  readonly child: ChildProcess;
+  /** What it printed so far (appended as it comes). */
+  readonly output: { out: string; err: string };
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `node scripts/<script> --root <root> --no-build -- --port 0` (npm run demo:*) with a minimal environment. */
+export function startDemoScript(script: string, root: string): DemoScript {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', script), '--root', root, '--no-build', '--', '--port', '0'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { out: '', err: '' };
+  child.stdout!.on('data', (d: Buffer) => (output.out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output.err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, output, exited };
+}
