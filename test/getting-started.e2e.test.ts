@@ -107,14 +107,15 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   const project = tempDir('kg-start-');
   const steps = docSteps();
   assert.ok(steps.length >= 10, `the page has ${steps.length} steps`);
+  // production steps: PAM's client is not on this machine; the emulator copied by --dev stands in for it
+  const pamClient = { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') };
   let served: Served | undefined;
   let production = false;
   try {
     for (const { cmd, expect } of steps) {
       let run = cmd.replace(/npm install --save-dev keygate\b/, `npm install --save-dev ${tarball}`);
       if (/^npx keygate init(?! --dev)/.test(run)) production = true;
-      // production: PAM's client is not on this machine; the emulator copied by --dev stands in for it
-      const extra: Record<string, string> = production ? { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') } : {};
+      const extra: Record<string, string> = production ? pamClient : {};
       if (run.endsWith('&')) {
         served = await startServe(run.slice(0, -1).trim(), project, extra);
         continue;
@@ -139,8 +140,8 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   assert.match(unit, new RegExp(`^ExecStart=${process.execPath} ${join(project, 'keygate/main.cjs')} serve$`, 'm'));
 
   // the second bin works through npm's shim too, and gives the manifest `check` expects
-  assert.match(shOk('npx generate-filelist', project, { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') }).stdout, /^[0-9a-f]{64}\n$/m);
-  shOk('npx keygate check', project, { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') });
+  assert.match(shOk('npx generate-filelist', project, pamClient).stdout, /^[0-9a-f]{64}\n$/m);
+  shOk('npx keygate check', project, pamClient);
 
   // back to the dev setup for the guarantees below
   shOk('npx keygate init --dev --force', project);

@@ -94,7 +94,7 @@ const init: Handler = async (ctx, args) => {
   const dev = Boolean(args['dev']);
   const force = Boolean(args['force']);
   const facts = readFacts(project);
-  if (dev) emulatorSource(ctx.io.entry); // fail before writing anything
+  const emulator = dev ? emulatorSource(ctx.io.entry) : undefined; // fail before writing anything
   const choices: InitChoices = { entry: rel.split(sep).join('/'), mode, dev, port, keystore: `keystore/${facts.name}.p12`, ...(dev ? { devClient: DEV_CLIENT } : {}) };
   const unitFile = join(dirname(entryAbs), `${facts.name}.service`);
   const files: [string, string | Buffer, number][] = [
@@ -122,8 +122,8 @@ const init: Handler = async (ctx, args) => {
   }
 
   const invocation = invocationOf(entryAbs, project);
-  if (dev) {
-    await devSetup(ctx, project, entryAbs, facts, reuseKeystore ? undefined : devKeystore);
+  if (emulator) {
+    await devSetup(ctx, emulator, project, entryAbs, facts, reuseKeystore ? undefined : devKeystore);
     ctx.io.stdout.write(`${entryAbs}\n`);
     ctx.log.info(`next: ${invocation} serve   (dev emulator, NOT a vault; production: docs/getting-started.md)`);
     return EXIT.OK;
@@ -136,8 +136,7 @@ const init: Handler = async (ctx, args) => {
 };
 
 /** --dev: emulator, demo keystore (password known only to the emulator), generate, pin, register. */
-async function devSetup(ctx: Context, project: string, entryAbs: string, facts: ProjectFacts, keystore: DevKeystoreFiles | undefined): Promise<void> {
-  const source = emulatorSource(ctx.io.entry);
+async function devSetup(ctx: Context, source: string, project: string, entryAbs: string, facts: ProjectFacts, keystore: DevKeystoreFiles | undefined): Promise<void> {
   const emulator = join(project, DEV_EMULATOR);
   cpSync(source, emulator, { recursive: true, filter: (f) => !/a2a-(store\.json|calls\.log)$/.test(f) });
   ctx.log.warn(`init --dev: copied the A2A EMULATOR to ${DEV_EMULATOR}: NOT a vault, for development only`);
