@@ -10,7 +10,7 @@
 //   and refuses `serve` with the project entry's command.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 export const TEMPLATE_FILE = 'filelist.template';
 export const MANIFEST_FILE = 'filelist.sha256';
@@ -95,10 +95,4 @@ export function configuredEntry(project: string): string | undefined {
 /** The default entry of a project: `entry` in its config, else keygate's own layout (dist/main.js). */
 export function defaultEntryOf(project: string): string {
   return configuredEntry(project) ?? join(project, 'dist', 'main.js');
-}
-
-/** `<x>/dist/main.js` style names for messages: the entry's name relative to its project. */
-export function entryName(entry: string, project: string): string {
-  const rel = relative(project, entry);
-  return rel && !rel.startsWith('..') ? rel.split(sep).join('/') : basename(entry);
 }

@@ -18,7 +18,7 @@ import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
 import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
 import { ownPin } from '../pin-slot.js';
-import { MANIFEST_FILE, TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry, shellWord } from '../project.js';
+import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry, shellWord } from '../project.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
 import { VerifiedTree, closeNodeLoader } from '../server/verified-tree.js';
 import { preflightBackend } from '../backend/preflight.js';
@@ -43,7 +43,6 @@ const loadServer = () => import('../server/https-server.js');
 const loadAdmin = () => import('../admin/server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 
-const CONFIG_FILE = 'keygate.config.json';
 /** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (20 s) and some slack. */
 const RELOAD_UNLOCK_BUDGET_MS = 25_000;
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */

@@ -24,7 +24,7 @@ import { readRegularFile } from '../adapters/read-regular-file.js';
 import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
-import { TEMPLATE_FILE, defaultEntryOf } from '../project.js';
+import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf } from '../project.js';
 import { validateConfig, type Config } from '../core/config.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -51,7 +51,7 @@ export function resolvePaths(cwd: string, opts: { template?: string; manifest?: 
   const base = dirname(template);
   return {
     template,
-    manifest: resolve(cwd, opts.manifest ?? resolve(base, 'filelist.sha256')),
+    manifest: resolve(cwd, opts.manifest ?? resolve(base, MANIFEST_FILE)),
     entry: resolve(cwd, opts.entry ?? defaultEntryOf(base)),
   };
 }
@@ -355,7 +355,6 @@ export function integrityError(report: VerifyReport): KeygateError {
   });
 }
 
-export const CONFIG_FILE = 'keygate.config.json';
 const CONFIG_HINT = 'fix the settings (docs/configuration.md), then keygate generate-filelist && keygate pin';
 
 /**
