@@ -16,6 +16,11 @@ const common = {
   minifyWhitespace: true, // ~40% less to parse at every start; identifiers stay, so stack traces stay readable
   minifySyntax: true,
   legalComments: 'none',
+  // Not tsconfig.json (that is for tsc's checks): with "strict" there, esbuild put "use strict" into some lazily
+  // initialised module wrappers and not others, and not the same ones from build to build (seen as a rebuild of
+  // unchanged sources that changed the entry, so the pin was lost). The whole bundle is strict through the
+  // banner (the workers' through theirs); the one setting that changes emitted code is given here.
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
   logLevel: 'warning',
   // The sources are ESM (tsx runs them as such in tests); import.meta.url becomes the bundle's own URL.
   define: { 'import.meta.url': '__kgSelfUrl' },
@@ -57,7 +62,7 @@ for (const [file, name] of Object.entries(LATE)) {
 const WORKERS = { hash: 'src/hash-worker.ts', unlock: 'src/unlock-worker.ts' };
 const workerSources = {};
 for (const [name, entry] of Object.entries(WORKERS)) {
-  const r = await build({ ...common, format: 'iife', banner: undefined, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js` });
+  const r = await build({ ...common, format: 'iife', banner: { js: '"use strict";' }, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js` });
   workerSources[name] = r.outputFiles[0].text;
 }
 // In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
