@@ -31,6 +31,7 @@ import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { renderTable } from './bench-table.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const NGINX = '/usr/sbin/nginx';
@@ -397,8 +398,8 @@ function load(url, { connections, seconds, threads }) {
 // ---- run ------------------------------------------------------------------------------------------------
 
 /**
- * Runs the four setups and returns { rows, lines, meta }: rows for bench.mjs's raw-runs list, lines = the
- * markdown table rows (keygate vs nginx, vs Apache, vs direct) in bench.mjs's column layout.
+ * Runs the four setups and returns { rows, table, detail, meta }: rows for bench.mjs's raw-runs list, table =
+ * bench-table.mjs entries (keygate vs nginx, vs Apache, vs direct, each with its target and met / not met).
  */
 export async function benchProxy(options = {}) {
   const node = options.node ?? process.execPath;
@@ -483,20 +484,28 @@ function report(setups, meta) {
   const by = Object.fromEntries(setups.map((s) => [s.key, s]));
   const k = by.keygate;
   const fmt = (s) => (s.url ? `${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms${Number.isNaN(s.cpuUs) ? '' : `, ${s.cpuUs.toFixed(0)} µs CPU/req`}` : `— (${s.note})`);
-  const lines = [];
+  // One bench-table.mjs entry per peer: issue 11's targets (keygate ÷ nginx ≥ 0.7, ÷ Apache ≥ 1.0, req/s) with
+  // met / not met; the direct backend is the ceiling, information only. A peer that could not run is a row
+  // that says so and counts as not met: a missing measurement must not look like a met target.
+  const table = [];
   const target = { nginx: 0.7, apache: 1.0 };
   for (const peer of ['nginx', 'apache', 'direct']) {
     const s = by[peer];
-    const label = peer === 'direct' ? 'proxy: keygate vs the backend direct (plain HTTP)' : `proxy: keygate vs ${peer === 'nginx' ? 'nginx' : 'Apache httpd'} (TLS, same backend)`;
+    const measure = peer === 'direct' ? 'proxy: keygate vs the backend direct (plain HTTP)' : `proxy: keygate vs ${peer === 'nginx' ? 'nginx' : 'Apache httpd'} (TLS, same backend)`;
+    const targetText = target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s (issue 11)` : undefined;
     if (!s.url || !k.url) {
-      lines.push(`| ${label} | ${fmt(k)} | ${fmt(s)} | skipped | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s` : '(ceiling)'} — not measured |`);
+      table.push({ measure, keygate: fmt(k), competitor: fmt(s), ratio: 'not measured', target: targetText, met: target[peer] ? false : undefined });
       continue;
     }
     const r = k.rps / s.rps;
-    const met = target[peer] ? (r >= target[peer] ? 'met' : '**not met**') : '';
-    lines.push(
-      `| ${label} | ${fmt(k)} | ${fmt(s)} | keygate ÷ ${peer}: ${r.toFixed(3)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}× | ${target[peer] ? `≥ ${target[peer].toFixed(1)}× req/s: ${met}` : '(the ceiling: no proxy, no TLS)'} |`,
-    );
+    table.push({
+      measure,
+      keygate: fmt(k),
+      competitor: fmt(s),
+      ratio: `keygate ÷ ${peer}: ${r.toFixed(3)}× req/s, p99 ${(k.p99 / s.p99).toFixed(2)}×`,
+      target: targetText ?? '(the ceiling: no proxy, no TLS; information)',
+      met: target[peer] ? r >= target[peer] : undefined,
+    });
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
   const detail = [
@@ -507,7 +516,7 @@ function report(setups, meta) {
     ),
     `  host load average before/after: ${meta.load.join(' → ')}`,
   ];
-  return { rows, lines, detail, setups: by, meta };
+  return { rows, table, detail, setups: by, meta };
 }
 
 // ---- on its own -----------------------------------------------------------------------------------------
@@ -517,9 +526,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const out = [
     `machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
     '',
-    '| measure | keygate | competitor | ratio | target |',
-    '|---|---:|---:|---:|---|',
-    ...result.lines,
+    ...renderTable(result.table),
     '',
     ...result.detail,
   ];
