@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const common = {
   bundle: true,
@@ -65,6 +66,23 @@ for (const [name, entry] of Object.entries(WORKERS)) {
   const r = await build({ ...common, format: 'iife', banner: { js: '"use strict";' }, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js` });
   workerSources[name] = r.outputFiles[0].text;
 }
+// The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
+// yargs (the full command line: help, every command's flags; src/fast-args.ts parses the gate's commands
+// without it), winston (--log-file only: stderr lines are formatted by src/adapters/logger.ts itself),
+// fast-glob (glob lines in a template) and picomatch (exclude lines). On the gate path none is parsed.
+const LIBRARIES = ['yargs', 'winston', 'fast-glob', 'picomatch'];
+const librarySources = {};
+for (const name of LIBRARIES) {
+  const r = await build({
+    ...common,
+    banner: undefined,
+    define: common.define, // yargs (ESM only) reads import.meta.url: the entry's, passed in by late-runtime.ts
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'js' },
+    write: false,
+    outfile: `${name}.js`,
+  });
+  librarySources[name] = r.outputFiles[0].text;
+}
 // In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
 // Only dynamic imports: type-only imports vanish, and a static one is caught by the check after the build.
 const lateImports = redirectFiles('keygate-late', LATE, (part) => ({ path: part, namespace: 'keygate-late' }), ['dynamic-import']);
@@ -86,8 +104,6 @@ const mainBuild = await build({
   write: false,
   define: {
     ...common.define,
-    LATE_SOURCES: JSON.stringify(lateSources),
-    IN_MEMORY_WORKERS: JSON.stringify(workerSources),
     // `keygate --version`: the number is part of the entry's bytes (the vault hashes them); nothing is read at run time.
     KEYGATE_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version),
   },
@@ -95,8 +111,18 @@ const mainBuild = await build({
   metafile: true,
 });
 for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {
-  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser|@peculiar|reflect-metadata|tsyringe|asn1js)\//.test(p) || Object.keys(LATE).includes(p));
+  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser|@peculiar|reflect-metadata|tsyringe|asn1js|yargs|yargs-parser|winston|logform|fast-glob|picomatch|micromatch)\//.test(p) || Object.keys(LATE).includes(p));
   if (early.length) throw new Error(`${out}: late modules bundled into the early part: ${early.slice(0, 3).join(', ')}`);
+}
+// KEYGATE_BUILD_REPORT=1: the largest inputs of the entry's early part (what every start parses).
+if (process.env.KEYGATE_BUILD_REPORT) {
+  const inputs = mainBuild.metafile.outputs['dist/main.js'].inputs;
+  const byPackage = {};
+  for (const [p, i] of Object.entries(inputs)) {
+    const key = p.includes('node_modules/') ? p.split('node_modules/').pop().split('/').slice(0, p.split('node_modules/').pop().startsWith('@') ? 2 : 1).join('/') : p;
+    byPackage[key] = (byPackage[key] ?? 0) + i.bytesInOutput;
+  }
+  for (const [k, v] of Object.entries(byPackage).sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(v / 1024).toFixed(1).padStart(8)} KB  ${k}`);
 }
 const PIN = /@@KEYGATE_PIN@@:[0-9a-f]{64}/;
 const UNPINNED_SLOT = `@@KEYGATE_PIN@@:${'0'.repeat(64)}`;
@@ -118,6 +144,28 @@ function writeBuilt(file, text, mode) {
   chmodSync(tmp, mode);
   renameSync(tmp, file);
 }
+/**
+ * Every part (late modules, workers, libraries) goes into one comment at the end of the entry, inside
+ * `function __kgParts(){/* … *\/}`: one line per part, `name:` and its brotli-compressed UTF-8 as base64.
+ * Why a comment and compressed: V8 scans a 2 MB string literal at every start (~70 ms here) and a comment of
+ * the same size ~35 ms; 0.5 MB of base64 in a comment ~7 ms. src/late-runtime.ts takes the text from
+ * `__kgParts.toString()`, the very source Node compiled, so a part is the verified entry's own bytes, read once
+ * by Node, never again from disk. Quality 11 and a fixed window so a rebuild gives the same bytes (the pin).
+ */
+function partsComment(parts) {
+  const lines = Object.entries(parts).map(([name, text]) => {
+    const packed = brotliCompressSync(Buffer.from(text, 'utf8'), {
+      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_LGWIN]: 22, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: text.length },
+    });
+    return `${name}:${packed.toString('base64')}`;
+  });
+  return `\nfunction __kgParts(){/*\n${lines.join('\n')}\n*/}\n`;
+}
+const parts = partsComment({
+  ...Object.fromEntries(Object.entries(lateSources).map(([k, v]) => [`late/${k}`, v])),
+  ...Object.fromEntries(Object.entries(workerSources).map(([k, v]) => [`worker/${k}`, v])),
+  ...Object.fromEntries(Object.entries(librarySources).map(([k, v]) => [`library/${k}`, v])),
+});
 mkdirSync('dist', { recursive: true });
-for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1'), 0o755);
+for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1') + parts, 0o755);
 writeBuilt('dist/package.json', '{"type":"commonjs"}\n', 0o644);

@@ -1,34 +1,84 @@
-// The late parts of the bundle (scripts/build.mjs): the vault adapter (execa, fast-xml-parser), the keystore
-// adapter (node-forge) and the HTTPS server (node:https), each bundled on its own and embedded in dist/main.js
-// as a string. A part is compiled on first use: verify, check, pin and generate never parse them (~10 ms per
-// command), and a start parses node-forge while the vault client runs. They are the verified entry's own bytes:
-// no file is read. Modules both sides use are passed in (one KeygateError class, one Secret class); built-ins
-// come from Node. Under tsx (tests) nothing of this runs: the dynamic imports load the modules directly.
+// The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter with
+// execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel), the worker
+// threads' code, and the libraries the gate path does without (yargs, winston, fast-glob, picomatch). Each is
+// bundled on its own and stored, brotli-compressed, in one comment at the end of the entry
+// (`function __kgParts(){/* … */}`). Node scans that comment but never compiles it: `verify` pays ~7 ms for
+// 0.5 MB of base64 instead of ~150 ms for parsing and running 2.6 MB of JavaScript (docs/performance.md).
+//
+// A part's bytes come from `__kgParts.toString()`: the source text Node compiled when it loaded the entry, so a
+// part is the verified entry's own bytes, not a second read of the file. Modules both sides use are passed in
+// (one KeygateError class, one Secret class); built-ins come from Node. Under tsx (tests) there are no parts:
+// the dynamic imports load the modules directly and lateLibrary() requires the package.
 import { builtinModules, createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
 import * as errors from './errors.js';
 import * as secret from './adapters/secret.js';
 
-declare const LATE_SOURCES: Record<string, string>;
+/** Appended to the bundle by scripts/build.mjs; absent under tsx. */
+declare const __kgParts: (() => void) | undefined;
 
 /** Specifiers the late parts leave to the main one (scripts/build.mjs marks them external). */
 const SHARED: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret };
 
+let partIndex: Map<string, string> | undefined;
+
+/** True when this is the built entry (parts embedded), false under tsx. */
+export function hasParts(): boolean {
+  return typeof __kgParts === 'function';
+}
+
+/** The source of one part (`late/vault`, `worker/hash`, `library/yargs`), or undefined under tsx. */
+export function partSource(name: string): string | undefined {
+  if (typeof __kgParts !== 'function') return undefined;
+  if (!partIndex) {
+    partIndex = new Map();
+    const text = Function.prototype.toString.call(__kgParts);
+    // one line per part: `name:base64`; the comment's first and last lines hold no part
+    for (const line of text.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0 && /^[a-z]+\/[a-z-]+$/.test(line.slice(0, colon))) partIndex.set(line.slice(0, colon), line.slice(colon + 1));
+    }
+  }
+  const packed = partIndex.get(name);
+  if (packed === undefined) throw new Error(`no part ${name} in this build`); // a build bug
+  // node:zlib only when a part is needed (~4 ms of every start otherwise)
+  return process.getBuiltinModule('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');
+}
+
 const loaded = new Map<string, unknown>();
 
-export function loadLate(name: string): unknown {
+/** Compiles and runs a CommonJS part once; its exports. */
+function runPart(name: string): unknown {
   if (loaded.has(name)) return loaded.get(name);
-  const source = LATE_SOURCES[name];
-  if (source === undefined) throw new Error(`no late part ${name} in this build`);
+  const source = partSource(name);
+  if (source === undefined) throw new Error(`no part ${name}: not the built entry`);
   const nodeRequire = createRequire(import.meta.url);
-  const requireLate = (id: string): unknown => {
+  const requirePart = (id: string): unknown => {
     if (id in SHARED) return SHARED[id];
     if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
-    throw new Error(`the late part ${name} asked for ${id}, which is not a built-in: it must be bundled`); // a build bug
+    throw new Error(`the part ${name} asked for ${id}, which is not a built-in: it must be bundled`); // a build bug
   };
   const mod = { exports: {} as unknown };
   const fn = compileFunction(source, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: `keygate:${name}` });
-  fn(requireLate, mod, mod.exports, import.meta.url);
+  fn(requirePart, mod, mod.exports, import.meta.url);
   loaded.set(name, mod.exports);
   return mod.exports;
+}
+
+/** A late module (scripts/build.mjs turns its dynamic imports into this). */
+export function loadLate(name: string): unknown {
+  return runPart(`late/${name}`);
+}
+
+export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch';
+
+/**
+ * A library the gate path does without, loaded on first use: from its part in the built entry, else (tsx) from
+ * node_modules. Synchronous, so callers stay as they were.
+ */
+export function lateLibrary<T>(name: LibraryName): T {
+  const m = (hasParts() ? runPart(`library/${name}`) : createRequire(import.meta.url)(name)) as { default?: unknown; __esModule?: boolean; [Symbol.toStringTag]?: string };
+  // an ES module (yargs) arrives as its namespace, bundled (__esModule) or through require(esm) (Module): its
+  // default export is the library, as `import yargs from 'yargs'` gave it; a CommonJS one is its module.exports
+  return (m !== null && typeof m === 'object' && 'default' in m && (m.__esModule === true || m[Symbol.toStringTag] === 'Module') ? m.default : m) as T;
 }

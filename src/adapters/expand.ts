@@ -6,8 +6,9 @@
 // refused: it would let files in or out of protection unseen. A path written literally in the template is
 // the user's explicit choice and is followed, file or folder.
 
-import fg from 'fast-glob';
-import picomatch from 'picomatch';
+import type FastGlob from 'fast-glob';
+import type Picomatch from 'picomatch';
+import { lateLibrary } from '../late-runtime.js';
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { TemplateLine } from '../core/template.js';
@@ -82,7 +83,8 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
 
   // Folders are walked with readdir (≈2× faster than fast-glob on 15k files, findings §2.5); globs use fast-glob.
   // Excludes match with picomatch, the matcher fast-glob itself uses, so both paths agree on the syntax.
-  const isExcluded = excludes.length ? picomatch(excludes, { dot: true }) : () => false;
+  // picomatch and fast-glob are loaded only for templates that use them (most list folders and files).
+  const isExcluded = excludes.length ? lateLibrary<typeof Picomatch>('picomatch')(excludes, { dot: true }) : () => false;
   const walk = (root: string, line: TemplateLine): void => walkFolder(root, line, base, isExcluded, found, problems);
 
   for (const line of lines) {
@@ -106,9 +108,9 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
       }
       continue;
     }
-    let entries: fg.Entry[];
+    let entries: FastGlob.Entry[];
     try {
-      entries = await fg(line.pattern, fgOptions);
+      entries = await lateLibrary<typeof FastGlob>('fast-glob')(line.pattern, fgOptions);
     } catch (err) {
       problems.push({ kind: 'unreadable', line: line.line, source: line.source, path: String((err as NodeJS.ErrnoException).path ?? line.pattern) });
       continue;

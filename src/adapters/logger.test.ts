@@ -47,3 +47,42 @@ test('logger: text for people, one JSON object per line for machines', async () 
   assert.equal(line.code, 'USAGE');
   assert.equal(line.level, 'error');
 });
+
+test('logger: its lines are the ones winston wrote before (text printf, json with timestamp; keys sorted)', async () => {
+  // winston stays for --log-file; stderr lines are formatted here (the gate path does no winston work), so the
+  // two are held side by side: any difference in a field's rendering shows.
+  const { default: winston } = await import('winston');
+  const { jsonLine, textLine } = await import('./logger.js');
+  const fields = { gate: 'verify', ms: 3, nested: { b: [1, 'x y', null], a: true }, path: '/a b/c', n: null, gone: undefined };
+  const lines: string[] = [];
+  const out = new Writable({
+    write(chunk, _e, cb) {
+      lines.push(chunk.toString().replace(/\n$/, ''));
+      cb();
+    },
+  });
+  const printf = winston.format.printf((info) => {
+    const { level, message, timestamp: _t, ...rest } = info as Record<string, unknown>;
+    const extras = Object.keys(rest);
+    const tail = extras.length ? ' ' + extras.map((k) => `${k}=${typeof rest[k] === 'string' ? (/\s/.test(rest[k] as string) ? JSON.stringify(rest[k]) : rest[k]) : JSON.stringify(rest[k])}`).join(' ') : '';
+    return `keygate: ${level === 'info' ? '' : `${String(level)}: `}${String(message)}${tail}`;
+  });
+  const at = new Date('2026-11-23T23:04:03.021Z');
+  const w = winston.createLogger({
+    level: 'debug',
+    transports: [
+      new winston.transports.Stream({ stream: out, format: printf }),
+      new winston.transports.Stream({ stream: out, format: winston.format.combine(winston.format.timestamp({ format: () => at.toISOString() }), winston.format.json()) }),
+    ],
+  });
+  for (const level of ['info', 'warn', 'error', 'debug'] as const) {
+    w.log(level, `m ${level}`, { ...fields });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(textLine(level, `m ${level}`, fields), lines.shift());
+    assert.equal(jsonLine(level, `m ${level}`, fields, at), lines.shift());
+  }
+  w.log('info', 'bare', {});
+  await new Promise((r) => setImmediate(r));
+  assert.equal(textLine('info', 'bare'), lines.shift());
+  assert.equal(jsonLine('info', 'bare', undefined, at), lines.shift());
+});

@@ -1,8 +1,11 @@
-// Logging: winston to the injected stderr stream. Text for people, `--log-format json` for machines.
+// Logging to the injected stderr stream: text for people, `--log-format json` for machines, and with
+// `--log-file` the JSON lines appended to a file as well (winston's File transport, loaded only then: the gate
+// path does no winston work, docs/performance.md). The lines are the ones winston's printf and json formats
+// wrote before (keys sorted as safe-stable-stringify sorts them); logger.test.ts holds both side by side.
 // Secrets never reach here: callers pass only messages and secret-free fields (test/secret-hygiene.test.ts).
 
-import winston from 'winston';
-import { Writable } from 'node:stream';
+import type Winston from 'winston';
+import { lateLibrary } from '../late-runtime.js';
 
 export type LogFormat = 'text' | 'json';
 
@@ -22,27 +25,19 @@ export interface LoggerOptions {
   readonly file?: string;
 }
 
+/** npm's levels, as winston numbers them: a line is written when its number is at most the logger's. */
+const LEVELS = { error: 0, warn: 1, info: 2, debug: 5 } as const;
+type Level = keyof typeof LEVELS;
+
 /** Creates the process logger writing to `stream` (stderr). */
 export function createLogger(options: LoggerOptions): Logger {
-  const target = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      options.stream.write(chunk);
-      cb();
-    },
-  });
-  const text = winston.format.printf((info) => {
-    const { level, message, timestamp: _t, ...rest } = info as Record<string, unknown>;
-    const extras = Object.keys(rest).filter((k) => typeof k === 'string');
-    const tail = extras.length ? ' ' + extras.map((k) => `${k}=${formatValue(rest[k])}`).join(' ') : '';
-    return `keygate: ${level === 'info' ? '' : `${String(level)}: `}${String(message)}${tail}`;
-  });
-  const json = winston.format.combine(winston.format.timestamp(), winston.format.json());
-  const transports: winston.transport[] = [
-    new winston.transports.Stream({ stream: target, format: options.format === 'json' ? json : text }),
-  ];
-  if (options.file) transports.push(new winston.transports.File({ filename: options.file, format: json }));
-  const w = winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });
-  const log = (level: string) => (message: string, fields?: Record<string, unknown>) => w.log(level, message, fields ?? {});
+  const max = LEVELS[options.level ?? 'info'];
+  const file = options.file ? fileLogger(options.file, options.level ?? 'info') : undefined;
+  const log = (level: Level) => (message: string, fields?: Record<string, unknown>) => {
+    if (LEVELS[level] > max) return;
+    options.stream.write(`${options.format === 'json' ? jsonLine(level, message, fields) : textLine(level, message, fields)}\n`);
+    file?.log(level, message, fields ?? {});
+  };
   return {
     info: log('info'),
     warn: log('warn'),
@@ -50,11 +45,42 @@ export function createLogger(options: LoggerOptions): Logger {
     debug: log('debug'),
     close: () =>
       new Promise<void>((resolve) => {
-        if (!options.file) return resolve();
-        w.on('finish', () => resolve());
-        w.end();
+        if (!file) return resolve();
+        file.on('finish', () => resolve());
+        file.end();
       }),
   };
+}
+
+/** `keygate: [level: ]message k=v …`, fields in the order given. */
+export function textLine(level: Level, message: string, fields?: Record<string, unknown>): string {
+  const extras = fields ? Object.keys(fields).filter((k) => k !== 'level' && k !== 'message' && k !== 'timestamp') : [];
+  const tail = extras.length ? ' ' + extras.map((k) => `${k}=${formatValue(fields![k])}`).join(' ') : '';
+  return `keygate: ${level === 'info' ? '' : `${level}: `}${message}${tail}`;
+}
+
+/** One JSON object: the fields, level, message and an ISO timestamp, keys sorted at every depth. */
+export function jsonLine(level: Level, message: string, fields?: Record<string, unknown>, now = new Date()): string {
+  return stableJson({ ...fields, level, message, timestamp: now.toISOString() });
+}
+
+/** JSON.stringify with object keys sorted (what safe-stable-stringify writes for plain data). */
+function stableJson(value: unknown): string {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
+  if (typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : stableJson(v))).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function' && typeof obj[k] !== 'symbol')
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`).join(',')}}`;
+}
+
+function fileLogger(filename: string, level: Level): Winston.Logger {
+  const winston = lateLibrary<typeof Winston>('winston');
+  const json = winston.format.combine(winston.format.timestamp(), winston.format.json());
+  return winston.createLogger({ level, transports: [new winston.transports.File({ filename, format: json })], exitOnError: false });
 }
 
 function formatValue(v: unknown): string {

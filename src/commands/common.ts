@@ -1,13 +1,14 @@
 // What the integrity commands (generate-filelist, pin, verify, check) share: their flags, how those become
 // paths and hashing options, and the exit-code epilogue every command's help ends with.
 
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { EXIT } from '../errors.js';
 import { createProgress } from '../adapters/logger.js';
 import type { HashStrategy } from '../adapters/file-hash.js';
 import type { Context, Handler } from '../context.js';
 import { assertProject, resolvePaths, type IntegrityEnv, type IntegrityPaths } from '../gate/integrity.js';
 import { projectOfEntry } from '../project.js';
+import type { FlagTable, GateCommandSpec } from '../gate-args.js';
 
 /** How a command module hands its action to main() (which runs it once yargs has parsed everything). */
 export type Choose = (h: Handler) => (args: Record<string, unknown>) => void;
@@ -16,13 +17,34 @@ export const EXIT_EPILOGUE = `Exit codes: ${Object.entries(EXIT)
   .map(([k, v]) => `${v} ${k.toLowerCase()}`)
   .join(', ')} (docs/errors.md)`;
 
+/**
+ * A command the gate's own parser (src/gate-args.ts) runs without yargs: its flags as data (the same table
+ * yargs gets for help and for every line the gate's parser leaves to it) and its action.
+ */
+export interface GateCommand extends GateCommandSpec {
+  readonly handler: Handler;
+}
+
+/** Flags every command takes. */
+export const GLOBAL_FLAGS = {
+  'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'stderr log format' },
+  'log-file': { type: 'string', describe: 'also append JSON log lines to this file' },
+  debug: { type: 'boolean', default: false, describe: 'print causes and stack traces' },
+} as const satisfies FlagTable;
+
 /** --template, --manifest, --entry, --strategy. */
-export function integrityOptions<T>(y: Argv<T>) {
-  return y
-    .option('template', { type: 'string', describe: 'filelist template (default: filelist.template in the project: the running entry\'s, else the current folder)' })
-    .option('manifest', { type: 'string', alias: 'output', describe: 'manifest file (default: filelist.sha256 beside the template)' })
-    .option('entry', { type: 'string', describe: 'main entry holding the pin (default: the running entry, or entry in keygate.config.json, or dist/main.js)' })
-    .option('strategy', { choices: ['auto', 'sync', 'parallel'] as const, default: 'auto', describe: 'hashing strategy (warm cache: sync, cold: parallel)' });
+export const INTEGRITY_FLAGS = {
+  template: { type: 'string', describe: 'filelist template (default: filelist.template in the project: the running entry\'s, else the current folder)' },
+  manifest: { type: 'string', alias: 'output', describe: 'manifest file (default: filelist.sha256 beside the template)' },
+  entry: { type: 'string', describe: 'main entry holding the pin (default: the running entry, or entry in keygate.config.json, or dist/main.js)' },
+  strategy: { type: 'string', choices: ['auto', 'sync', 'parallel'], default: 'auto', describe: 'hashing strategy (warm cache: sync, cold: parallel)' },
+} as const satisfies FlagTable;
+
+/** A flag table as yargs' `.options()` takes it. */
+export function withFlags<T>(y: Argv<T>, flags: FlagTable, global = false): Argv<T> {
+  const options: Record<string, Options> = {};
+  for (const [name, spec] of Object.entries(flags)) options[name] = { ...spec, choices: spec.choices ? [...spec.choices] : undefined, ...(global ? { global: true } : {}) };
+  return y.options(options) as Argv<T>;
 }
 
 /**

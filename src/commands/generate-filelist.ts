@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
 import { generateFilelist } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, envFrom, integrityOptions, pathsFrom, type Choose } from './common.js';
+import { EXIT_EPILOGUE, envFrom, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
 
 const generate: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
@@ -14,11 +14,14 @@ const generate: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
+/** `generate-filelist` for the gate's own parser (src/gate-args.ts) and for yargs. */
+export const generateGate: GateCommand = { name: 'generate-filelist', flags: INTEGRITY_FLAGS, handler: generate };
+
 export function generateFilelistCommand(choose: Choose): CommandModule {
   return {
     command: 'generate-filelist',
     describe: 'expand the template into filelist.sha256 and print its sha256',
-    builder: (y) => integrityOptions(y).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
-    handler: choose(generate),
+    builder: (y) => withFlags(y, generateGate.flags).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
+    handler: choose(generateGate.handler),
   };
 }

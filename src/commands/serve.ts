@@ -30,6 +30,7 @@ import { assertKeyPinned } from '../gate/key-pin.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
+import { withFlags, type GateCommand } from './common.js';
 import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
 import type { AdminServer } from '../admin/server.js';
 import { createClientAuth } from '../server/client-auth.js';
@@ -311,32 +312,40 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   return EXIT.OK;
 }
 
+/** `serve`, the default command, for the gate's own parser (src/gate-args.ts) and for yargs. */
+export const serveGate: GateCommand = {
+  name: 'serve',
+  isDefault: true,
+  flags: {
+    port: { type: 'number', describe: 'port (default: server.port in keygate.config.json, else 8443)' },
+    host: { type: 'string', describe: 'address to listen on (default 127.0.0.1)' },
+    alias: { type: 'string', describe: 'keystore entry to use when it holds several keys' },
+    'allow-expired': { type: 'boolean', describe: 'serve an expired certificate (needs --insecure)' },
+    insecure: { type: 'boolean', describe: 'consent to options that weaken TLS' },
+  },
+  handler: (ctx, args) =>
+    serve(
+      ctx,
+      {
+        port: args['port'] as number | undefined,
+        host: args['host'] as string | undefined,
+        alias: args['alias'] as string | undefined,
+        allowExpired: args['allow-expired'] as boolean | undefined,
+        insecure: args['insecure'] as boolean | undefined,
+      },
+      ctx.io.execArgv ?? [],
+    ),
+};
+
 /** yargs adapter for serve; also the default command (`node dist/main.js`). */
 export function serveCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
   return {
     command: ['serve', '$0'],
     describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS (the default command)',
     builder: (y) =>
-      y
-        .option('port', { type: 'number', describe: 'port (default: server.port in keygate.config.json, else 8443)' })
-        .option('host', { type: 'string', describe: 'address to listen on (default 127.0.0.1)' })
-        .option('alias', { type: 'string', describe: 'keystore entry to use when it holds several keys' })
-        .option('allow-expired', { type: 'boolean', describe: 'serve an expired certificate (needs --insecure)' })
-        .option('insecure', { type: 'boolean', describe: 'consent to options that weaken TLS' })
+      withFlags(y, serveGate.flags)
         .example('$0 serve', 'the gated start (verify, vault, unlock, listen)')
         .epilogue('Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)'),
-    handler: choose((ctx, args) =>
-      serve(
-        ctx,
-        {
-          port: args['port'] as number | undefined,
-          host: args['host'] as string | undefined,
-          alias: args['alias'] as string | undefined,
-          allowExpired: args['allow-expired'] as boolean | undefined,
-          insecure: args['insecure'] as boolean | undefined,
-        },
-        ctx.io.execArgv ?? [],
-      ),
-    ),
+    handler: choose(serveGate.handler),
   };
 }

@@ -7,7 +7,7 @@ import type { Context, Handler } from '../context.js';
 import { ownPin } from '../pin-slot.js';
 import { renderHint } from '../project.js';
 import { assertVerifiedConfig, integrityError, readPin, reportJson, verifyTree } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, envFrom, integrityOptions, pathsFrom, type Choose } from './common.js';
+import { EXIT_EPILOGUE, envFrom, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
 
 /** The pin to check against: the named entry's, else this running entry's own. */
 function pinFor(ctx: Context, args: Record<string, unknown>, entry: string): string {
@@ -36,15 +36,17 @@ const verify: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
+/** `verify` for the gate's own parser (src/gate-args.ts) and for yargs. */
+export const verifyGate: GateCommand = { name: 'verify', flags: { ...INTEGRITY_FLAGS, json: { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' } }, handler: verify };
+
 export function verifyCommand(choose: Choose): CommandModule {
   return {
     command: 'verify',
     describe: 'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
     builder: (y) =>
-      integrityOptions(y)
-        .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
+      withFlags(y, verifyGate.flags)
         .example('$0 verify --json', 'machine-readable report')
         .epilogue(EXIT_EPILOGUE),
-    handler: choose(verify),
+    handler: choose(verifyGate.handler),
   };
 }
