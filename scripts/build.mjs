@@ -32,28 +32,78 @@ const common = {
 // (node-forge, execa, fast-xml-parser: over half of the bytes; node:https). Each is bundled on its own and
 // embedded as a string that src/late-runtime.ts compiles on first use, so verify/check/pin/generate never
 // parse them, and a start parses each only when it gets there (node-forge while the vault client runs).
-// Modules both sides use stay in the main part (one KeygateError, one Secret class), passed in by these names.
-const SHARED = { 'src/errors.ts': 'keygate:errors', 'src/adapters/secret.ts': 'keygate:secret' };
+// Modules both sides use stay in the main part, passed in by these names: one KeygateError and one Secret class
+// (instanceof), the one reader of the parts, and the one pin slot (`keygate pin` rewrites the entry's own; a copy
+// inside a compressed part would still read as unpinned). Other modules a part shares with the main part are
+// stateless and are bundled into the part as a copy.
+const SHARED = {
+  'src/errors.ts': 'keygate:errors',
+  'src/adapters/secret.ts': 'keygate:secret',
+  'src/late-runtime.ts': 'keygate:late-runtime',
+  'src/pin-slot.ts': 'keygate:pin-slot',
+};
 /**
  * An esbuild plugin that resolves relative imports as usual and, when the file is a key of `table`, answers
- * `redirect(value)` instead. `kinds`: the import kinds it applies to (all when absent).
+ * `redirect(value)` instead; otherwise it leaves the import to the next plugin. `kinds`: the import kinds it
+ * applies to (all when absent). Its own look-up is marked so that no redirect plugin sees it: two of them in one
+ * build (a part redirects shared modules and late imports) would otherwise ask each other forever.
  */
+const LOOKUP = 'keygate-redirect-lookup';
 const redirectFiles = (name, table, redirect, kinds) => ({
   name,
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, async (args) => {
-      if (args.pluginData === name || (kinds && !kinds.includes(args.kind))) return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: name });
+      if (args.pluginData === LOOKUP || (kinds && !kinds.includes(args.kind))) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: LOOKUP });
       const key = Object.keys(table).find((k) => r.path.endsWith(k));
-      return key ? redirect(table[key]) : r;
+      return key ? redirect(table[key]) : undefined;
     });
   },
 });
 const sharedExternal = redirectFiles('keygate-shared', SHARED, (id) => ({ path: id, external: true }));
-const LATE = { 'src/adapters/vault.ts': 'vault', 'src/adapters/keystore.ts': 'keystore', 'src/server/https-server.ts': 'server', 'src/pki/engine.ts': 'pki', 'src/admin/server.ts': 'admin' };
+// cli: src/cli-yargs.ts, yargs' path (help, version, the commands outside the gate: init, keystore, admin, pki,
+// dev-setup); the gate's own commands are parsed by src/gate-args.ts in the main part.
+const LATE = {
+  'src/adapters/vault.ts': 'vault',
+  'src/adapters/keystore.ts': 'keystore',
+  'src/server/https-server.ts': 'server',
+  'src/pki/engine.ts': 'pki',
+  'src/admin/server.ts': 'admin',
+  'src/cli-yargs.ts': 'cli',
+};
+const KEYGATE_VERSION = JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+// In every part and in the main one, dynamic imports of the late modules become loads of the compiled parts
+// (a part that imports another, like cli's commands importing the PKI engine, loads it the same way).
+// Only dynamic imports: type-only imports vanish, and a static one is caught by the check after the build.
+const lateImports = redirectFiles('keygate-late', LATE, (part) => ({ path: part, namespace: 'keygate-late' }), ['dynamic-import']);
+const lateLoader = (runtime) => ({
+  name: 'keygate-late-loader',
+  setup(b) {
+    b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(runtime)}).loadLate(${JSON.stringify(args.path)});`,
+      loader: 'js',
+      // fileURLToPath, not .pathname: a checkout under a folder with a space (%20) broke the build.
+      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+    }));
+    b.onResolve({ filter: /^keygate:/ }, (args) => ({ path: args.path, external: true }));
+  },
+});
 const lateSources = {};
 for (const [file, name] of Object.entries(LATE)) {
-  const r = await build({ ...common, banner: undefined, define: {}, entryPoints: [file], write: false, outfile: `${name}.js`, plugins: [sharedExternal] });
+  const r = await build({
+    ...common,
+    banner: undefined,
+    // import.meta.url is the entry's own, passed in by src/late-runtime.ts as __kgSelfUrl
+    define: { ...common.define, KEYGATE_VERSION },
+    entryPoints: [file],
+    write: false,
+    outfile: `${name}.js`,
+    plugins: [lateImports, lateLoader('keygate:late-runtime'), sharedExternal],
+    metafile: true,
+  });
+  const inputs = Object.keys(Object.values(r.metafile.outputs)[0].inputs);
+  const shared = inputs.filter((p) => Object.keys(SHARED).some((k) => p.endsWith(k)));
+  if (shared.length) throw new Error(`late part ${name}: shared modules bundled as a copy: ${shared.join(', ')}`);
   lateSources[name] = r.outputFiles[0].text;
 }
 // The in-memory workers (src/adapters/in-memory-worker.ts), each a TypeScript entry bundled whole on its own:
@@ -83,20 +133,6 @@ for (const name of LIBRARIES) {
   });
   librarySources[name] = r.outputFiles[0].text;
 }
-// In the main part, the dynamic imports of the late modules become loads of the compiled late parts.
-// Only dynamic imports: type-only imports vanish, and a static one is caught by the check after the build.
-const lateImports = redirectFiles('keygate-late', LATE, (part) => ({ path: part, namespace: 'keygate-late' }), ['dynamic-import']);
-const lateLoader = {
-  name: 'keygate-late-loader',
-  setup(b) {
-    b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(fileURLToPath(new URL('../src/late-runtime.ts', import.meta.url)))}).loadLate(${JSON.stringify(args.path)});`,
-      loader: 'js',
-      // fileURLToPath, not .pathname: a checkout under a folder with a space (%20) broke the build.
-      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
-    }));
-  },
-};
 const mainBuild = await build({
   ...common,
   entryPoints: { main: 'src/main.ts', 'generate-filelist': 'src/generate-filelist.ts' },
@@ -105,9 +141,9 @@ const mainBuild = await build({
   define: {
     ...common.define,
     // `keygate --version`: the number is part of the entry's bytes (the vault hashes them); nothing is read at run time.
-    KEYGATE_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version),
+    KEYGATE_VERSION,
   },
-  plugins: [lateImports, lateLoader],
+  plugins: [lateImports, lateLoader(fileURLToPath(new URL('../src/late-runtime.ts', import.meta.url)))],
   metafile: true,
 });
 for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {

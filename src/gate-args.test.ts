@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { GATE_COMMANDS, parseWithYargs } from './cli.js';
+import { GATE_COMMANDS } from './cli.js';
+import { parseWithYargs } from './cli-yargs.js';
 import { GLOBAL_FLAGS } from './commands/common.js';
 import { parseGateArgs } from './gate-args.js';
 import type { Io } from './context.js';
@@ -72,7 +73,7 @@ test('gate args: where the gate parser answers, yargs answers the same', async (
   for (const [argv, env = {}] of ANSWERED) {
     const gate = parseGateArgs(argv, env, GATE_COMMANDS, GLOBAL_FLAGS);
     assert.ok(gate, `the gate parser should answer ${JSON.stringify(argv)} ${JSON.stringify(env)}`);
-    const y = await parseWithYargs(argv, io(env), 'keygate');
+    const y = await parseWithYargs(argv, io(env), 'keygate', GATE_COMMANDS);
     assert.equal(y.usageError, undefined, `yargs refused ${argv.join(' ')}: ${String(y.usageError)}`);
     assert.equal(y.chosen?.handler, gate.command.handler, `command of ${argv.join(' ')}`);
     const keys = [...Object.keys(GLOBAL_FLAGS), ...Object.keys(gate.command.flags)];

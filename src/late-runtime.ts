@@ -13,12 +13,14 @@ import { builtinModules, createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
 import * as errors from './errors.js';
 import * as secret from './adapters/secret.js';
+import * as pinSlot from './pin-slot.js';
+import * as self from './late-runtime.js';
 
 /** Appended to the bundle by scripts/build.mjs; absent under tsx. */
 declare const __kgParts: (() => void) | undefined;
 
-/** Specifiers the late parts leave to the main one (scripts/build.mjs marks them external). */
-const SHARED: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret };
+/** Specifiers the parts leave to the main one (scripts/build.mjs SHARED marks them external: one instance each). */
+const SHARED: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret, 'keygate:pin-slot': pinSlot, 'keygate:late-runtime': self };
 
 let partIndex: Map<string, string> | undefined;
 

@@ -1,11 +1,10 @@
 // check: the CI gate. Regenerates the manifest in memory and fails when the entry's pin is stale (or the
 // config invalid), with the differing files.
 
-import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
 import { checkPin, readPin } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, envFrom, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
+import { envFrom, INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const check: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
@@ -14,14 +13,11 @@ const check: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
-/** `check` for the gate's own parser (src/gate-args.ts) and for yargs. */
-export const checkGate: GateCommand = { name: 'check', flags: INTEGRITY_FLAGS, handler: check };
-
-export function checkCommand(choose: Choose): CommandModule {
-  return {
-    command: 'check',
-    describe: 'CI gate: regenerate in memory and fail when the pinned hash is stale or keygate.config.json is invalid',
-    builder: (y) => withFlags(y, checkGate.flags).example('$0 check', 'exit 3 and the list of differing files when stale').epilogue(EXIT_EPILOGUE),
-    handler: choose(checkGate.handler),
-  };
-}
+/** `check` for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
+export const checkGate: GateCommand = {
+  name: 'check',
+  describe: 'CI gate: regenerate in memory and fail when the pinned hash is stale or keygate.config.json is invalid',
+  flags: INTEGRITY_FLAGS,
+  examples: [['$0 check', 'exit 3 and the list of differing files when stale']],
+  handler: check,
+};

@@ -22,6 +22,11 @@ export const EXIT_EPILOGUE = `Exit codes: ${Object.entries(EXIT)
  * yargs gets for help and for every line the gate's parser leaves to it) and its action.
  */
 export interface GateCommand extends GateCommandSpec {
+  /** For yargs' help (src/cli-yargs.ts builds the command module from these). */
+  readonly describe: string;
+  readonly examples: ReadonlyArray<readonly [command: string, what: string]>;
+  /** Default: EXIT_EPILOGUE. */
+  readonly epilogue?: string;
   readonly handler: Handler;
 }
 

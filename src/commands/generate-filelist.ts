@@ -1,10 +1,9 @@
 // generate-filelist: expand filelist.template into filelist.sha256 (GNU sha256sum format), print its sha256.
 
-import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
 import { generateFilelist } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, envFrom, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
+import { envFrom, INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const generate: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
@@ -14,14 +13,11 @@ const generate: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
-/** `generate-filelist` for the gate's own parser (src/gate-args.ts) and for yargs. */
-export const generateGate: GateCommand = { name: 'generate-filelist', flags: INTEGRITY_FLAGS, handler: generate };
-
-export function generateFilelistCommand(choose: Choose): CommandModule {
-  return {
-    command: 'generate-filelist',
-    describe: 'expand the template into filelist.sha256 and print its sha256',
-    builder: (y) => withFlags(y, generateGate.flags).example('$0 generate-filelist', 'writes filelist.sha256, prints its hash').epilogue(EXIT_EPILOGUE),
-    handler: choose(generateGate.handler),
-  };
-}
+/** `generate-filelist` for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
+export const generateGate: GateCommand = {
+  name: 'generate-filelist',
+  describe: 'expand the template into filelist.sha256 and print its sha256',
+  flags: INTEGRITY_FLAGS,
+  examples: [['$0 generate-filelist', 'writes filelist.sha256, prints its hash']],
+  handler: generate,
+};

@@ -1,10 +1,9 @@
 // pin: write the manifest's sha256 into the main entry, print the entry's new sha256 (what PAM registers).
 
-import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
 import { pinEntry } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
+import { INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const pin: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
@@ -14,14 +13,11 @@ const pin: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
-/** `pin` for the gate's own parser (src/gate-args.ts) and for yargs. */
-export const pinGate: GateCommand = { name: 'pin', flags: INTEGRITY_FLAGS, handler: pin };
-
-export function pinCommand(choose: Choose): CommandModule {
-  return {
-    command: 'pin',
-    describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
-    builder: (y) => withFlags(y, pinGate.flags).example('$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)').epilogue(EXIT_EPILOGUE),
-    handler: choose(pinGate.handler),
-  };
-}
+/** `pin` for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
+export const pinGate: GateCommand = {
+  name: 'pin',
+  describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
+  flags: INTEGRITY_FLAGS,
+  examples: [['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)']],
+  handler: pin,
+};

@@ -12,7 +12,6 @@
 //      backend, exit 0.
 
 import { dirname, resolve } from 'node:path';
-import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
@@ -30,7 +29,7 @@ import { assertKeyPinned } from '../gate/key-pin.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
-import { withFlags, type GateCommand } from './common.js';
+import type { GateCommand } from './common.js';
 import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
 import type { AdminServer } from '../admin/server.js';
 import { createClientAuth } from '../server/client-auth.js';
@@ -312,10 +311,13 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   return EXIT.OK;
 }
 
-/** `serve`, the default command, for the gate's own parser (src/gate-args.ts) and for yargs. */
+/** `serve`, the default command, for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
 export const serveGate: GateCommand = {
   name: 'serve',
   isDefault: true,
+  describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS (the default command)',
+  examples: [['$0 serve', 'the gated start (verify, vault, unlock, listen)']],
+  epilogue: 'Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)',
   flags: {
     port: { type: 'number', describe: 'port (default: server.port in keygate.config.json, else 8443)' },
     host: { type: 'string', describe: 'address to listen on (default 127.0.0.1)' },
@@ -336,16 +338,3 @@ export const serveGate: GateCommand = {
       ctx.io.execArgv ?? [],
     ),
 };
-
-/** yargs adapter for serve; also the default command (`node dist/main.js`). */
-export function serveCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
-  return {
-    command: ['serve', '$0'],
-    describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS (the default command)',
-    builder: (y) =>
-      withFlags(y, serveGate.flags)
-        .example('$0 serve', 'the gated start (verify, vault, unlock, listen)')
-        .epilogue('Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)'),
-    handler: choose(serveGate.handler),
-  };
-}

@@ -1,13 +1,12 @@
 // verify: the manifest against the pin, every file against the manifest, the template against the manifest
 // (new files), and the config serve will read; --json prints a report on stdout whatever went wrong.
 
-import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { ownPin } from '../pin-slot.js';
 import { renderHint } from '../project.js';
 import { assertVerifiedConfig, integrityError, readPin, reportJson, verifyTree } from '../gate/integrity.js';
-import { EXIT_EPILOGUE, envFrom, INTEGRITY_FLAGS, withFlags, type GateCommand, pathsFrom, type Choose } from './common.js';
+import { envFrom, INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 /** The pin to check against: the named entry's, else this running entry's own. */
 function pinFor(ctx: Context, args: Record<string, unknown>, entry: string): string {
@@ -36,17 +35,11 @@ const verify: Handler = async (ctx, args) => {
   return EXIT.OK;
 };
 
-/** `verify` for the gate's own parser (src/gate-args.ts) and for yargs. */
-export const verifyGate: GateCommand = { name: 'verify', flags: { ...INTEGRITY_FLAGS, json: { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' } }, handler: verify };
-
-export function verifyCommand(choose: Choose): CommandModule {
-  return {
-    command: 'verify',
-    describe: 'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
-    builder: (y) =>
-      withFlags(y, verifyGate.flags)
-        .example('$0 verify --json', 'machine-readable report')
-        .epilogue(EXIT_EPILOGUE),
-    handler: choose(verifyGate.handler),
-  };
-}
+/** `verify` for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
+export const verifyGate: GateCommand = {
+  name: 'verify',
+  describe: 'check the manifest against the pin and every file against the manifest; report changed, missing and new files',
+  flags: { ...INTEGRITY_FLAGS, json: { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' } },
+  examples: [['$0 verify --json', 'machine-readable report']],
+  handler: verify,
+};

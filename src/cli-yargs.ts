@@ -1,0 +1,155 @@
+// The command line through yargs: help, version, the commands outside the gate (init, keystore, admin, pki,
+// dev-setup) and any line of the gate's commands that src/gate-args.ts leaves to it. A part of its own in the
+// bundle (scripts/build.mjs), compiled only when such a line comes: a start parses none of this, nor yargs.
+
+import type Yargs from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { lateLibrary } from './late-runtime.js';
+import { KeygateError, describeCause } from './errors.js';
+import type { Handler, Io } from './context.js';
+import { EXIT_EPILOGUE, GLOBAL_FLAGS, withFlags, type Choose, type GateCommand } from './commands/common.js';
+import { NOT_FLAG_VARIABLES, TRUE_WORDS } from './gate-args.js';
+import { initCommand } from './commands/init.js';
+import { keystoreCreateCommand } from './commands/keystore-create.js';
+import { adminCommand } from './commands/admin.js';
+import { pkiCommand } from './commands/pki.js';
+import { devSetupCommand } from './commands/dev-setup.js';
+
+/** The whole line through yargs: the command chosen (none after --help/--version), or the usage error. */
+export async function parseWithYargs(argv: readonly string[], io: Io, invocation: string, gates: readonly GateCommand[]) {
+  let chosen: { handler: Handler; args: Record<string, unknown> } | undefined;
+  const choose = (handler: Handler) => (args: Record<string, unknown>) => {
+    chosen = { handler, args };
+  };
+  let usageError: string | KeygateError | undefined;
+  let fromEnv: Record<string, unknown> = {};
+  const modules = commandModules(gates);
+  try {
+    fromEnv = flagsFromEnv(argv, io.env, modules);
+  } catch (err) {
+    usageError = err instanceof KeygateError ? err : describeCause(err);
+  }
+  const parser = buildParser(argv, io, modules(choose), fromEnv, invocation).fail((msg, err) => {
+    usageError ??= msg || (err ? err.message : 'invalid arguments');
+  });
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = usageError === undefined ? ((await parser.parseAsync()) as Record<string, unknown>) : {};
+  } catch (err) {
+    usageError ??= describeCause(err);
+    parsed = {};
+  }
+  return { chosen: chosen as { handler: Handler; args: Record<string, unknown> } | undefined, usageError, parsed };
+}
+
+type CommandList = (choose: Choose) => CommandModule[];
+
+/** A gate command (its flags and help as data) as a yargs command module. */
+function gateModule(gate: GateCommand, choose: Choose): CommandModule {
+  return {
+    command: gate.isDefault ? [gate.name, '$0'] : gate.name,
+    describe: gate.describe,
+    builder: (y) => {
+      let built = withFlags(y, gate.flags);
+      for (const [command, what] of gate.examples) built = built.example(command, what);
+      return built.epilogue(gate.epilogue ?? EXIT_EPILOGUE);
+    },
+    handler: choose(gate.handler),
+  };
+}
+
+/** Every command, in one list (the parser and the KEYGATE_* variables both read it); one file each. */
+function commandModules(gates: readonly GateCommand[]): CommandList {
+  const byName = (name: string) => gates.find((g) => g.name === name)!;
+  return (choose) => [
+    gateModule(byName('generate-filelist'), choose),
+    gateModule(byName('pin'), choose),
+    gateModule(byName('verify'), choose),
+    gateModule(byName('check'), choose),
+    gateModule(byName('serve'), choose),
+    initCommand(choose),
+    keystoreCreateCommand(choose),
+    adminCommand(choose),
+    pkiCommand(choose),
+    devSetupCommand(choose),
+  ];
+}
+
+function globalOptions<T>(y: Argv<T>) {
+  return withFlags(y, GLOBAL_FLAGS, true);
+}
+
+/** keygate's own version, put in by scripts/build.mjs (no file is read at run time); "dev" under tsx. */
+declare const KEYGATE_VERSION: string | undefined;
+export const VERSION: string = typeof KEYGATE_VERSION === 'string' ? KEYGATE_VERSION : 'dev';
+
+/**
+ * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm) and the test runner's list
+ * of node binaries (scripts/run-tests.mjs). Every other KEYGATE_<FLAG> must name a flag of some command.
+ */
+const NOT_FLAGS = NOT_FLAG_VARIABLES;
+
+/** The flag names (and aliases) a command module declares. */
+function flagsOf(builder: CommandModule['builder']): Set<string> {
+  const y = lateLibrary<typeof Yargs>('yargs')([]);
+  const built = (typeof builder === 'function' ? builder(y) : y.options(builder ?? {})) as Argv;
+  const o = (built as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]> };
+  return new Set([...Object.keys(o.key), ...Object.values(o.alias).flat()]);
+}
+
+/**
+ * The KEYGATE_<FLAG> variables that apply to the command argv names (serve when none), as flag → value.
+ * yargs' own .env() cannot do this: with .strict(), KEYGATE_PORT (a serve flag) made `verify` fail with
+ * "Unknown argument: port", and it read process.env, not the injected io.env. A variable for another command's
+ * flag is left alone; one that names no flag of any command is a usage error (a typo must not pass silently).
+ * Precedence stays flags > variables > config file > defaults: the values go in as a yargs config object.
+ */
+export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, commands: CommandList): Record<string, unknown> {
+  const vars = Object.entries(env).filter(([k, v]) => k.startsWith('KEYGATE_') && v !== undefined && !NOT_FLAGS.has(k));
+  if (vars.length === 0) return {}; // the usual case: no yargs builders run
+  const modules = commands(() => () => undefined);
+  const global = flagsOf((y) => globalOptions(y));
+  const byName = new Map<string, Set<string>>();
+  for (const m of modules) for (const name of [m.command].flat()) byName.set(String(name).split(' ')[0]!, flagsOf(m.builder));
+  // The command: the first word that names one (global flags with a value are skipped), else serve ($0).
+  let command = 'serve';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--log-format' || a === '--log-file') i++;
+    else if (!a.startsWith('-') && byName.has(a)) {
+      command = a;
+      break;
+    }
+  }
+  const applies = byName.get(command) ?? new Set();
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of vars) {
+    const flag = name.slice('KEYGATE_'.length).toLowerCase().replace(/_/g, '-');
+    if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired|dev|backend)$/.test(flag) ? TRUE_WORDS.test(value!) : value;
+    else if (![...byName.values()].some((flags) => flags.has(flag))) {
+      throw new KeygateError('USAGE', `failed to read the environment: ${name} names no flag of any keygate command (--${flag})`, {
+        hint: `unset ${name}  (each flag --x-y has the variable KEYGATE_X_Y: keygate <command> --help lists them)`,
+      });
+    }
+  }
+  return out;
+}
+
+function buildParser(argv: readonly string[], io: Io, modules: readonly CommandModule[], fromEnv: Record<string, unknown>, invocation: string) {
+  let y = globalOptions(
+    lateLibrary<typeof Yargs>('yargs')([...argv])
+      .scriptName(invocation)
+      .locale('en')
+      .strict()
+      .help()
+      .version(VERSION)
+      .alias('version', 'v')
+      // yargs lays out the help text on every run (cacheHelpMessage, ~15 ms); do it only when help is asked for.
+      .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
+      .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
+      .config(fromEnv),
+  ) as Argv;
+  for (const m of modules) y = y.command(m);
+  return y.epilogue(EXIT_EPILOGUE);
+}
+
