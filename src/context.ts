@@ -4,9 +4,16 @@
 import type { ExitStatus } from './errors.js';
 import type { LogFormat, Logger } from './adapters/logger.js';
 
+/** Where commands write: direct writes to fd 1 and 2 (src/adapters/direct-stream.ts), or a test's stream. */
+export interface OutStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
 export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdout: OutStream;
+  readonly stderr: OutStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** The node executable running keygate (`${NODE}`). */

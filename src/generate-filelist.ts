@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { main } from './cli.js';
 import { sizeThreadPool } from './adapters/thread-pool.js';
+import { directStream } from './adapters/direct-stream.js';
 
 sizeThreadPool(process.env);
 
 void main(['generate-filelist', ...process.argv.slice(2)], {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: directStream(1, () => process.stdout),
+  stderr: directStream(2, () => process.stderr),
   env: process.env,
   cwd: process.cwd(),
   nodePath: process.execPath,

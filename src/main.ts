@@ -7,13 +7,14 @@ import { resolve } from 'node:path';
 import { main } from './cli.js';
 import { installSignals } from './server/signals.js';
 import { sizeThreadPool } from './adapters/thread-pool.js';
+import { directStream } from './adapters/direct-stream.js';
 
 sizeThreadPool(process.env);
 const signals = installSignals();
 const entry = fileURLToPath(import.meta.url);
 main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: directStream(1, () => process.stdout),
+  stderr: directStream(2, () => process.stderr),
   env: process.env,
   cwd: process.cwd(),
   nodePath: process.execPath,

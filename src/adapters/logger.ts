@@ -6,6 +6,7 @@
 
 import type Winston from 'winston';
 import { lateLibrary } from '../late-runtime.js';
+import type { OutStream } from '../context.js';
 
 export type LogFormat = 'text' | 'json';
 
@@ -18,7 +19,7 @@ export interface Logger {
 }
 
 export interface LoggerOptions {
-  readonly stream: NodeJS.WritableStream;
+  readonly stream: OutStream;
   readonly format: LogFormat;
   readonly level?: 'error' | 'warn' | 'info' | 'debug';
   /** Extra file to append JSON lines to (`--log-file`). */
@@ -89,12 +90,14 @@ function formatValue(v: unknown): string {
 }
 
 /** A progress line on stderr, only when stderr is a TTY and the work lasts more than a moment. */
-export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string): (done: number, total: number) => void {
-  if (!stream.isTTY) return () => {};
+export function createProgress(stream: OutStream, label: string): (done: number, total: number) => void {
   const start = Date.now();
   let shown = false;
+  let tty: boolean | undefined;
   return (done, total) => {
-    if (!shown && Date.now() - start < 500 && done < total) return;
+    if (!shown && Date.now() - start < 500) return;
+    // asked only once the work has lasted: a quick run never loads node:tty (src/adapters/direct-stream.ts)
+    if (!(tty ??= stream.isTTY === true)) return;
     shown = true;
     stream.write(`\r${label} ${done}/${total}${done === total ? '\n' : ''}`);
   };
