@@ -4,7 +4,12 @@
 // forge returns EC keys/certs as raw ASN.1 (bag.asn1), accepts any password when there is no MAC, and
 // cannot open PBES2 files with non-ASCII passwords.
 
-import forge from 'node-forge';
+// node-forge's modules one by one, not its index: the index also loads TLS, SSH, ed25519 and the TLS cipher
+// suites, ~40 % of forge that a keystore never uses, compiled at every start and every reload
+// (docs/performance.md). pki brings asn1, oids, pbe (with aes, des, rc2), pem, pbkdf2, pkcs12, rsa and x509.
+import forge from 'node-forge/lib/forge.js';
+import 'node-forge/lib/pki.js';
+import 'node-forge/lib/md.all.js';
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
