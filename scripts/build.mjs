@@ -119,8 +119,9 @@ for (const [name, entry] of Object.entries(WORKERS)) {
 // The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
 // yargs (the full command line: help, every command's flags; src/fast-args.ts parses the gate's commands
 // without it), winston (--log-file only: stderr lines are formatted by src/adapters/logger.ts itself),
-// fast-glob (glob lines in a template) and picomatch (exclude lines). On the gate path none is parsed.
-const LIBRARIES = ['yargs', 'winston', 'fast-glob', 'picomatch'];
+// fast-glob (glob lines in a template), picomatch (exclude lines) and fast-xml-parser (the vault's answer:
+// compiled while the vault client runs, not before it starts). On the gate path none is parsed.
+const LIBRARIES = ['yargs', 'winston', 'fast-glob', 'picomatch', 'fast-xml-parser'];
 const librarySources = {};
 for (const name of LIBRARIES) {
   const r = await build({

@@ -72,7 +72,7 @@ export function loadLate(name: string): unknown {
   return runPart(`late/${name}`);
 }
 
-export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch';
+export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch' | 'fast-xml-parser';
 
 /**
  * A library the gate path does without, loaded on first use: from its part in the built entry, else (tsx) from

@@ -4,7 +4,8 @@
 // child's stdout and stderr never reach a message or a log (they may hold the secret).
 
 import { execa } from 'execa';
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lateLibrary } from '../late-runtime.js';
 import { KeygateError } from '../errors.js';
 export { defaultCspmClientPath } from '../core/vault-client.js';
 import { Secret } from './secret.js';
@@ -130,7 +131,18 @@ export function cspmProvider(options: CspmOptions): SecretProvider {
     description: `PAM A2A alias ${options.alias}`,
     async fetch({ bypassCache, signal }) {
       const args = [options.alias, bypassCache ? 'true' : 'false', ...(options.output === 'xml' ? ['-x'] : [])];
-      const run = await runClient(options.clientPath, args, options.env, options.limits, signal);
+      const running = runClient(options.clientPath, args, options.env, options.limits, signal); // spawned by now
+      // The XML parser is compiled while the client runs, not before it is started (docs/performance.md).
+      if (options.output === 'xml') {
+        setImmediate(() => {
+          try {
+            xmlParser();
+          } catch {
+            // a build without the part: parseCspmXml meets the same error and reports it
+          }
+        });
+      }
+      const run = await running;
       const text = decodeUtf8(run.stdout, 'the A2A client answer');
       const { status, password } = options.output === 'xml' ? parseCspmXml(text) : parseCspmText(text);
       if (status !== 400) {
@@ -157,6 +169,11 @@ function badAnswer(what: string): KeygateError {
   });
 }
 
+/** fast-xml-parser's XMLParser: a part of its own (src/late-runtime.ts), loaded once. */
+function xmlParser(): typeof XMLParser {
+  return lateLibrary<{ XMLParser: typeof XMLParser }>('fast-xml-parser').XMLParser;
+}
+
 /** Parses the `-x` XML answer with a real XML parser (never regular expressions). */
 export function parseCspmXml(text: string): { status: number; password?: string } {
   let doc: unknown;
@@ -165,7 +182,7 @@ export function parseCspmXml(text: string): { status: number; password?: string 
     // fast-xml-parser leaves them as written, so a password a producer escaped that way came out wrong
     // (KEYSTORE_BAD_PASSWORD and a wasted bypass-cache call). It also knows HTML's named entities, which no XML
     // producer may emit undeclared; decoding happens once, so `&amp;#38;` stays the text `&#38;`.
-    const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, processEntities: true, htmlEntities: true, allowBooleanAttributes: false });
+    const parser = new (xmlParser())({ ignoreAttributes: true, parseTagValue: false, trimValues: false, processEntities: true, htmlEntities: true, allowBooleanAttributes: false });
     doc = parser.parse(text, true);
   } catch {
     throw badAnswer('not well-formed XML');
