@@ -1,6 +1,7 @@
 // A worker thread's entry: hashes its share of the files (src/adapters/hash-loop.ts) into the shared tables.
-// scripts/build.mjs bundles this file on its own and embeds it in dist/main.js; src/adapters/file-hash.ts starts
-// it from that string through src/adapters/in-memory-worker.ts: no file is read, it is part of the verified entry.
+// scripts/build.mjs bundles this file on its own and embeds it in dist/main.js as a part; src/adapters/file-hash.ts
+// starts it from that text through src/adapters/in-memory-worker.ts: no file is read, it is part of the verified
+// entry.
 import { parentPort, workerData } from 'node:worker_threads';
 import { runHashLoop } from './adapters/hash-loop.js';
 
