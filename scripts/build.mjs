@@ -70,6 +70,9 @@ const LATE = {
   'src/pki/engine.ts': 'pki',
   'src/admin/server.ts': 'admin',
   'src/cli-yargs.ts': 'cli',
+  // backend mode (serve with server.backend): the process supervisor and the reverse proxy
+  'src/backend/supervisor.ts': 'supervisor',
+  'src/backend/proxy.ts': 'proxy',
 };
 const KEYGATE_VERSION = JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
 // In every part and in the main one, dynamic imports of the late modules become loads of the compiled parts

@@ -1,6 +1,7 @@
 // The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter with
-// execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel), the worker
-// threads' code, and the libraries the gate path does without (yargs, winston, fast-glob, picomatch). Each is
+// execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel, backend
+// mode's supervisor and proxy, yargs' command line), the worker threads' code, and the libraries the gate path
+// does without (yargs, winston, fast-glob, picomatch, fast-xml-parser). Each is
 // bundled on its own and stored, brotli-compressed, in one comment at the end of the entry
 // (`function __kgParts(){/* … */}`). Node scans that comment but never compiles it: `verify` pays ~7 ms for
 // 0.5 MB of base64 instead of ~150 ms for parsing and running 2.6 MB of JavaScript (docs/performance.md).
