@@ -191,6 +191,9 @@ function writeBuilt(file, text, mode) {
  * the same size ~35 ms; 0.5 MB of base64 in a comment ~7 ms. src/late-runtime.ts takes the text from
  * `__kgParts.toString()`, the very source Node compiled, so a part is the verified entry's own bytes, read once
  * by Node, never again from disk. Quality 11 and a fixed window so a rebuild gives the same bytes (the pin).
+ * The same bytes with the same Node: another Node line brings another brotli encoder (seen: Node 20 and 24 give
+ * different parts for the same sources), so a rebuild there is a new entry to pin and register, as after a
+ * source change. Build what you register with one Node (docs/architecture.md).
  */
 function partsComment(parts) {
   const lines = Object.entries(parts).map(([name, text]) => {
