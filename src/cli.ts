@@ -9,6 +9,7 @@ import type { Context, Handler, Io } from './context.js';
 import { invocationOf, renderHint } from './project.js';
 import { GLOBAL_FLAGS, type GateCommand } from './commands/common.js';
 import { parseGateArgs } from './gate-args.js';
+import { compiledParts, hasParts } from './late-runtime.js';
 import { generateGate } from './commands/generate-filelist.js';
 import { pinGate } from './commands/pin.js';
 import { verifyGate } from './commands/verify.js';
@@ -38,6 +39,8 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
   } catch (err) {
     return reportError(ctx, err);
   } finally {
+    // which parts this run compiled: the gate path's claim (docs/security.md) is checked against this line
+    if (hasParts()) log.debug('parts compiled', { parts: compiledParts().join(',') || 'none' });
     await log.close();
   }
 }

@@ -44,11 +44,19 @@ export function partSource(name: string): string | undefined {
   }
   const packed = partIndex.get(name);
   if (packed === undefined) throw new Error(`no part ${name} in this build`); // a build bug
+  if (name.startsWith('worker/') && !workersStarted.includes(name)) workersStarted.push(name);
   // node:zlib only when a part is needed (~4 ms of every start otherwise)
   return process.getBuiltinModule('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');
 }
 
 const loaded = new Map<string, unknown>();
+
+/** The parts compiled so far, in order (the `--debug` line `parts compiled`, test/gate-parts.e2e.test.ts). */
+export function compiledParts(): string[] {
+  return [...loaded.keys(), ...workersStarted];
+}
+
+const workersStarted: string[] = [];
 
 /** Compiles and runs a CommonJS part once; its exports. */
 function runPart(name: string): unknown {
