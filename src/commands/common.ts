@@ -48,7 +48,10 @@ export const INTEGRITY_FLAGS = {
 /** A flag table as yargs' `.options()` takes it. */
 export function withFlags<T>(y: Argv<T>, flags: FlagTable, global = false): Argv<T> {
   const options: Record<string, Options> = {};
-  for (const [name, spec] of Object.entries(flags)) options[name] = { ...spec, choices: spec.choices ? [...spec.choices] : undefined, ...(global ? { global: true } : {}) };
+  for (const [name, { type, choices, ...spec }] of Object.entries(flags)) {
+    // a flag with choices is given to yargs without its type, as before: help shows the choices, not [string]
+    options[name] = { ...spec, ...(choices ? { choices: [...choices] } : { type }), ...(global ? { global: true } : {}) };
+  }
   return y.options(options) as Argv<T>;
 }
 
