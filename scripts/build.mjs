@@ -120,7 +120,7 @@ for (const [name, entry] of Object.entries(WORKERS)) {
   workerSources[name] = r.outputFiles[0].text;
 }
 // The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
-// yargs (the full command line: help, every command's flags; src/fast-args.ts parses the gate's commands
+// yargs (the full command line: help, every command's flags; src/gate-args.ts parses the gate's commands
 // without it), winston (--log-file only: stderr lines are formatted by src/adapters/logger.ts itself),
 // fast-glob (glob lines in a template), picomatch (exclude lines) and fast-xml-parser (the vault's answer:
 // compiled while the vault client runs, not before it starts). On the gate path none is parsed.

@@ -60,13 +60,8 @@ function gateModule(gate: GateCommand, choose: Choose): CommandModule {
 
 /** Every command, in one list (the parser and the KEYGATE_* variables both read it); one file each. */
 function commandModules(gates: readonly GateCommand[]): CommandList {
-  const byName = (name: string) => gates.find((g) => g.name === name)!;
   return (choose) => [
-    gateModule(byName('generate-filelist'), choose),
-    gateModule(byName('pin'), choose),
-    gateModule(byName('verify'), choose),
-    gateModule(byName('check'), choose),
-    gateModule(byName('serve'), choose),
+    ...gates.map((gate) => gateModule(gate, choose)),
     initCommand(choose),
     keystoreCreateCommand(choose),
     adminCommand(choose),
@@ -82,12 +77,6 @@ function globalOptions<T>(y: Argv<T>) {
 /** keygate's own version, put in by scripts/build.mjs (no file is read at run time); "dev" under tsx. */
 declare const KEYGATE_VERSION: string | undefined;
 export const VERSION: string = typeof KEYGATE_VERSION === 'string' ? KEYGATE_VERSION : 'dev';
-
-/**
- * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm) and the test runner's list
- * of node binaries (scripts/run-tests.mjs). Every other KEYGATE_<FLAG> must name a flag of some command.
- */
-const NOT_FLAGS = NOT_FLAG_VARIABLES;
 
 /** The flag names (and aliases) a command module declares. */
 function flagsOf(builder: CommandModule['builder']): Set<string> {
@@ -105,7 +94,7 @@ function flagsOf(builder: CommandModule['builder']): Set<string> {
  * Precedence stays flags > variables > config file > defaults: the values go in as a yargs config object.
  */
 export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, commands: CommandList): Record<string, unknown> {
-  const vars = Object.entries(env).filter(([k, v]) => k.startsWith('KEYGATE_') && v !== undefined && !NOT_FLAGS.has(k));
+  const vars = Object.entries(env).filter(([k, v]) => k.startsWith('KEYGATE_') && v !== undefined && !NOT_FLAG_VARIABLES.has(k));
   if (vars.length === 0) return {}; // the usual case: no yargs builders run
   const modules = commands(() => () => undefined);
   const global = flagsOf((y) => globalOptions(y));

@@ -17,8 +17,8 @@ import { checkGate } from './commands/check.js';
 import { serveGate } from './commands/serve.js';
 
 
-/** The commands src/gate-args.ts may parse without yargs. */
-export const GATE_COMMANDS: readonly GateCommand[] = [serveGate, verifyGate, checkGate, pinGate, generateGate];
+/** The commands src/gate-args.ts may parse without yargs, in the order yargs' help lists them. */
+export const GATE_COMMANDS: readonly GateCommand[] = [generateGate, pinGate, verifyGate, checkGate, serveGate];
 
 /** Parses argv and runs one command; returns the exit status. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: Io): Promise<ExitStatus> {

@@ -29,7 +29,10 @@ export interface GateArgs<C extends GateCommandSpec> {
   readonly args: Record<string, unknown>;
 }
 
-/** KEYGATE_* variables that are no flag (src/cli.ts: the emulator's store, the test runner's node list). */
+/**
+ * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm) and the test runner's list
+ * of node binaries (scripts/run-tests.mjs). Every other KEYGATE_<FLAG> must name a flag of some command.
+ */
 export const NOT_FLAG_VARIABLES: ReadonlySet<string> = new Set(['KEYGATE_A2A_STORE', 'KEYGATE_TEST_NODES']);
 
 /** How cli.ts turns KEYGATE_<FLAG>=value into a value for a boolean flag. */

@@ -1,14 +1,14 @@
 // The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter with
 // execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel, backend
 // mode's supervisor and proxy, yargs' command line), the worker threads' code, and the libraries the gate path
-// does without (yargs, winston, fast-glob, picomatch, fast-xml-parser). Each is
-// bundled on its own and stored, brotli-compressed, in one comment at the end of the entry
-// (`function __kgParts(){/* … */}`). Node scans that comment but never compiles it: `verify` pays ~7 ms for
-// 0.5 MB of base64 instead of ~150 ms for parsing and running 2.6 MB of JavaScript (docs/performance.md).
+// does without (yargs, winston, fast-glob, picomatch, fast-xml-parser). Each is bundled on its own and stored,
+// brotli-compressed, in one comment at the end of the entry (`function __kgParts(){/* … */}`). Node scans that
+// comment but never compiles it: a few ms for 0.65 MB of base64 instead of ~150 ms for parsing and running
+// 2.6 MB of JavaScript (docs/performance.md).
 //
 // A part's bytes come from `__kgParts.toString()`: the source text Node compiled when it loaded the entry, so a
 // part is the verified entry's own bytes, not a second read of the file. Modules both sides use are passed in
-// (one KeygateError class, one Secret class); built-ins come from Node. Under tsx (tests) there are no parts:
+// (one KeygateError class, one Secret class, one pin slot, this module); built-ins come from Node. Under tsx (tests) there are no parts:
 // the dynamic imports load the modules directly and lateLibrary() requires the package.
 import { builtinModules, createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
@@ -25,6 +25,9 @@ const SHARED: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:sec
 
 let partIndex: Map<string, string> | undefined;
 
+/** Every part taken out of the comment, in order: a module compiled here, or a worker's code started. */
+const used = new Set<string>();
+
 /** True when this is the built entry (parts embedded), false under tsx. */
 export function hasParts(): boolean {
   return typeof __kgParts === 'function';
@@ -32,7 +35,7 @@ export function hasParts(): boolean {
 
 /** The source of one part (`late/vault`, `worker/hash`, `library/yargs`), or undefined under tsx. */
 export function partSource(name: string): string | undefined {
-  if (typeof __kgParts !== 'function') return undefined;
+  if (!hasParts()) return undefined;
   if (!partIndex) {
     partIndex = new Map();
     const text = Function.prototype.toString.call(__kgParts);
@@ -44,19 +47,17 @@ export function partSource(name: string): string | undefined {
   }
   const packed = partIndex.get(name);
   if (packed === undefined) throw new Error(`no part ${name} in this build`); // a build bug
-  if (name.startsWith('worker/') && !workersStarted.includes(name)) workersStarted.push(name);
+  used.add(name);
   // node:zlib only when a part is needed (~4 ms of every start otherwise)
   return process.getBuiltinModule('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');
 }
 
-const loaded = new Map<string, unknown>();
-
-/** The parts compiled so far, in order (the `--debug` line `parts compiled`, test/gate-parts.e2e.test.ts). */
+/** The parts this run used (the `--debug` line `parts compiled`, test/gate-parts.e2e.test.ts). */
 export function compiledParts(): string[] {
-  return [...loaded.keys(), ...workersStarted];
+  return [...used];
 }
 
-const workersStarted: string[] = [];
+const loaded = new Map<string, unknown>();
 
 /** Compiles and runs a CommonJS part once; its exports. */
 function runPart(name: string): unknown {
