@@ -1,7 +1,7 @@
 // The proxy's header policy as a table: what a client sends, what the backend gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forwardHeaders, isIdentityHeader, responseHeaders } from './proxy.js';
+import { forwardHeaders, isIdentityHeader, requestFraming, responseHeaders } from './proxy.js';
 
 const client = { remoteAddress: '192.0.2.7', localPort: 8443 };
 const pairs = (raw: string[]) => Array.from({ length: raw.length / 2 }, (_, i) => `${raw[2 * i]}: ${raw[2 * i + 1]}`);
@@ -84,4 +84,24 @@ test('isIdentityHeader: the table of names, folded', () => {
   const no = ['Accept', 'X-Client-Version', 'Cookie', 'Client-Hints', 'Authorization'];
   assert.deepEqual(yes.filter((n) => !isIdentityHeader(n)), []);
   assert.deepEqual(no.filter((n) => isIdentityHeader(n)), []);
+});
+
+test('forwardHeaders: framing comes from the parse, never from the list; Connection cannot name Host, CL or TE', () => {
+  const raw = ['Host', 'h', 'Connection', 'Content-Length, Transfer-Encoding, Host, X-Drop', 'Content-Length', '99', 'Transfer-Encoding', 'chunked', 'X-Drop', '1'];
+  const tail = ['X-Forwarded-For: 192.0.2.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 8443', 'X-Forwarded-Host: h'];
+  assert.deepEqual(pairs(forwardHeaders(raw, { ...client, framing: { kind: 'chunked' } })), ['Host: h', 'Transfer-Encoding: chunked', ...tail]);
+  assert.deepEqual(pairs(forwardHeaders(raw, { ...client, framing: { kind: 'length', length: '12' } })), ['Host: h', 'Content-Length: 12', ...tail]);
+  assert.deepEqual(pairs(forwardHeaders(raw, { ...client, framing: { kind: 'none' } })), ['Host: h', ...tail]);
+});
+
+test('requestFraming: chunked alone, a length, none; two Host, CL with TE and other codings refused', () => {
+  const f = (headers: Record<string, string>, raw: string[] = ['Host', 'h']) => requestFraming(headers, raw);
+  assert.deepEqual(f({ 'transfer-encoding': 'chunked' }), { kind: 'chunked' });
+  assert.deepEqual(f({ 'transfer-encoding': ' Chunked ' }), { kind: 'chunked' });
+  assert.deepEqual(f({ 'content-length': '5' }), { kind: 'length', length: '5' });
+  assert.deepEqual(f({}), { kind: 'none' });
+  assert.equal((f({}, ['Host', 'a', 'host', 'b']) as { status: number }).status, 400);
+  assert.equal((f({ 'transfer-encoding': 'chunked', 'content-length': '1' }) as { status: number }).status, 400);
+  assert.equal((f({ 'content-length': '1, 1' }) as { status: number }).status, 400);
+  for (const te of ['gzip, chunked', 'chunked, chunked', 'identity']) assert.equal((f({ 'transfer-encoding': te }) as { status: number }).status, 501, te);
 });

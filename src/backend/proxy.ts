@@ -11,8 +11,11 @@
 //      whatever its case or '-'/'_' spelling, with client authentication on or off (isIdentityHeader);
 //   5. then keygate adds X-Forwarded-For/-Proto/-Host from the TLS socket, and the identity headers of the TLS
 //      peer certificate (src/server/client-auth.ts) when client authentication is on.
-// A request with both Transfer-Encoding and Content-Length is refused (400): the two framings disagree, the
-// classic request-smuggling set-up. Node's parser refuses it before us; the check stays as a second wall.
+// The body's framing never comes from the client's header list: it comes from what Node's parser framed
+// (requestFraming), for every method, as Go's ReverseProxy keeps it in Request.ContentLength. Otherwise a
+// Connection token or the hop-by-hop set could unframe a body, which the backend then reads as a second request
+// (outside review H1). A request with both Transfer-Encoding and Content-Length is refused (400): Node's parser
+// refuses it before us; the check stays as a second wall.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -45,6 +48,38 @@ function connectionTokens(raw: readonly string[]): Set<string> {
   return tokens;
 }
 
+/** A request body's framing as Node's parser read it, or why the request is refused. */
+export type Framing =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'length'; readonly length: string }
+  | { readonly kind: 'refuse'; readonly status: 400 | 501; readonly message: string };
+
+/** The framing to forward, from the parsed headers (never from the raw list, which a Connection token edits). */
+export function requestFraming(headers: { readonly [name: string]: string | string[] | undefined }, raw: readonly string[]): Framing {
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  // RFC 9112 §3.2: more than one Host is answered 400 (nginx and Apache do); Node keeps the first silently.
+  if (hosts > 1) return { kind: 'refuse', status: 400, message: 'bad request: more than one Host header' };
+  const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  if (te !== undefined) {
+    if (cl !== undefined) return { kind: 'refuse', status: 400, message: 'bad request: both Transfer-Encoding and Content-Length' };
+    // RFC 9112 §6.1: a coding the server does not understand is 501; only "chunked" alone is forwarded, since
+    // Node hands us the decoded body and a second coding (gzip, chunked) would be lost on the way.
+    if (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked') return { kind: 'refuse', status: 501, message: 'not implemented: a transfer coding other than chunked' };
+    return { kind: 'chunked' };
+  }
+  if (cl !== undefined) {
+    if (typeof cl !== 'string' || !/^\d{1,15}$/.test(cl)) return { kind: 'refuse', status: 400, message: 'bad request: invalid Content-Length' };
+    return { kind: 'length', length: cl };
+  }
+  return { kind: 'none' };
+}
+
+/** Never removed by a Connection token: the framing (set from the parse) and the target host. */
+const NOT_NAMEABLE = new Set(['host', 'content-length', 'transfer-encoding']);
+
 export interface ClientFacts {
   /** The TLS peer's address, from the socket. */
   readonly remoteAddress: string;
@@ -54,6 +89,8 @@ export interface ClientFacts {
   readonly upgrade?: boolean;
   /** Identity headers of the TLS peer certificate [name, value, …], added last (client-auth.ts headersFor). */
   readonly identity?: readonly string[];
+  /** The body's framing from the parse (requestFraming); the client's Content-Length lines are never copied. */
+  readonly framing?: Framing;
 }
 
 /** The headers sent to the backend, as a flat raw list [name, value, …], in the client's order. */
@@ -67,13 +104,15 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
     const lower = name.toLowerCase();
     const value = raw[i + 1]!;
     if (lower === 'upgrade') upgradeValue ??= value;
-    if (HOP_BY_HOP.has(lower) || OWNED.has(lower) || lower.includes('_') || isIdentityHeader(lower)) continue;
-    // A token may name any header, even Host or Cookie: honoured (RFC 9110 says the proxy removes them), except
-    // that nothing named there can remove what keygate adds below, since that is added after.
-    if (named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || OWNED.has(lower) || lower === 'content-length' || lower.includes('_') || isIdentityHeader(lower)) continue;
+    // A token may name any header, even Cookie: honoured (RFC 9110 says the proxy removes them), except Host and
+    // the framing, and what keygate adds below, since that is added after.
+    if (named.has(lower) && !NOT_NAMEABLE.has(lower)) continue;
     if (lower === 'host') host ??= value;
     out.push(name, value);
   }
+  if (client.framing?.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
+  else if (client.framing?.kind === 'length') out.push('Content-Length', client.framing.length);
   if (client.upgrade && upgradeValue !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgradeValue);
   out.push('X-Forwarded-For', client.remoteAddress, 'X-Forwarded-Proto', 'https', 'X-Forwarded-Port', String(client.localPort));
   if (host !== undefined) out.push('X-Forwarded-Host', host);
@@ -520,8 +559,9 @@ export function createProxy(options: ProxyOptions): Proxy {
           });
         });
       }
-      if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
-        plain(res, 400, 'bad request: both Transfer-Encoding and Content-Length', { connection: 'close' });
+      const framing = requestFraming(req.headers, req.rawHeaders);
+      if (framing.kind === 'refuse') {
+        plain(res, framing.status, framing.message, { connection: 'close' });
         return;
       }
       const target = options.target();
@@ -529,10 +569,9 @@ export function createProxy(options: ProxyOptions): Proxy {
         plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
         return;
       }
-      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, identity: options.clientHeaders?.(req) });
+      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, identity: options.clientHeaders?.(req), framing });
       // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
-      const length = req.headers['content-length'];
-      if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+      if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) {
         let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
         forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
@@ -576,7 +615,10 @@ export function createProxy(options: ProxyOptions): Proxy {
     upgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
       const target = options.target();
-      if (!target || (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined)) {
+      // An upgrade carries no body: bytes after its head belong to the tunnel, so any framing is refused.
+      const framing = requestFraming(req.headers, req.rawHeaders);
+      const bodiless = framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0');
+      if (!target || !bodiless) {
         socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         return;
       }
