@@ -73,6 +73,8 @@ const LATE = {
   // backend mode (serve with server.backend): the process supervisor and the reverse proxy
   'src/backend/supervisor.ts': 'supervisor',
   'src/backend/proxy.ts': 'proxy',
+  // privilege separation: the root half's orchestration and the serving half's view of the backend
+  'src/backend/separation.ts': 'separation',
 };
 const KEYGATE_VERSION = JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
 // In every part and in the main one, dynamic imports of the late modules become loads of the compiled parts

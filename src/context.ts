@@ -30,6 +30,8 @@ export interface Io {
   readonly onReload?: (listener: () => void) => void;
   /** node's own flags (process.execArgv), checked by serve for code-loading options. */
   readonly execArgv?: readonly string[];
+  /** The command line after the entry (process.argv.slice(2)): privilege separation starts the serving half with it. */
+  readonly argv?: readonly string[];
 }
 
 export interface Context {

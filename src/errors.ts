@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   BACKEND_UNVERIFIED: { exit: EXIT.INTEGRITY, meaning: "the backend's program or working folder is not covered by the verified manifest" },
   BACKEND_START_FAILED: { exit: EXIT.SERVER, meaning: 'the backend process could not be started, or exited before it was ready' },
   BACKEND_NOT_READY: { exit: EXIT.SERVER, meaning: 'the backend did not answer on its socket within server.backend.readyTimeoutMs' },
+  BACKEND_USER_INVALID: { exit: EXIT.USAGE, meaning: 'privilege separation cannot start: server.user or server.backend.user is unknown, root or shared, or keygate was not started as root to switch to them' },
   BACKEND_GAVE_UP: { exit: EXIT.SERVER, meaning: 'the backend kept exiting: server.backend.restart.maxRestarts reached, keygate stopped so systemd takes over' },
   PKI_POLICY: { exit: EXIT.USAGE, meaning: 'keygate pki: a requested name, key type, lifetime or usage is outside the certificate profile or the CA\'s name constraints' },
   PKI_EXISTS: { exit: EXIT.USAGE, meaning: 'keygate pki would overwrite an existing key, certificate or p12 file' },

@@ -8,11 +8,15 @@ import { main } from './cli.js';
 import { installSignals } from './server/signals.js';
 import { sizeThreadPool } from './adapters/thread-pool.js';
 import { directStream } from './adapters/direct-stream.js';
+import { closeInheritedFds } from './adapters/inherited-fds.js';
 
+// Before anything can be spawned: a descriptor the shell or a parent left open would reach every child.
+closeInheritedFds(process.env);
 sizeThreadPool(process.env);
 const signals = installSignals();
 const entry = fileURLToPath(import.meta.url);
-main(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+main(argv, {
   stdout: directStream(1, () => process.stdout),
   stderr: directStream(2, () => process.stderr),
   env: process.env,
@@ -24,6 +28,7 @@ main(process.argv.slice(2), {
   holdSignals: signals.hold,
   onReload: signals.onReload,
   execArgv: process.execArgv,
+  argv,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -14,12 +14,11 @@
 //            group; whatever is left in the group then gets SIGTERM and SIGKILL; the runtime folder is removed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { BackendConfig } from '../core/config.js';
 import { KeygateError, describeCause } from '../errors.js';
 import type { Logger } from '../adapters/logger.js';
@@ -49,6 +48,13 @@ export interface SupervisorOptions {
    * (throws the integrity error: keygate stops instead of starting code that changed since the first check).
    */
   readonly reverify?: () => Promise<void>;
+  /**
+   * Privilege separation (keygate runs as root here): the backend's uid/gid, and the gid of the user keygate
+   * serves as, which alone may enter the socket folder besides the backend.
+   */
+  /** Told when the backend becomes ready (its pid) and when it goes down (undefined). */
+  readonly onState?: (pid: number | undefined) => void;
+  readonly separation?: { readonly backend: { readonly uid: number; readonly gid: number }; readonly serverGid: number };
 }
 
 export interface Backend {
@@ -82,8 +88,16 @@ export function backendArgv(config: BackendConfig, vars: { socket?: string; node
 }
 
 /** The runtime folder: systemd's RuntimeDirectory= when set, else a fresh 0700 folder under the temp dir. */
-function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>): { dir: string; owned: boolean } {
+function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separation: SupervisorOptions['separation']): { dir: string; owned: boolean } {
   const systemd = env['RUNTIME_DIRECTORY']?.split(':')[0];
+  if (separation) {
+    // Owned by the backend (it binds the socket there), entered by keygate's group only (setgid: the socket
+    // gets that group), nobody else: mode 2710. A fresh folder, so nothing planted in it earlier is trusted.
+    const dir = mkdtempSync(join(systemd ?? tmpdir(), 'keygate-backend-'));
+    chownSync(dir, separation.backend.uid, separation.serverGid);
+    chmodSync(dir, 0o2710);
+    return { dir, owned: true };
+  }
   if (systemd) {
     const st = statSync(systemd);
     if ((st.mode & 0o077) !== 0 || (process.getuid && st.uid !== process.getuid())) {
@@ -100,7 +114,12 @@ export function createBackend(options: SupervisorOptions): Backend {
   const { config, log } = options;
   const cwd = resolve(options.base, config.cwd);
   const env = backendEnv(config, options.env);
-  const watchdog = config.watchdog && existsSync(SETPRIV);
+  const { separation } = options;
+  // Separated, setpriv is not optional: it sets no_new_privs (no setuid program can lift the backend back up).
+  const watchdog = (config.watchdog || separation !== undefined) && existsSync(SETPRIV);
+  if (separation && !watchdog) {
+    throw new KeygateError('BACKEND_USER_INVALID', `failed to start the backend as its own user: ${SETPRIV} is missing (it sets no_new_privs for the backend)`, { hint: 'apt-get install util-linux' });
+  }
   if (config.watchdog && !watchdog) log.warn(`${SETPRIV} is missing: the backend will outlive keygate if keygate is killed with SIGKILL (KillMode=control-group covers it)`, { gate: 'backend' });
 
   let runtime: { dir: string; owned: boolean } | undefined;
@@ -144,7 +163,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     let socketPath: string | undefined;
     let listener: net.Server | undefined;
     if (config.listen === 'unix') {
-      runtime ??= makeRuntimeDir(options.env);
+      runtime ??= makeRuntimeDir(options.env, separation);
       socketPath = join(runtime.dir, 'backend.sock');
       if (socketPath.length > MAX_SOCKET_PATH) {
         throw new KeygateError('BACKEND_START_FAILED', `failed to start the backend: the socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes`, {
@@ -156,7 +175,7 @@ export function createBackend(options: SupervisorOptions): Backend {
       listener = await bindLoopback();
     }
     const argv = backendArgv(config, { socket: socketPath, node: options.nodePath });
-    const [file, ...args] = watchdog ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...argv] : argv;
+    const [file, ...args] = watchdog ? [SETPRIV, ...(separation ? ['--no-new-privs'] : []), '--pdeathsig', 'TERM', '--', ...argv] : argv;
     // The listening socket goes to the child as fd 3 by number: Node takes a net.Server in stdio only as a
     // readable stream (it pauses it after the spawn), so the handle's fd is used (Linux/macOS: libuv exposes it).
     const fd = listener ? (listener as unknown as { _handle?: { fd?: number } })._handle?.fd : undefined;
@@ -168,14 +187,20 @@ export function createBackend(options: SupervisorOptions): Backend {
     }
     if (listener) lastPort = (listener.address() as net.AddressInfo).port;
     let proc: ChildProcess;
+    // Separated: a umask that leaves the socket the backend creates usable by keygate's group (the folder keeps
+    // everyone else out); umask is per process, so it is set for the spawn only.
+    const umask = separation ? process.umask(0o007) : undefined;
     try {
       proc = spawn(file!, args, {
         cwd,
         env,
         detached: true, // its own process group: stop() signals the workers too
         stdio: ['ignore', 'pipe', 'pipe', ...(fd !== undefined ? [fd] : [])],
+        // libuv drops supplementary groups, then sets gid and uid before exec: root's capabilities go with them.
+        ...(separation ? { uid: separation.backend.uid, gid: separation.backend.gid } : {}),
       });
     } finally {
+      if (umask !== undefined) process.umask(umask);
       // The child holds its own copy of the listening socket; keygate must not accept on it. close() runs in
       // the same tick as spawn, before the event loop could poll the socket.
       listener?.close();
@@ -223,6 +248,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     up = true;
     startedAt = Date.now();
     log.info(`backend ready: pid ${proc.pid}`, { gate: 'backend', pid: proc.pid });
+    options.onState?.(proc.pid);
     void exited.then((e) => onExit(proc, e));
   }
 
@@ -231,6 +257,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     process.off('exit', onProcessExit);
     up = false;
     current = undefined;
+    options.onState?.(undefined);
     killGroup('SIGKILL'); // workers the main process left behind
     if (stopping) return;
     if (Date.now() - startedAt >= config.restart.resetAfterMs) restarts = 0;
@@ -329,17 +356,61 @@ export function createBackend(options: SupervisorOptions): Backend {
   }
 }
 
-/** Backend stdout/stderr into keygate's log, a line at a time, cut at MAX_LOG_LINE. */
+/** Backend stdout/stderr into keygate's log, a line at a time; bytes past MAX_LOG_LINE are dropped as they arrive. */
 function pipeLog(proc: ChildProcess, log: Logger): void {
   for (const [stream, name] of [
     [proc.stdout, 'stdout'],
     [proc.stderr, 'stderr'],
   ] as const) {
     if (!stream) continue;
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      log.info(line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}…` : line, { source: 'backend', stream: name });
-    });
+    const split = lineSplitter(MAX_LOG_LINE, (line) => log.info(line, { source: 'backend', stream: name }));
+    stream.on('data', (chunk: Buffer) => split.push(chunk));
+    stream.on('end', () => split.end());
   }
+}
+
+/**
+ * Splits a byte stream into lines while it is read, holding at most `max` bytes: a line longer than that is
+ * passed on cut (with …) and the rest of it dropped up to its newline, so a backend that never writes a newline
+ * cannot grow the heap of the process that holds the key.
+ */
+export function lineSplitter(max: number, emit: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  let held: Buffer[] = [];
+  let size = 0;
+  let dropping = false;
+  const flush = (cut: boolean): void => {
+    const text = Buffer.concat(held).toString('utf8').replace(/\r$/, '');
+    held = [];
+    size = 0;
+    emit(cut ? `${text}…` : text);
+  };
+  return {
+    push(chunk) {
+      let from = 0;
+      while (from < chunk.length) {
+        const nl = chunk.indexOf(0x0a, from);
+        const stop = nl === -1 ? chunk.length : nl;
+        if (!dropping) {
+          const take = Math.min(stop - from, max - size);
+          if (take > 0) {
+            held.push(chunk.subarray(from, from + take));
+            size += take;
+          }
+          if (stop - from > take) {
+            flush(true); // over the limit: pass on what is held, drop the rest of this line
+            dropping = true;
+          }
+        }
+        if (nl === -1) return;
+        if (dropping) dropping = false;
+        else flush(false);
+        from = nl + 1;
+      }
+    },
+    end() {
+      if (size > 0) flush(false);
+    },
+  };
 }
 
 /** Polls until the backend answers HTTP (true), the time is up (a reason), or the signal aborts ('aborted'). */

@@ -42,6 +42,8 @@ const loadServer = () => import('../server/https-server.js');
 // The admin channel (src/admin/server.ts, a late part too): only when `admin` is configured.
 const loadAdmin = () => import('../admin/server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
+// Privilege separation (server.backend.user): the root half's orchestration, the serving half's backend view.
+const loadSeparation = () => import('../backend/separation.js');
 
 /** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (20 s) and some slack. */
 const RELOAD_UNLOCK_BUDGET_MS = 25_000;
@@ -143,6 +145,41 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const host = flags.host ?? config.server.host;
   const port = flags.port ?? config.server.port;
   await assertPortFree(host, port);
+  // Privilege separation: started as root, this process becomes the supervisor (backend as its own user, then
+  // a fresh serving process as server.user) and never asks the vault; the serving process carries on below.
+  let separated: (Backend & { restart(): void }) | undefined;
+  if (backendConfig?.user !== undefined) {
+    const sep = await loadSeparation();
+    const ids = sep.separationIdentities(config.server, backendConfig);
+    if (io.env[sep.SOCKET_ENV] === undefined || io.env[sep.CONTROL_FD_ENV] === undefined) {
+      if (stopRequested('the backend was started')) return EXIT.OK;
+      return sep.superviseSeparated({
+        backendConfig,
+        identities: ids,
+        base,
+        nodePath: io.nodePath,
+        entry: io.entry,
+        argv: io.argv ?? ['serve'],
+        execArgv,
+        env: io.env,
+        log,
+        signal: io.signal,
+        onReload: io.onReload,
+        reverify: async () => {
+          const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
+          if (!again.ok) throw integrityError(again);
+          log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
+        },
+      });
+    }
+    // The serving half: refuse to go on as anything but server.user (the supervisor started it so).
+    if (process.getuid?.() !== ids.server.uid) {
+      throw new KeygateError('BACKEND_USER_INVALID', `failed to serve: this process runs as uid ${process.getuid?.()}, not server.user ${ids.server.name} (uid ${ids.server.uid})`, {
+        hint: `start keygate as root without ${sep.SOCKET_ENV}/${sep.CONTROL_FD_ENV} in its environment`,
+      });
+    }
+    separated = sep.separatedBackend(io.env, log);
+  }
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
@@ -165,7 +202,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const stopped = new AbortController();
   if (backendConfig) {
     const [{ createBackend }, { createProxy }] = await loadBackend();
-    backend = createBackend({
+    backend = separated ?? createBackend({
       config: backendConfig,
       base,
       nodePath: io.nodePath,
@@ -270,12 +307,15 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
           reloadCrl:
             clientAuth && clientAuth.config.mode !== 'off' && clientAuth.config.crlFiles.length > 0 ? async () => clientAuth.reloadCrls('admin reload-crl') : undefined,
           // The supervisor restarts a backend that exits (verified again first, with its backoff and restart cap).
-          restartBackend: b
-            ? () => {
-                const pid = b.pid();
-                if (pid) process.kill(pid, 'SIGTERM');
-              }
-            : undefined,
+          // Separated, only the root half may signal the backend: it is asked on the control channel.
+          restartBackend: separated
+            ? () => separated.restart()
+            : b
+              ? () => {
+                  const pid = b.pid();
+                  if (pid) process.kill(pid, 'SIGTERM');
+                }
+              : undefined,
         },
       });
     } catch (err) {

@@ -32,11 +32,11 @@ test('command provider needs an argv array; warnings for risky choices', () => {
 });
 
 test('server.backend: defaults filled in, every bad setting named, secrets kept out of its environment', () => {
-  const ok = validateConfig({ server: { backend: { command: ['/usr/bin/python3', 'app.py'], listen: 'fd' } } });
+  const ok = validateConfig({ server: { backend: { command: ['/usr/bin/python3', 'app.py'], listen: 'fd', sameUser: true } } });
   assert.ok(ok.ok);
   const b = ok.config.server.backend!;
   assert.deepEqual([b.cwd, b.listen, b.passEnv, b.restart.maxRestarts, b.watchdog], ['.', 'fd', ['PATH', 'LANG', 'LC_ALL', 'TZ'], 5, true]);
-  assert.equal(validateConfig({ server: { backend: { command: ['${NODE}', 'app.js', '${SOCKET}'] } } }).ok, true);
+  assert.equal(validateConfig({ server: { backend: { command: ['${NODE}', 'app.js', '${SOCKET}'], sameUser: true } } }).ok, true);
 
   const bad = validateConfig({
     server: {
@@ -65,8 +65,28 @@ test('server.backend: defaults filled in, every bad setting named, secrets kept 
     'server.backend.readyPath: must start with /',
     'server.backend.restart.bogus: unknown setting',
     'server.backend.restart.maxDelayMs: must not be less than initialDelayMs',
+    'server.backend.user: required in production (trust.anchors "refuse"): a backend under keygate\'s own user can read the password and the key from keygate\'s memory; set server.backend.user and server.user (docs/backend.md#privilege-separation), or server.backend.sameUser: true to accept that',
     'server.backend: cannot be used together with server.handler (choose one way to run the app)',
   ]);
   assert.equal(validateConfig({ server: { backend: {} } }).ok, false);
   assert.equal(validateConfig({ server: { backend: 'gunicorn' } }).ok, false);
+});
+
+test('privilege separation: both users, different, a unix socket; production refuses a backend under keygate\'s own user unless sameUser says so', () => {
+  const backend = { command: ['/usr/bin/python3', 'app.py'] };
+  const errs = (raw: unknown): string[] => {
+    const r = validateConfig(raw);
+    return r.ok ? [] : r.errors;
+  };
+  assert.deepEqual(errs({ server: { user: 'svc', backend: { ...backend, user: 'svc-app' } } }), []);
+  assert.deepEqual(errs({ server: { backend: { ...backend, sameUser: true } } }), []);
+  assert.deepEqual(errs({ server: { backend }, trust: { anchors: 'warn' } }), [], 'dev (trust.anchors warn) may run it under one user');
+  assert.match(errs({ server: { backend } }).join('\n'), /server\.backend\.user: required in production/);
+  assert.match(errs({ server: { backend: { ...backend, user: 'svc-app' } } }).join('\n'), /server\.user: required with server\.backend\.user/);
+  assert.match(errs({ server: { user: 'svc', backend: { ...backend, user: 'svc' } } }).join('\n'), /must differ from server\.user/);
+  assert.match(errs({ server: { user: 'svc', backend: { ...backend, user: 'svc-app', listen: 'fd' } } }).join('\n'), /must be "unix" with server\.backend\.user/);
+  assert.match(errs({ server: { user: 'svc', backend: { ...backend, user: 'svc-app', sameUser: true } } }).join('\n'), /sameUser: cannot be used together/);
+  assert.match(errs({ server: { user: 'root', backend: { ...backend, user: '0' } } }).join('\n'), /server\.backend\.user: must not be root\nserver\.user: must not be root/);
+  assert.match(errs({ server: { user: 'a b', backend: { ...backend, sameUser: true } } }).join('\n'), /server\.user: must be a user or group name/);
+  assert.match(errs({ server: { user: 'svc', handler: 'h.cjs' } }).join('\n'), /server\.user: is for backend mode only/);
 });

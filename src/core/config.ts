@@ -48,6 +48,9 @@ export interface Config {
     readonly backend?: BackendConfig;
     /** Client-certificate authentication (docs/client-auth.md); off when absent. */
     readonly clientAuth?: ClientAuthConfig;
+    /** Privilege separation: the user (and group) keygate serves as after a start as root (docs/backend.md). */
+    readonly user?: string;
+    readonly group?: string;
   };
   /** Trust anchors (node, the entry and its package.json, the vault client): src/gate/trust-anchors.ts. */
   readonly trust: {
@@ -84,6 +87,11 @@ export interface BackendConfig {
   readonly accessLog: boolean;
   /** Start the backend under setpriv --pdeathsig, so it gets SIGTERM even if keygate is SIGKILLed. */
   readonly watchdog: boolean;
+  /** The backend's own user (and group): the kernel then keeps it out of keygate's memory and files. */
+  readonly user?: string;
+  readonly group?: string;
+  /** Production consent to run the backend as keygate's own user (it can then read keygate's memory). */
+  readonly sameUser: boolean;
 }
 
 export const BACKEND_DEFAULTS = {
@@ -96,6 +104,7 @@ export const BACKEND_DEFAULTS = {
   stopTimeoutMs: 10_000,
   accessLog: false,
   watchdog: true,
+  sameUser: false,
 } as const;
 
 export const DEFAULT_CONFIG: Config = {
@@ -115,10 +124,10 @@ const KNOWN: Record<string, readonly string[]> = {
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
   'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
   'server.clientAuth.headers': ['legacy', 'dnFormat'],
-  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog'],
+  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser'],
   'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
 };
 
@@ -205,6 +214,14 @@ export function validateConfig(raw: unknown): ConfigResult {
     }
     return val as string[];
   };
+  // A user or group: a name as useradd takes it, or a numeric id; never root (the point is to leave root).
+  const account = (o: Obj, key: string, path: string): string | undefined => {
+    const val = str(o, key, path);
+    if (val === undefined) return undefined;
+    if (!/^([a-z_][a-z0-9_.-]{0,31}\$?|\d{1,10})$/i.test(val)) errors.push(`${path}: must be a user or group name, or a numeric id`);
+    else if (val === 'root' || /^0+$/.test(val)) errors.push(`${path}: must not be root`);
+    return val;
+  };
   const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
   // keygate's own settings and the vault client's home never reach the app: they say where the secret comes from.
   const reservedEnv = (name: string): string | undefined =>
@@ -249,6 +266,9 @@ export function validateConfig(raw: unknown): ConfigResult {
       stopTimeoutMs: int(b, 'stopTimeoutMs', 'server.backend.stopTimeoutMs', bd.stopTimeoutMs, 0, 600_000),
       accessLog: bool(b, 'accessLog', 'server.backend.accessLog', bd.accessLog),
       watchdog: bool(b, 'watchdog', 'server.backend.watchdog', bd.watchdog),
+      user: account(b, 'user', 'server.backend.user'),
+      group: account(b, 'group', 'server.backend.group'),
+      sameUser: bool(b, 'sameUser', 'server.backend.sameUser', bd.sameUser),
     };
   };
 
@@ -297,6 +317,8 @@ export function validateConfig(raw: unknown): ConfigResult {
       headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
       backend: s['backend'] === undefined ? undefined : backendConfig(isObj(s['backend']) ? s['backend'] : {}),
       clientAuth: validateClientAuthConfig(s['clientAuth'], errors, warnings),
+      user: account(s, 'user', 'server.user'),
+      group: account(s, 'group', 'server.group'),
     },
     trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
     admin: validateAdminConfig(raw['admin'], errors, warnings),
@@ -304,7 +326,35 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (config.trust.anchors === 'warn') warnings.push('trust.anchors: "warn" lets keygate start with trust anchors others can write (dev only)');
   if (config.server.backend && config.server.handler) errors.push('server.backend: cannot be used together with server.handler (choose one way to run the app)');
   if (config.server.backend && config.server.staticDir) errors.push('server.backend: cannot be used together with server.staticDir (the backend serves its own files)');
+  errors.push(...separationProblems(config));
   if (config.keystore.allowExpired) warnings.push('keystore.allowExpired: an expired certificate will be served');
   if (config.server.host === '0.0.0.0' || config.server.host === '::') warnings.push(`server.host: ${config.server.host} listens on every interface`);
   return errors.length ? { ok: false, errors, warnings } : { ok: true, config, warnings };
+}
+
+/**
+ * Privilege separation rules (docs/backend.md): a backend under its own user needs keygate's serving user too,
+ * a unix socket (a loopback port is open to every local user), and in production (trust.anchors "refuse") a
+ * backend under keygate's own uid is refused unless sameUser says it is meant.
+ */
+function separationProblems(config: Config): string[] {
+  const b = config.server.backend;
+  const s = config.server;
+  const out: string[] = [];
+  if (!b) {
+    if (s.user !== undefined || s.group !== undefined) out.push('server.user: is for backend mode only (keygate drops to it after starting the backend as server.backend.user)');
+    return out;
+  }
+  if (b.group !== undefined && b.user === undefined) out.push('server.backend.group: needs server.backend.user');
+  if (b.user !== undefined) {
+    if (b.sameUser) out.push('server.backend.sameUser: cannot be used together with server.backend.user');
+    if (s.user === undefined) out.push('server.user: required with server.backend.user: the user keygate serves and asks the vault as, after it started the backend as server.backend.user');
+    else if (s.user === b.user) out.push('server.backend.user: must differ from server.user (the same user can read keygate\'s memory)');
+    if (b.listen !== 'unix') out.push('server.backend.listen: must be "unix" with server.backend.user (a loopback port is open to every local user)');
+  } else if (s.user !== undefined || s.group !== undefined) {
+    out.push('server.user: needs server.backend.user (privilege separation starts the backend as its own user)');
+  } else if (config.trust.anchors === 'refuse' && !b.sameUser) {
+    out.push('server.backend.user: required in production (trust.anchors "refuse"): a backend under keygate\'s own user can read the password and the key from keygate\'s memory; set server.backend.user and server.user (docs/backend.md#privilege-separation), or server.backend.sameUser: true to accept that');
+  }
+  return out;
 }

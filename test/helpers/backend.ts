@@ -49,7 +49,11 @@ function installExpress(dir: string): void {
 }
 
 /** A demo project served by a backend of the given kind; backend settings override the defaults here. */
-export function backendProject(kind: BackendKind, backend: Record<string, unknown> = {}, extra: { templateExtra?: string; files?: Record<string, string> } = {}): BackendProject {
+export function backendProject(
+  kind: BackendKind,
+  backend: Record<string, unknown> = {},
+  extra: { templateExtra?: string; files?: Record<string, string>; server?: Record<string, unknown> } = {},
+): BackendProject {
   const markDir = tempDir('kg-mark-');
   const mark = join(markDir, 'started');
   const env = { KG_MARK: mark, KG_CLIENT: 'dev/cspm/cspmclient/bin64/cspmclient64' };
@@ -75,7 +79,7 @@ export function backendProject(kind: BackendKind, backend: Record<string, unknow
   const project = demoProject({
     files: { ...files, ...(extra.files ?? {}) },
     templateExtra: template + (extra.templateExtra ?? ''),
-    config: { server: { handler: undefined, staticDir: undefined, backend: { ...common, ...settings, ...backend } } },
+    config: { server: { handler: undefined, staticDir: undefined, ...(extra.server ?? {}), backend: { ...common, ...settings, ...backend } } },
     prepare: kind === 'express' ? (dir) => installExpress(join(dir, 'express')) : undefined,
   });
   return { ...project, mark };

@@ -1,0 +1,164 @@
+// Privilege separation (issue 19, docs/backend.md#privilege-separation), tried from the other side of the
+// boundary: an attacker's code inside a real backend (Flask under gunicorn with gthread workers, and Express 5)
+// goes for keygate's memory and environ, the keystore, the vault emulator's store and client, and every fd it
+// was handed. Separated (keygate started as root, serving as uid 64101, the backend as 64102) it gets none of
+// them; the same probe against a backend under keygate's own uid (sameUser) finds the password in keygate's
+// memory, which is what proves the probe can see a leak.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IS_ROOT, ROOT, SENTINEL, curl, keygate, tempDir, vaultCalls, type Served } from './helpers/project.js';
+import { PYTHON, backendProject, missingPeer, type BackendProject } from './helpers/backend.js';
+
+const SERVER_UID = 64101;
+const BACKEND_UID = 64102;
+const FIXTURES = join(ROOT, 'test/fixtures/backends');
+const skip = !IS_ROOT ? 'switching users needs root (CI runs as root)' : missingPeer('flask');
+
+/** What the attacker probes, relative to its working folder (<project>/backend or <project>/express). */
+const ATTACK = {
+  needles: [SENTINEL, 'PRIVATE KEY-----'],
+  files: ['../keystore/keygate-demo.p12', '../dev/cspm/a2a-store.json'],
+  folders: ['../keystore', '../dev/cspm'],
+  programs: ['../dev/cspm/cspmclient/bin64/cspmclient64'],
+};
+
+type Kind = 'gunicorn' | 'express';
+
+function attackProject(kind: Kind, separated: boolean): BackendProject {
+  const backend: Record<string, unknown> =
+    kind === 'gunicorn'
+      ? {
+          command: [PYTHON, '-m', 'gunicorn', '--bind', 'unix:${SOCKET}', '--worker-class', 'gthread', '--threads', '2', '--workers', '1', 'app:app'],
+          listen: 'unix',
+          readyPath: '/hello',
+        }
+      : {};
+  backend['env'] = { KG_ATTACK: JSON.stringify(ATTACK) };
+  if (separated) backend['user'] = String(BACKEND_UID);
+  else backend['sameUser'] = true;
+  const files: Record<string, string> = kind === 'gunicorn' ? { 'backend/app.py': readFileSync(join(FIXTURES, 'attack_app.py'), 'utf8') } : { 'express/app.js': readFileSync(join(FIXTURES, 'attack_app.js'), 'utf8') };
+  const p = backendProject(kind === 'gunicorn' ? 'flask' : 'express', backend, { files, server: separated ? { user: String(SERVER_UID) } : {} });
+  if (separated) {
+    // The deployment docs/backend.md describes: the keystore and the vault client's home belong to the serving user.
+    for (const dir of [join(p.dir, 'keystore'), join(p.dir, 'dev/cspm')]) {
+      chownTree(dir, SERVER_UID);
+      chmodSync(dir, 0o700);
+    }
+  }
+  return p;
+}
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid);
+}
+
+/**
+ * serve, with fd 30 open on a secret file, as a parent's `30<file` would leave it (Node marks fds below 10 or so
+ * close-on-exec itself; a higher one stays open unless keygate closes it).
+ */
+async function serveWithInheritedFd(dir: string, secretFile: string): Promise<Served> {
+  const fd = openSync(secretFile, 'r');
+  const child = spawn(process.execPath, ['dist/main.js', 'serve'], {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(27).fill('ignore'), fd],
+  });
+  closeSync(fd);
+  let out = '';
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start in 90 s\n${err}`));
+    }, 90_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /https:\/\/[^\s]+:(\d+)\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[0], port: Number(m[1]), stdout: () => out, stderr: () => err, exited, stop: async (sig = 'SIGTERM') => (child.kill(sig), exited) });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening\n${err}`));
+    });
+  });
+}
+
+interface Report {
+  uid: number;
+  pids: number[];
+  environ: Record<string, string>;
+  mem: Record<string, { result: string; found?: string[] }>;
+  files: Record<string, string>;
+  folders: Record<string, string>;
+  exec: Record<string, string>;
+  fds: Record<string, string>;
+}
+
+async function attackFromInside(kind: Kind, separated: boolean): Promise<{ report: Report; secretFile: string; served: Served; project: BackendProject }> {
+  const project = attackProject(kind, separated);
+  const secretDir = tempDir('kg-inherited-');
+  chmodSync(secretDir, 0o700);
+  const secretFile = join(secretDir, 'inherited-secret.txt');
+  writeFileSync(secretFile, 'FD-SENTINEL\n', { mode: 0o600 });
+  const served = await serveWithInheritedFd(project.dir, secretFile);
+  const r = curl(`${served.url}attack`, project.crt, ['--max-time', '120']);
+  assert.equal(r.code, 0, `${r.stderr}\n${served.stderr()}`);
+  return { report: JSON.parse(r.stdout) as Report, secretFile, served, project };
+}
+
+for (const kind of ['gunicorn', 'express'] as const) {
+  test(`separated: an attacker inside the ${kind} backend gets neither keygate's memory, its environ, the keystore, the vault's store and client, nor an inherited fd`, { skip, timeout: 300_000 }, async () => {
+    const { report, secretFile, served, project } = await attackFromInside(kind, true);
+    try {
+      assert.equal(report.uid, BACKEND_UID, 'the backend runs as server.backend.user');
+      assert.ok(report.pids.length >= 2, `the supervisor and the serving process are seen: ${JSON.stringify(report.pids)}`);
+      for (const [pid, how] of Object.entries(report.environ)) assert.notEqual(how, 'READ', `/proc/${pid}/environ was readable`);
+      for (const [pid, m] of Object.entries(report.mem)) {
+        assert.notEqual(m.result, 'read', `/proc/${pid}/mem was readable: ${JSON.stringify(m)}`);
+      }
+      for (const [file, how] of Object.entries(report.files)) assert.equal(how, 'EACCES', `${file}: ${how}`);
+      for (const [dir, how] of Object.entries(report.folders)) assert.equal(how, 'EACCES', `${dir}: ${how}`);
+      for (const [prog, how] of Object.entries(report.exec)) assert.equal(how, 'EACCES', `${prog}: ${how}`);
+      assert.ok(!Object.values(report.fds).includes(secretFile), `an fd keygate inherited reached the backend: ${JSON.stringify(report.fds)}`);
+      // keygate serves as server.user: the vault was asked by it, and the page still comes through the proxy.
+      assert.equal(curl(`${served.url}hello`, project.crt).stdout, 'attacker ready\n');
+      const calls = vaultCalls(project);
+      assert.equal(calls.length, 1);
+      const status = readFileSync(`/proc/${served.child.pid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+0\s/m, 'the supervisor (the process started) stays root');
+    } finally {
+      assert.equal(await served.stop(), 0, served.stderr());
+    }
+  });
+}
+
+test('the probe sees a leak: a backend under keygate\'s own user (sameUser) reads the password out of keygate\'s memory and the keystore', { skip, timeout: 300_000 }, async () => {
+  const { report, served } = await attackFromInside('gunicorn', false);
+  try {
+    const found = Object.values(report.mem).flatMap((m) => m.found ?? []);
+    assert.ok(found.includes(SENTINEL), `the password was not found in keygate's memory: ${JSON.stringify(report.mem)}`);
+    assert.equal(report.files['../keystore/keygate-demo.p12'], 'READ');
+    assert.equal(report.files['../dev/cspm/a2a-store.json'], 'READ');
+  } finally {
+    await served.stop();
+  }
+});
+
+test('separation refuses before the vault is asked: keygate not started as root, a user that does not exist', { skip }, () => {
+  const p = attackProject('gunicorn', true);
+  const asServer = keygate(p.dir, ['serve'], { uid: SERVER_UID });
+  assert.equal(asServer.code, 2, asServer.stderr);
+  assert.match(asServer.stderr, /BACKEND_USER_INVALID|not root, so it cannot switch users/);
+  assert.match(asServer.stderr, /fix: start keygate as root/);
+  assert.equal(vaultCalls(p).length, 0);
+});
