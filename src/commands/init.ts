@@ -101,7 +101,7 @@ const init: Handler = async (ctx, args) => {
     [entryAbs, freshEntry(ctx.io.entry), 0o644],
     [join(project, TEMPLATE_FILE), templateText(facts, choices), 0o644],
     [join(project, CONFIG_FILE), `${JSON.stringify(configObject(facts, choices), null, 2)}\n`, 0o644],
-    [unitFile, systemdUnit(facts, { projectDir: project, entryAbs, nodePath: ctx.io.nodePath }), 0o644],
+    [unitFile, systemdUnit(facts, { projectDir: project, entryAbs, nodePath: ctx.io.nodePath, separated: choices.mode === 'backend' && !choices.dev }), 0o644],
   ];
   // --dev keeps a dev keystore the emulator still opens (clients keep trusting its CA); any other keystore at
   // that path is a file in the way like the others (it may be one PAM rotates).

@@ -127,7 +127,7 @@ const KNOWN: Record<string, readonly string[]> = {
   server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
   'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
   'server.clientAuth.headers': ['legacy', 'dnFormat'],
-  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser'],
+  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser', '$comment'],
   'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
 };
 

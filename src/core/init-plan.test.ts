@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { validateConfig } from './config.js';
 import { configObject, safeName, systemdUnit, systemdWord, templateText, type InitChoices, type ProjectFacts } from './init-plan.js';
 
 const facts: ProjectFacts = { name: 'shop-api', main: 'server.js', sourceDirs: ['routes', 'views'], hasNodeModules: true, lockfiles: ['package-lock.json'], rootFiles: ['app.js', 'server.js', 'settings.json'] };
@@ -36,4 +37,20 @@ test('names and unit words are safe', () => {
   const unit = systemdUnit(facts, { projectDir: '/srv/shop', entryAbs: '/srv/shop/keygate/main.cjs', nodePath: '/usr/bin/node' });
   assert.match(unit, /^ExecStart=\/usr\/bin\/node \/srv\/shop\/keygate\/main\.cjs serve$/m);
   assert.match(unit, /^RestartPreventExitStatus=2 3 4 5 7$/m);
+});
+
+test('backend mode in production: the two users in the config (which validates), a unit that starts as root with the split\'s capabilities only', () => {
+  const prod = configObject(facts, { ...choices, mode: 'backend' });
+  const r = validateConfig(prod);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  assert.equal(r.config.server.user, facts.name);
+  assert.equal(r.config.server.backend!.user, `${facts.name}-app`);
+  const dev = validateConfig(configObject(facts, { ...choices, mode: 'backend', dev: true, devClient: 'keygate/dev-cspm/x' }));
+  assert.ok(dev.ok && dev.config.server.backend!.user === undefined, 'the dev loop runs under one user (trust.anchors warn)');
+  const unit = systemdUnit(facts, { projectDir: '/srv/shop', entryAbs: '/srv/shop/keygate/main.cjs', nodePath: '/usr/bin/node', separated: true });
+  assert.doesNotMatch(unit, /^User=/m);
+  assert.match(unit, /^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL$/m);
+  assert.match(unit, /^KillMode=mixed$/m);
+  assert.match(unit, /^ProtectProc=invisible$/m);
+  assert.match(unit, new RegExp(`useradd --system --no-create-home --shell /usr/sbin/nologin ${facts.name}-app`));
 });

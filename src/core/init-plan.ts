@@ -34,6 +34,13 @@ export interface UnitChoices {
   readonly projectDir: string;
   readonly entryAbs: string;
   readonly nodePath: string;
+  /** Backend mode in production: keygate starts as root and separates (docs/backend.md#privilege-separation). */
+  readonly separated?: boolean;
+}
+
+/** The two users of privilege separation, from the service's name: it serves as one, its app runs as the other. */
+export function separationUsers(facts: ProjectFacts): { server: string; backend: string } {
+  return { server: facts.name.slice(0, 28), backend: `${facts.name.slice(0, 28)}-app` };
 }
 
 /** Folders commonly holding an app's code or assets; the ones that exist are listed whole. */
@@ -89,10 +96,16 @@ export function configObject(facts: ProjectFacts, choices: InitChoices): Record<
   const app = facts.main ?? 'index.js';
   const server: Record<string, unknown> = { host: '127.0.0.1', port: choices.port };
   if (choices.mode === 'backend') {
+    // Production separates: the app runs as a user of its own, which the kernel keeps out of keygate's memory.
+    const users = choices.dev ? undefined : separationUsers(facts);
+    if (users) server['user'] = users.server;
     server['backend'] = {
-      $comment: 'The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]) (docs/backend.md).',
+      $comment: choices.dev
+        ? 'The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]) (docs/backend.md).'
+        : `The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]). It runs as ${users!.backend}, keygate serves as ${users!.server} (create both: useradd --system; docs/backend.md#privilege-separation).`,
       command: ['${NODE}', app, '${SOCKET}'],
       listen: 'unix',
+      ...(users ? { user: users.backend } : {}),
     };
   } else {
     server['handler'] = app;
@@ -117,6 +130,7 @@ export function systemdWord(path: string): string {
 
 /** A systemd unit for the service, hardened; the user edits User= and the vault client's environment. */
 export function systemdUnit(facts: ProjectFacts, unit: UnitChoices): string {
+  if (unit.separated) return separatedUnit(facts, unit);
   return `# ${facts.name}.service, written by keygate init. Install: cp it to /etc/systemd/system/, edit User= and
 # CSPM_CLIENT_HOME, then: systemctl daemon-reload && systemctl enable --now ${facts.name}
 # The entry, node and the vault client must be owned by root (not by User=): keygate refuses to start otherwise.
@@ -147,6 +161,61 @@ ProtectHome=read-only
 PrivateTmp=yes
 PrivateDevices=yes
 ProtectKernelTunables=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * Backend mode in production: started as root with only the capabilities the split needs. The root half
+ * verifies, starts the backend as server.backend.user and a fresh keygate as server.user, then keeps only the
+ * right to restart and signal them; it never asks the vault (docs/backend.md#privilege-separation).
+ */
+function separatedUnit(facts: ProjectFacts, unit: UnitChoices): string {
+  const users = separationUsers(facts);
+  return `# ${facts.name}.service, written by keygate init --backend. Install: create the two users, cp this file to
+# /etc/systemd/system/, edit CSPM_CLIENT_HOME, then: systemctl daemon-reload && systemctl enable --now ${facts.name}
+#   useradd --system --no-create-home --shell /usr/sbin/nologin ${users.server}
+#   useradd --system --no-create-home --shell /usr/sbin/nologin ${users.backend}
+#   chown -R ${users.server}: <the keystore folder>; chmod 700 <the keystore folder>
+# keygate starts as root: it verifies, starts the app as ${users.backend}, then serves and asks the vault as
+# ${users.server} (register that user with the entry in PAM). The entry, node and the vault client are root's.
+[Unit]
+Description=${facts.name} behind keygate (verify every file, then ask the vault, then serve HTTPS)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+# no User=: root, limited to switching users and signalling the processes it started
+CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL
+ExecStart=${systemdWord(unit.nodePath)} ${systemdWord(unit.entryAbs)} serve
+WorkingDirectory=${unit.projectDir.replaceAll('%', '%%')}
+Environment=CSPM_CLIENT_HOME=/opt/CA/cspm
+ReadWritePaths=-/opt/CA/cspm
+# exit 2 usage/config, 3 integrity, 4 vault, 5 keystore, 7 input do not heal by restarting (docs/errors.md)
+Restart=on-failure
+RestartPreventExitStatus=2 3 4 5 7
+# SIGTERM to keygate's root half only: it drains the serving half, then stops the app; then SIGKILL to all
+KillMode=mixed
+TimeoutStopSec=30
+# the backend's socket folder is made inside it (mode 2710, the app's own, keygate's group): root's, enterable
+RuntimeDirectory=${facts.name}
+RuntimeDirectoryMode=0711
+# other users' processes are invisible in /proc (the app cannot even list keygate's)
+ProtectProc=invisible
+ProcSubset=pid
+ProtectSystem=strict
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
 ProtectControlGroups=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
