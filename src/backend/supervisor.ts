@@ -374,7 +374,7 @@ function pipeLog(proc: ChildProcess, log: Logger): void {
  * passed on cut (with …) and the rest of it dropped up to its newline, so a backend that never writes a newline
  * cannot grow the heap of the process that holds the key.
  */
-export function lineSplitter(max: number, emit: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+export function lineSplitter(max: number, emit: (line: string) => void): { push(chunk: Buffer): void; end(): void; held(): number } {
   let held: Buffer[] = [];
   let size = 0;
   let dropping = false;
@@ -410,6 +410,7 @@ export function lineSplitter(max: number, emit: (line: string) => void): { push(
     end() {
       if (size > 0) flush(false);
     },
+    held: () => size,
   };
 }
 
