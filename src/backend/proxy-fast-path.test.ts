@@ -56,7 +56,7 @@ function raw(port: number, payload: string, ms = 3000): Promise<string> {
   });
 }
 
-function get(port: number, path: string, method = 'GET'): Promise<{ status: number; headers: string[]; body: string; error?: string }> {
+function get(port: number, path: string, method = 'GET', body?: string): Promise<{ status: number; headers: string[]; body: string; error?: string }> {
   return new Promise((resolve) => {
     const req = http.request({ port, host: '127.0.0.1', path, method, agent: false }, (res) => {
       let body = '';
@@ -66,7 +66,7 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
       res.on('error', (e) => resolve({ status: res.statusCode!, headers: res.rawHeaders, body, error: e.message }));
     });
     req.on('error', (e) => resolve({ status: 0, headers: [], body: '', error: e.message }));
-    req.end();
+    req.end(body);
   });
 }
 
@@ -113,6 +113,11 @@ const replies: Record<string, Reply> = {
   },
   '/bye': (_h, s) => s.end('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 3\r\n\r\nbye'),
 };
+// L1: the backend resets its connection in the middle of each framing (RST, not FIN).
+const resetAfter = (head: string): Reply => (_h, s) => s.write(head, () => setTimeout(() => s.resetAndDestroy(), 20));
+replies['/reset-close'] = resetAfter('HTTP/1.1 200 OK\r\n\r\npartial-');
+replies['/reset-length'] = resetAfter('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial-');
+replies['/reset-chunked'] = resetAfter('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n8\r\npartial-\r\n');
 replies['/extra'] = (_h, s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
 
 const backend = await rawBackend(replies);
@@ -249,4 +254,14 @@ test('forwarded request: one line per header, X-Forwarded-* from the socket, not
   assert.ok(lines.includes('X-Forwarded-For: 127.0.0.1'));
   assert.ok(lines.includes('x-keep: 2'));
   assert.equal(lines.some((l) => /6\.6\.6\.6|x-drop/i.test(l)), false);
+});
+
+test('a backend reset mid-body (to the close, Content-Length, chunked) is never a complete response, both paths', async () => {
+  for (const path of ['/reset-close', '/reset-length', '/reset-chunked']) {
+    for (const [method, body] of [['GET', undefined], ['POST', 'upload']] as const) {
+      const r = await get(fe.port, path, method, body);
+      // Planted (onClose completing a close-delimited body whatever conn.error said): GET /reset-close ended as 200 "partial-".
+      assert.ok(r.error, `${method} ${path}: the client saw a complete ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  }
 });

@@ -497,7 +497,8 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     },
     onClose() {
       if (finished) return;
-      if (resp?.body === 'close') return complete(false);
+      // A close-delimited body ends at a FIN (onEnd); a close after an error (RST) is a cut body (review L1).
+      if (resp?.body === 'close' && !conn.error) return complete(false);
       // A reused connection the backend had closed before our request reached it: once more on a new one.
       if (!got && reused && !retried && IDEMPOTENT.has(method)) {
         retried = true;
