@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, SENTINEL, curl, keygate, tempDir, vaultCalls, type Served } from './helpers/project.js';
-import { PYTHON, backendProject, missingPeer, type BackendProject } from './helpers/backend.js';
+import { PYTHON, alive, backendPid, backendProject, missingPeer, waitFor, type BackendProject } from './helpers/backend.js';
 
 const SERVER_UID = 64101;
 const BACKEND_UID = 64102;
@@ -151,6 +151,24 @@ test('the probe sees a leak: a backend under keygate\'s own user (sameUser) read
     assert.equal(report.files['../dev/cspm/a2a-store.json'], 'READ');
   } finally {
     await served.stop();
+  }
+});
+
+test('separated: a backend that dies is restarted by the root half (verified again), the serving half follows it, and a stop leaves nothing running', { skip, timeout: 300_000 }, async () => {
+  const p = attackProject('gunicorn', true);
+  const served = await serveWithInheritedFd(p.dir, '/dev/null');
+  try {
+    const first = backendPid(served)!;
+    assert.match(readFileSync(`/proc/${first}/status`, 'utf8'), new RegExp(`^Uid:\\s+${BACKEND_UID}\\s`, 'm'));
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor(() => backendPid(served, 2), 30_000, 'the restarted backend');
+    assert.notEqual(second, first);
+    assert.match(served.stderr(), /verified \d+ files again before restarting the backend/);
+    await waitFor(() => curl(`${served.url}hello`, p.crt).stdout === 'attacker ready\n', 20_000, 'the page through the restarted backend');
+    assert.equal(await served.stop(), 0, served.stderr());
+    assert.ok(!alive(-second), 'the backend\'s process group is gone after the stop');
+  } finally {
+    served.child.kill('SIGKILL');
   }
 });
 
