@@ -142,6 +142,11 @@ export interface ProxyOptions {
   readonly onError?: (message: string) => void;
   /** Identity headers for a request, from its TLS connection (server.clientAuth); none when absent. */
   readonly clientHeaders?: (req: IncomingMessage) => readonly string[];
+  /** Caps, for tests; the defaults are the constants below (MAX_BACKEND_CONNECTIONS, QUEUE_WAIT_MS, …). */
+  readonly maxConnections?: number;
+  readonly queueMs?: number;
+  readonly maxTunnels?: number;
+  readonly tunnelIdleMs?: number;
 }
 
 export interface Proxy {
@@ -189,6 +194,12 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: (.*))?$/;
 const MAX_HEAD_BYTES = 32 * 1024;
 const MAX_CHUNK_LINE = 4096;
 const MAX_IDLE = 64;
+/** Backend connections keygate's pool holds at once, busy and idle (the upload path's Agent has its own 256). */
+const MAX_BACKEND_CONNECTIONS = 256;
+/** How long a request waits for a pooled connection when all are busy, before a 503 (review L6). */
+const QUEUE_WAIT_MS = 1_000;
+/** Requests waiting at once; more get the 503 at once (a bound on queued memory and timers). */
+const MAX_WAITING = 1_024;
 /** Idle time after which a pooled connection is not reused (the backend's Keep-Alive: timeout=N, less 1 s, wins). */
 const DEFAULT_IDLE_MS = 4_000;
 /** Methods safe to send again when a reused connection turns out closed before any answer byte (RFC 9110 §9.2.2). */
@@ -271,19 +282,70 @@ interface Exchange {
   onClose(): void;
 }
 
+interface Waiter {
+  readonly target: BackendTarget;
+  readonly fresh: boolean;
+  readonly use: (c: Conn) => void;
+  readonly full: () => void;
+  timer?: NodeJS.Timeout;
+}
+
+const noop = (): void => {};
+
 class Pool {
   private readonly idle: Conn[] = [];
+  private readonly waiting: Waiter[] = [];
+  /** Connections open or opening, idle ones included; a slot is freed on 'close'. */
+  private live = 0;
   private sweeper: NodeJS.Timeout | undefined;
 
-  take(target: BackendTarget, fresh: boolean): Conn {
+  constructor(
+    private readonly max: number,
+    private readonly waitMs: number,
+  ) {}
+
+  /**
+   * Hands a connection to use(), now or when one frees up; full() when none does within waitMs. Returns a
+   * cancel function for a request that ends while it waits.
+   */
+  take(target: BackendTarget, fresh: boolean, use: (c: Conn) => void, full: () => void): () => void {
     if (!fresh) {
       const now = Date.now();
       while (this.idle.length) {
         const c = this.idle.pop()!;
-        if (c.target === target && now - c.idleSince < c.idleMs && !c.socket.destroyed) return c;
+        if (c.target === target && now - c.idleSince < c.idleMs && !c.socket.destroyed) {
+          use(c);
+          return noop;
+        }
         c.socket.destroy();
       }
     }
+    if (this.live < this.max) {
+      use(this.open(target));
+      return noop;
+    }
+    if (this.waiting.length >= MAX_WAITING) {
+      full();
+      return noop;
+    }
+    this.idle.shift()?.socket.destroy(); // an idle one we cannot use makes room (its close serves the queue)
+    const w: Waiter = { target, fresh, use, full };
+    w.timer = setTimeout(() => {
+      this.unwait(w);
+      full();
+    }, this.waitMs);
+    this.waiting.push(w);
+    return () => this.unwait(w);
+  }
+
+  private unwait(w: Waiter): void {
+    clearTimeout(w.timer);
+    const i = this.waiting.indexOf(w);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  private open(target: BackendTarget): Conn {
+    this.live++;
     const socket = 'socketPath' in target ? net.connect({ path: target.socketPath }) : net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     const c: Conn = { socket, target, ex: undefined, used: false, idleSince: 0, idleMs: 0 };
@@ -291,6 +353,7 @@ class Pool {
     socket.on('end', () => c.ex?.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => (c.error ??= err));
     socket.on('close', () => {
+      this.live--;
       const ex = c.ex;
       c.ex = undefined;
       if (ex) ex.onClose();
@@ -298,17 +361,35 @@ class Pool {
         const i = this.idle.indexOf(c);
         if (i >= 0) this.idle.splice(i, 1);
       }
+      // The freed slot goes to the longest waiter.
+      while (this.waiting.length && this.live < this.max) {
+        const w = this.waiting.shift()!;
+        clearTimeout(w.timer);
+        w.use(this.open(w.target));
+      }
     });
     return c;
   }
 
   release(c: Conn, idleMs: number): void {
     c.ex = undefined;
-    if (c.socket.destroyed || idleMs <= 0 || this.idle.length >= MAX_IDLE) {
+    if (c.socket.destroyed || idleMs <= 0) {
       c.socket.destroy();
       return;
     }
     if (c.socket.isPaused()) c.socket.resume();
+    // Straight to a waiter that can reuse it; if the waiters need a new one, closing this one makes room.
+    const i = this.waiting.findIndex((w) => !w.fresh && w.target === c.target);
+    if (i >= 0) {
+      const w = this.waiting.splice(i, 1)[0]!;
+      clearTimeout(w.timer);
+      w.use(c);
+      return;
+    }
+    if (this.waiting.length || this.idle.length >= MAX_IDLE) {
+      c.socket.destroy();
+      return;
+    }
     c.idleSince = Date.now();
     c.idleMs = idleMs;
     this.idle.push(c);
@@ -334,6 +415,10 @@ class Pool {
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.full();
+    }
     for (const c of this.idle.splice(0)) c.socket.destroy();
   }
 }
@@ -349,7 +434,8 @@ const enum Chunk {
 function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage, res: ServerResponse, target: BackendTarget, head: string): void {
   const method = req.method ?? 'GET';
   let finished = false;
-  let conn: Conn;
+  let conn: Conn | undefined; // undefined while waiting for a pooled connection
+  let cancelWait = noop;
   let retried = false;
   let reused = false; // the connection carried a request before this one
   let got = false; // any answer byte on this connection
@@ -364,15 +450,16 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     if (finished) return;
     finished = true;
     plain(res, 504, 'gateway timeout: the backend did not answer in time');
-    conn.socket.destroy();
+    cancelWait();
+    conn?.socket.destroy();
   }, options.requestTimeoutMs);
 
   const fail = (why: string): void => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    conn.ex = undefined;
-    conn.socket.destroy();
+    conn!.ex = undefined;
+    conn!.socket.destroy();
     if (!res.headersSent) {
       options.onError?.(`backend request failed: ${why}`);
       plain(res, 502, 'bad gateway: the backend did not answer');
@@ -384,17 +471,17 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     finished = true;
     clearTimeout(timer);
     res.end();
-    if (resp!.reusable && !leftover) pool.release(conn, resp!.idleMs);
+    if (resp!.reusable && !leftover) pool.release(conn!, resp!.idleMs);
     else {
-      conn.ex = undefined;
-      conn.socket.destroy();
+      conn!.ex = undefined;
+      conn!.socket.destroy();
     }
   };
 
   const write = (chunk: Buffer): void => {
     if (chunk.length === 0) return;
     if (!res.write(chunk)) {
-      const socket = conn.socket;
+      const socket = conn!.socket;
       socket.pause();
       res.once('drain', () => socket.resume());
     }
@@ -498,25 +585,37 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     onClose() {
       if (finished) return;
       // A close-delimited body ends at a FIN (onEnd); a close after an error (RST) is a cut body (review L1).
-      if (resp?.body === 'close' && !conn.error) return complete(false);
+      if (resp?.body === 'close' && !conn!.error) return complete(false);
       // A reused connection the backend had closed before our request reached it: once more on a new one.
       if (!got && reused && !retried && IDEMPOTENT.has(method)) {
         retried = true;
         start(true);
         return;
       }
-      fail(conn.error?.code ?? (resp ? 'connection closed mid-body' : 'connection closed before an answer'));
+      fail(conn!.error?.code ?? (resp ? 'connection closed mid-body' : 'connection closed before an answer'));
     },
   };
 
-  const start = (fresh: boolean): void => {
-    conn = pool.take(target, fresh);
-    conn.ex = ex;
-    reused = conn.used;
-    conn.used = true;
+  const use = (c: Conn): void => {
+    cancelWait = noop;
+    conn = c;
+    c.ex = ex;
+    reused = c.used;
+    c.used = true;
     got = false;
     pending = undefined;
-    conn.socket.write(head, 'latin1');
+    c.socket.write(head, 'latin1');
+  };
+  const full = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    plain(res, 503, 'service unavailable: the backend has too many requests in progress, try again', { 'retry-after': '1' });
+  };
+  const start = (fresh: boolean): void => {
+    conn = undefined;
+    const cancel = pool.take(target, fresh, use, full);
+    if (!conn) cancelWait = cancel;
   };
 
   // The client went away mid-response: stop the backend's work too (the connection is not reused).
@@ -524,8 +623,11 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    conn.ex = undefined;
-    conn.socket.destroy();
+    cancelWait();
+    if (conn) {
+      conn.ex = undefined;
+      conn.socket.destroy();
+    }
   });
   start(false);
 }
@@ -543,7 +645,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   // Keep-alive to the backend: without it every request pays a connect (and gunicorn a fork-worker accept).
   // Uploads go through node:http's client; bodiless requests through keygate's own pool (forwardBodiless).
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
-  const pool = new Pool();
+  const pool = new Pool(options.maxConnections ?? MAX_BACKEND_CONNECTIONS, options.queueMs ?? QUEUE_WAIT_MS);
 
   return {
     handle(req, res) {

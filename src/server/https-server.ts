@@ -23,6 +23,13 @@ export const INTERMEDIATE_CIPHERS = [
 /** Two years, the preload list's minimum (hstspreload.org). */
 const HSTS = 'max-age=63072000';
 
+/**
+ * Open client connections at most (review L6): each holds a TLS state and, proxied, a backend socket. Beyond it
+ * Node closes a new connection at accept, before any TLS byte, so the client sees a reset, not a 503 (no HTTP
+ * can be spoken before the handshake). Idle keep-alive connections end after keepAliveTimeout and free slots.
+ */
+export const MAX_TLS_CONNECTIONS = 2_048;
+
 export interface TlsMaterial {
   readonly keyPem: string;
   readonly certPem: string;
@@ -47,6 +54,8 @@ export interface ServerOptions {
   readonly clientTls?: ClientTls;
   /** Every TLS connection once its handshake is done (client-auth tracks them for revocation). */
   readonly onSecureConnection?: (socket: TLSSocket) => void;
+  /** Cap on open connections; default MAX_TLS_CONNECTIONS. */
+  readonly maxConnections?: number;
 }
 
 export interface ServerHandle {
@@ -110,6 +119,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     },
   );
   server.maxHeadersCount = 100;
+  server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   server.on('tlsClientError', () => {}); // plain HTTP on the TLS port, scanners: drop quietly
   // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length, oversize headers)
   // gets a plain 400 and the connection is closed: it never reaches the app.
