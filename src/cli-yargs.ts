@@ -14,6 +14,7 @@ import { keystoreCreateCommand } from './commands/keystore-create.js';
 import { adminCommand } from './commands/admin.js';
 import { pkiCommand } from './commands/pki.js';
 import { devSetupCommand } from './commands/dev-setup.js';
+import { releaseCommand } from './commands/release.js';
 
 /** The whole line through yargs: the command chosen (none after --help/--version), or the usage error. */
 export async function parseWithYargs(argv: readonly string[], io: Io, invocation: string, gates: readonly GateCommand[]) {
@@ -67,6 +68,7 @@ function commandModules(gates: readonly GateCommand[]): CommandList {
     adminCommand(choose),
     pkiCommand(choose),
     devSetupCommand(choose),
+    releaseCommand(choose),
   ];
 }
 

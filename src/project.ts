@@ -15,6 +15,10 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 export const TEMPLATE_FILE = 'filelist.template';
 export const MANIFEST_FILE = 'filelist.sha256';
 export const CONFIG_FILE = 'keygate.config.json';
+/** Signed releases (docs/releases.md): the trust root the entry pins, beside the template. */
+export const TRUST_FILE = 'keygate.trust.json';
+/** The release's signature envelope: the manifest's path with this suffix. */
+export const ENVELOPE_SUFFIX = '.sig';
 /** Where `init` puts the project entry unless told otherwise (relative to the project). */
 export const DEFAULT_PROJECT_ENTRY = 'keygate/main.cjs';
 

@@ -1,4 +1,6 @@
 // pin: write the manifest's sha256 into the main entry, print the entry's new sha256 (what PAM registers).
+// With --release-keys it pins a release trust root instead (docs/releases.md): the entry then stays the same
+// across releases, and each release is accepted on its signatures.
 
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
@@ -7,6 +9,11 @@ import { INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const pin: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args);
+  if (args['release-keys'] !== undefined) {
+    // The release code is loaded only here: a plain pin (and the gate) never parses it.
+    const { pinReleaseKeys } = await import('./release/pin-keys.js');
+    return pinReleaseKeys(ctx, paths, args);
+  }
   const result = pinEntry(paths);
   ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
   ctx.io.stdout.write(`${result.entrySha256}\n`);
@@ -17,7 +24,17 @@ const pin: Handler = async (ctx, args) => {
 export const pinGate: GateCommand = {
   name: 'pin',
   describe: "write the manifest's sha256 into the main entry and print the entry's new sha256 (register it in the vault)",
-  flags: INTEGRITY_FLAGS,
-  examples: [['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)']],
+  flags: {
+    ...INTEGRITY_FLAGS,
+    'release-keys': { type: 'string', describe: 'signed releases: pin these Ed25519 public keys (comma-separated .pub files from keygate release keygen) instead of the manifest' },
+    threshold: { type: 'number', describe: 'with --release-keys: signatures a release needs (default 1)' },
+    project: { type: 'string', describe: 'with --release-keys: the project releases must name (default: package.json name)' },
+    'min-version': { type: 'number', describe: 'with --release-keys: the lowest release version accepted (default 1; raise it to retire old releases)' },
+    'state-file': { type: 'string', describe: 'with --release-keys: a root-owned file keeping the highest version this host accepted' },
+  },
+  examples: [
+    ['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)'],
+    ['$0 pin --release-keys ci.pub,backup.pub', 'pins the release keys: a release signed by either starts without a new registration'],
+  ],
   handler: pin,
 };

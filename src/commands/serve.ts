@@ -16,6 +16,7 @@ import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
 import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
+import { advanceState, type ReleaseInfo } from '../gate/release.js';
 import { ownPin } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry, shellWord } from '../project.js';
 import type { UnlockedKeystore } from '../adapters/keystore.js';
@@ -63,6 +64,16 @@ export interface ServeFlags {
   readonly allowExpired?: boolean;
   /** Consent for options that weaken TLS (--allow-expired). */
   readonly insecure?: boolean;
+}
+
+/** Signed releases: which release vouched for the manifest, and the host's floor raised to it when root may. */
+function logRelease(ctx: Context, release: ReleaseInfo): void {
+  const { payload, signedBy } = release;
+  const floor = advanceState(release);
+  ctx.log.info(`release ${payload.version} of ${payload.project} signed by ${signedBy.join(', ')}, expires ${payload.expires}`, {
+    gate: 'release',
+    floor: floor === 'raised' ? `raised to ${payload.version}` : floor === 'not root' ? `stays ${release.floor} (only root raises it: keygate release accept)` : floor,
+  });
 }
 
 /** Test-only pause point between verification and use, to prove swaps after verification are caught. */
@@ -121,6 +132,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
   if (!report.ok) throw integrityError(report);
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });
+  if (report.release) logRelease(ctx, report.release);
   await testPause(io.env, log);
   if (stopRequested('the vault was asked')) return EXIT.OK;
 

@@ -26,6 +26,7 @@ import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf } from '../project.js';
 import { validateConfig, type Config } from '../core/config.js';
+import { envelopePath, pinnedTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
 
 /** Where the integrity files are; every path absolute. */
 export interface IntegrityPaths {
@@ -88,6 +89,14 @@ function parseTemplateBytes(bytes: Buffer, paths: IntegrityPaths, env: Integrity
   return parseTemplate(bytes.toString('utf8'), { node: env.nodePath, backend, vaultClient, env: env.env }, basename(paths.template));
 }
 
+/**
+ * Never listed: the manifest and the entry (the entry pins the manifest), and a release's trust root (the entry
+ * pins it) and signature envelope (written after the manifest, verified by its signatures).
+ */
+function skipped(paths: IntegrityPaths): Set<string> {
+  return new Set([paths.manifest, paths.entry, trustPath(paths.template), envelopePath(paths.manifest)]);
+}
+
 function problemText(p: ExpandProblem): string {
   switch (p.kind) {
     case 'no-match':
@@ -129,7 +138,7 @@ export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): P
   const base = dirname(paths.template);
   const templateBytes = readTemplate(paths);
   const lines = parseTemplateBytes(templateBytes, paths, env);
-  const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]) });
+  const expansion = await expandTemplate(lines, { base, skip: skipped(paths) });
   if (expansion.problems.length) throwProblems(expansion.problems, paths);
   const list = expansion.files;
   list.add(basename(paths.template)); // the template decides what "new" means: it is protected too
@@ -218,7 +227,11 @@ export interface PinResult {
 export function pinEntry(paths: IntegrityPaths): PinResult {
   const manifestBytes = readManifestBytes(paths, 'generate it first: keygate generate-filelist');
   parseManifest(manifestBytes, basename(paths.manifest)); // never pin garbage
-  const manifestSha256 = sha256(manifestBytes);
+  return writePin(paths, sha256(manifestBytes));
+}
+
+/** Writes a sha256 into the entry's pin slot (the manifest's, or a release trust root's); idempotent. */
+export function writePin(paths: IntegrityPaths, manifestSha256: string): PinResult {
   const bytes = readEntry(paths.entry);
   const at = findPinOffset(bytes, paths.entry);
   const current = bytes.subarray(at, at + 64).toString('latin1');
@@ -247,6 +260,8 @@ export interface VerifyReport {
   readonly ms: number;
   /** Verified hashes by manifest path, for loading files later from verified bytes. */
   readonly manifest: ReadonlyMap<string, string>;
+  /** Signed releases: the release that vouched for the manifest (the entry pins the trust root). */
+  readonly release?: ReleaseInfo;
 }
 
 /**
@@ -264,11 +279,17 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
   }
   const manifestBytes = readManifestBytes(paths, 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin');
   const manifestSha256 = sha256(manifestBytes);
+  // The pin is the manifest's hash, or (signed releases) the trust root's, whose keys must then sign the manifest.
+  let release: ReleaseInfo | undefined;
   if (manifestSha256 !== pin) {
-    throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {
-      hint: 'if the change is yours: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
-      details: { expected: pin, actual: manifestSha256 },
-    });
+    const trust = pinnedTrustRoot(paths.template, pin);
+    if (!trust) {
+      throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {
+        hint: 'if the change is yours: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+        details: { expected: pin, actual: manifestSha256 },
+      });
+    }
+    release = verifyReleaseFiles(trust, paths.manifest, manifestSha256);
   }
   const manifest = parseManifest(manifestBytes, basename(paths.manifest));
   const base = dirname(paths.template);
@@ -299,7 +320,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     if (!templateTrusted || !templateBytes) return;
     try {
       const lines = parseTemplateBytes(templateBytes, paths, env);
-      const expansion = await expandTemplate(lines, { base, skip: new Set([paths.manifest, paths.entry]), known: (p) => manifest.has(p) });
+      const expansion = await expandTemplate(lines, { base, skip: skipped(paths), known: (p) => manifest.has(p) });
       templateProblems.push(...expansion.problems.filter((p) => p.kind !== 'no-match').map(problemText));
       current = expansion.files;
     } catch (err) {
@@ -324,6 +345,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     templateHints,
     ms,
     manifest,
+    ...(release ? { release } : {}),
   };
 }
 
@@ -423,6 +445,8 @@ export interface CheckResult {
   readonly ok: true;
   readonly pin: string;
   readonly regenerated: string;
+  /** Signed releases: the release that signs the current manifest. */
+  readonly release?: ReleaseInfo;
 }
 
 /**
@@ -443,6 +467,17 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   }
   const manifestName = basename(paths.manifest);
   const diskIsCurrent = onDisk !== undefined && sha256(onDisk) === built.sha256;
+  // Signed releases: the entry pins the trust root; the manifest on disk must be current and signed.
+  const trust = pin === UNPINNED ? undefined : pinnedTrustRoot(paths.template, pin);
+  if (trust) {
+    if (!diskIsCurrent) {
+      throw new KeygateError('PIN_STALE', `failed to check ${paths.manifest}: the tree now hashes to ${built.sha256}, ${onDisk ? `the manifest on disk to ${sha256(onDisk)}` : 'and there is no manifest on disk'}`, {
+        hint: 'keygate generate-filelist, then keygate release sign --key <release key> --version <next>',
+      });
+    }
+    const release = verifyReleaseFiles(trust, paths.manifest, built.sha256, { stateWhereItExists: true });
+    return { ok: true, pin, regenerated: built.sha256, release };
+  }
   const pinHint = 'keygate pin, then register the entry hash it prints in the vault';
   const regenHint = 'keygate generate-filelist && keygate pin, commit, and register the new entry hash in the vault';
   if (pin === UNPINNED) {

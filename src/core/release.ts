@@ -1,0 +1,197 @@
+// Signed releases (docs/releases.md): the entry pins a trust root (release keys, a threshold, the project, a
+// minimum version) instead of one manifest; a release is the manifest plus a DSSE envelope whose payload names
+// the manifest's sha256, the project, a version and an expiry. Pure: bytes and keys in, a verdict out.
+
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+
+/** The envelope's payload type (DSSE: the type is signed with the payload, so nothing else can pass for it). */
+export const RELEASE_PAYLOAD_TYPE = 'application/vnd.keygate.release+json';
+
+export interface TrustRoot {
+  /** The project releases must name (one key set may sign for several projects: this one is pinned). */
+  readonly project: string;
+  /** Signatures by distinct pinned keys a release needs. */
+  readonly threshold: number;
+  /** Ed25519 public keys, raw 32 bytes in base64, each with its id (sha256 of the raw key, hex). */
+  readonly keys: readonly { readonly id: string; readonly publicKey: string }[];
+  /** No release below this version is accepted; raised by a re-pin. */
+  readonly minVersion: number;
+  /** Optional root-owned file that keeps the highest version this host accepted (rollback protection). */
+  readonly stateFile?: string;
+}
+
+export interface ReleasePayload {
+  readonly project: string;
+  readonly version: number;
+  /** ISO 8601, UTC. */
+  readonly expires: string;
+  readonly manifestSha256: string;
+}
+
+export interface Envelope {
+  readonly payloadType: string;
+  /** base64 of the payload's JSON bytes, signed as they are (no canonical JSON needed). */
+  readonly payload: string;
+  readonly signatures: readonly { readonly keyid: string; readonly sig: string }[];
+}
+
+/** A refusal: which rule failed, in words for the one-line error. */
+export class ReleaseRefusal extends Error {
+  constructor(
+    readonly rule: 'invalid' | 'expired' | 'rollback',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const PROJECT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function exactKeys(o: Obj, required: readonly string[], optional: readonly string[], what: string): void {
+  for (const k of required) if (!(k in o)) throw new ReleaseRefusal('invalid', `${what} has no "${k}"`);
+  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw new ReleaseRefusal('invalid', `${what} has an unknown field "${k}"`);
+}
+
+const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
+
+/** DSSE's pre-authentication encoding: what each signature covers. */
+export function pae(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
+}
+
+/** The id of a raw Ed25519 public key: its sha256, hex. */
+export function keyId(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+export function ed25519FromRaw(raw: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+}
+
+/** The raw 32 bytes of an Ed25519 public key object. */
+export function rawOf(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' }) as { crv?: string; x?: string };
+  if (jwk.crv !== 'Ed25519' || !jwk.x) throw new ReleaseRefusal('invalid', 'the key is not an Ed25519 key');
+  return Buffer.from(jwk.x, 'base64url');
+}
+
+export function parseTrustRoot(bytes: Buffer): TrustRoot {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ReleaseRefusal('invalid', 'the trust root is not JSON');
+  }
+  if (!isObj(raw)) throw new ReleaseRefusal('invalid', 'the trust root is not a JSON object');
+  exactKeys(raw, ['project', 'threshold', 'keys', 'minVersion'], ['stateFile', '$comment'], 'the trust root');
+  const { project, threshold, keys, minVersion, stateFile } = raw;
+  if (typeof project !== 'string' || !PROJECT.test(project)) throw new ReleaseRefusal('invalid', 'the trust root\'s project must be a name (letters, digits, . _ -)');
+  if (!Array.isArray(keys) || keys.length === 0) throw new ReleaseRefusal('invalid', 'the trust root lists no keys');
+  const seen = new Set<string>();
+  const parsed = keys.map((k) => {
+    if (!isObj(k)) throw new ReleaseRefusal('invalid', 'a trust root key is not an object');
+    exactKeys(k, ['id', 'publicKey'], [], 'a trust root key');
+    const rawKey = typeof k['publicKey'] === 'string' ? Buffer.from(k['publicKey'], 'base64') : Buffer.alloc(0);
+    if (rawKey.length !== 32 || k['id'] !== keyId(rawKey)) throw new ReleaseRefusal('invalid', `the trust root key ${String(k['id'])} is not a 32-byte Ed25519 key with its sha256 as id`);
+    if (seen.has(k['id'])) throw new ReleaseRefusal('invalid', `the trust root lists the key ${k['id']} twice`);
+    seen.add(k['id']);
+    return { id: k['id'] as string, publicKey: k['publicKey'] as string };
+  });
+  if (!Number.isSafeInteger(threshold) || (threshold as number) < 1 || (threshold as number) > parsed.length) {
+    throw new ReleaseRefusal('invalid', `the trust root's threshold must be from 1 to the number of keys (${parsed.length})`);
+  }
+  if (!isVersion(minVersion)) throw new ReleaseRefusal('invalid', 'the trust root\'s minVersion must be a whole number from 1');
+  if (stateFile !== undefined && (typeof stateFile !== 'string' || !stateFile.startsWith('/'))) throw new ReleaseRefusal('invalid', 'the trust root\'s stateFile must be an absolute path');
+  return { project, threshold: threshold as number, keys: parsed, minVersion, ...(stateFile !== undefined ? { stateFile: stateFile as string } : {}) };
+}
+
+/** The trust root as `pin --release-keys` writes it: stable key order, so the same inputs give the same bytes. */
+export function serializeTrustRoot(root: TrustRoot): Buffer {
+  const ordered = {
+    $comment: 'keygate release trust root: the entry pins the sha256 of this file (docs/releases.md). Changing it needs a new pin and a new vault registration.',
+    project: root.project,
+    threshold: root.threshold,
+    keys: root.keys.map((k) => ({ id: k.id, publicKey: k.publicKey })),
+    minVersion: root.minVersion,
+    ...(root.stateFile ? { stateFile: root.stateFile } : {}),
+  };
+  return Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`);
+}
+
+export function parseEnvelope(bytes: Buffer): Envelope {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ReleaseRefusal('invalid', 'the signature envelope is not JSON');
+  }
+  if (!isObj(raw)) throw new ReleaseRefusal('invalid', 'the signature envelope is not a JSON object');
+  exactKeys(raw, ['payloadType', 'payload', 'signatures'], [], 'the signature envelope');
+  const { payloadType, payload, signatures } = raw;
+  if (payloadType !== RELEASE_PAYLOAD_TYPE) throw new ReleaseRefusal('invalid', `the envelope's payload type is ${JSON.stringify(payloadType)}, not ${RELEASE_PAYLOAD_TYPE}`);
+  if (typeof payload !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(payload)) throw new ReleaseRefusal('invalid', 'the envelope\'s payload is not base64');
+  if (!Array.isArray(signatures)) throw new ReleaseRefusal('invalid', 'the envelope\'s signatures are not a list');
+  const sigs = signatures.map((s) => {
+    if (!isObj(s) || typeof s['keyid'] !== 'string' || typeof s['sig'] !== 'string') throw new ReleaseRefusal('invalid', 'an envelope signature is not {keyid, sig}');
+    return { keyid: s['keyid'], sig: s['sig'] };
+  });
+  return { payloadType, payload, signatures: sigs };
+}
+
+export function parsePayload(bytes: Buffer): ReleasePayload {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ReleaseRefusal('invalid', 'the release payload is not JSON');
+  }
+  if (!isObj(raw)) throw new ReleaseRefusal('invalid', 'the release payload is not a JSON object');
+  exactKeys(raw, ['project', 'version', 'expires', 'manifestSha256'], [], 'the release payload');
+  const { project, version, expires, manifestSha256 } = raw;
+  if (typeof project !== 'string' || !PROJECT.test(project)) throw new ReleaseRefusal('invalid', 'the release payload\'s project is not a name');
+  if (!isVersion(version)) throw new ReleaseRefusal('invalid', 'the release payload\'s version is not a whole number from 1');
+  if (typeof expires !== 'string' || Number.isNaN(Date.parse(expires)) || !/^\d{4}-\d\d-\d\dT/.test(expires)) throw new ReleaseRefusal('invalid', 'the release payload\'s expires is not an ISO 8601 time');
+  if (typeof manifestSha256 !== 'string' || !HEX64.test(manifestSha256)) throw new ReleaseRefusal('invalid', 'the release payload\'s manifestSha256 is not 64 lowercase hex');
+  return { project, version, expires, manifestSha256 };
+}
+
+export interface ReleaseVerdict {
+  readonly payload: ReleasePayload;
+  /** The pinned keys whose signatures verified. */
+  readonly signedBy: readonly string[];
+}
+
+/**
+ * A release is accepted when: threshold-many distinct pinned keys signed the envelope; its payload names this
+ * project and the manifest's exact sha256; it has not expired; its version is at least `floor` (the trust
+ * root's minVersion, or the highest this host accepted). Checked in that order: nothing unsigned is read further.
+ */
+export function verifyRelease(root: TrustRoot, envelopeBytes: Buffer, manifestSha256: string, now: Date, floor: number): ReleaseVerdict {
+  const envelope = parseEnvelope(envelopeBytes);
+  const payloadBytes = Buffer.from(envelope.payload, 'base64');
+  const signed = pae(envelope.payloadType, payloadBytes);
+  const signedBy = new Set<string>();
+  for (const { keyid, sig } of envelope.signatures) {
+    const key = root.keys.find((k) => k.id === keyid);
+    if (!key || signedBy.has(keyid)) continue;
+    const ok = verifySignature(null, signed, ed25519FromRaw(Buffer.from(key.publicKey, 'base64')), Buffer.from(sig, 'base64'));
+    if (ok) signedBy.add(keyid);
+  }
+  if (signedBy.size < root.threshold) {
+    const pinned = envelope.signatures.filter((s) => root.keys.some((k) => k.id === s.keyid)).length;
+    throw new ReleaseRefusal(
+      'invalid',
+      `the release has ${signedBy.size} valid signature(s) by pinned keys, ${root.threshold} needed (${envelope.signatures.length} signature(s), ${pinned} by a pinned key id)`,
+    );
+  }
+  const payload = parsePayload(payloadBytes);
+  if (payload.project !== root.project) throw new ReleaseRefusal('invalid', `the release is for the project ${payload.project}, this entry pins ${root.project}`);
+  if (payload.manifestSha256 !== manifestSha256) throw new ReleaseRefusal('invalid', `the release signs the manifest ${payload.manifestSha256}, the manifest on disk hashes to ${manifestSha256}`);
+  if (Date.parse(payload.expires) <= now.getTime()) throw new ReleaseRefusal('expired', `release ${payload.version} expired at ${payload.expires}`);
+  if (payload.version < floor) throw new ReleaseRefusal('rollback', `release ${payload.version} is older than ${floor}, the lowest version this host accepts`);
+  return { payload, signedBy: [...signedBy] };
+}

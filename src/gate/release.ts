@@ -1,0 +1,111 @@
+// Signed releases at the gate (docs/releases.md): when the entry pins the trust root instead of the manifest,
+// the manifest is accepted on a valid release envelope (src/core/release.ts) instead of its hash. The files
+// here: the trust root beside the template, the envelope beside the manifest, and the optional root-owned
+// state file that keeps the highest version this host accepted.
+
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { KeygateError, describeCause, type ErrorCode } from '../errors.js';
+import { ReleaseRefusal, parseTrustRoot, verifyRelease, type ReleaseVerdict, type TrustRoot } from '../core/release.js';
+import { readRegularFile } from '../adapters/read-regular-file.js';
+import { fileExists, writeAtomic } from '../adapters/files.js';
+import { sha256 } from '../adapters/file-hash.js';
+import { ENVELOPE_SUFFIX, TRUST_FILE } from '../project.js';
+
+/** A trust root or an envelope is a few KB; anything larger is not one. */
+const MAX_RELEASE_FILE_BYTES = 1024 * 1024;
+const SIGN_HINT = 'in CI: keygate generate-filelist && keygate release sign --key <release key>, then deploy filelist.sha256 with its .sig';
+
+export interface ReleaseInfo extends ReleaseVerdict {
+  readonly trustSha256: string;
+  readonly stateFile?: string;
+  /** The version floor applied: minVersion or the state file's, whichever is higher. */
+  readonly floor: number;
+}
+
+export const trustPath = (template: string): string => join(dirname(template), TRUST_FILE);
+export const envelopePath = (manifest: string): string => `${manifest}${ENVELOPE_SUFFIX}`;
+
+/** The trust root, when one sits beside the template and is exactly what the entry pins; else undefined. */
+export function pinnedTrustRoot(template: string, pin: string): { root: TrustRoot; sha256: string } | undefined {
+  const file = trustPath(template);
+  if (!fileExists(file)) return undefined;
+  const bytes = readRegularFile(file, MAX_RELEASE_FILE_BYTES, 'trust root', { code: 'RELEASE_INVALID', hint: 'restore keygate.trust.json from your repository' });
+  const digest = sha256(bytes);
+  if (digest !== pin) return undefined;
+  try {
+    return { root: parseTrustRoot(bytes), sha256: digest };
+  } catch (err) {
+    throw refusal(err, file);
+  }
+}
+
+function refusal(err: unknown, where: string): KeygateError {
+  if (!(err instanceof ReleaseRefusal)) return new KeygateError('RELEASE_INVALID', `failed to verify the release ${where}: ${describeCause(err)}`, { hint: SIGN_HINT });
+  const code: ErrorCode = err.rule === 'expired' ? 'RELEASE_EXPIRED' : err.rule === 'rollback' ? 'RELEASE_ROLLBACK' : 'RELEASE_INVALID';
+  const hint =
+    err.rule === 'expired'
+      ? 'in CI: keygate release sign --key <release key> --expires 90d, and deploy the new .sig'
+      : err.rule === 'rollback'
+        ? 'deploy the current release, or sign a newer one: keygate release sign --version <higher>'
+        : SIGN_HINT;
+  return new KeygateError(code, `failed to verify the release ${where}: ${err.message}`, { hint });
+}
+
+/**
+ * The highest version this host accepted, from the state file. It must be root's and writable by root only:
+ * a floor the service user could lower protects nothing (TUF's lesson: rollback protection is only as good as
+ * where the last version is kept).
+ */
+export function readStateFile(file: string): number {
+  const fix = { hint: 'as root: keygate release accept (creates it from the release that verifies now)' };
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: ${describeCause(err)}`, fix);
+  }
+  for (const [path, s] of [[file, st], [dirname(file), statSync(dirname(file))]] as const) {
+    if (s.uid !== 0 || (s.mode & 0o022) !== 0) {
+      throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${path} is owned by uid ${s.uid} with mode ${(s.mode & 0o7777).toString(8)}; only root may write it`, {
+        hint: `chown root:root ${path} && chmod go-w ${path}`,
+      });
+    }
+  }
+  const text = readRegularFile(file, 64, 'release state', { code: 'RELEASE_STATE_UNSAFE', ...fix }).toString('utf8').trim();
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it holds ${JSON.stringify(text.slice(0, 40))}, not a version`, fix);
+  return Number(text);
+}
+
+/** Verifies the release envelope of a manifest against the pinned trust root; throws RELEASE_*. */
+export function verifyReleaseFiles(
+  trust: { root: TrustRoot; sha256: string },
+  manifestPath: string,
+  manifestSha256: string,
+  options: { now?: Date; /** CI: no host, so a state file that does not exist here is not applied. */ stateWhereItExists?: boolean } = {},
+): ReleaseInfo {
+  const envFile = envelopePath(manifestPath);
+  const bytes = readRegularFile(envFile, MAX_RELEASE_FILE_BYTES, 'release signature', { code: 'RELEASE_INVALID', hint: SIGN_HINT });
+  const stateFile = trust.root.stateFile;
+  const useState = stateFile !== undefined && !(options.stateWhereItExists && !fileExists(stateFile));
+  const floor = Math.max(trust.root.minVersion, useState ? readStateFile(stateFile) : 0);
+  const now = options.now ?? new Date();
+  try {
+    const verdict = verifyRelease(trust.root, bytes, manifestSha256, now, floor);
+    return { ...verdict, trustSha256: trust.sha256, floor, ...(trust.root.stateFile ? { stateFile: trust.root.stateFile } : {}) };
+  } catch (err) {
+    throw refusal(err, basename(envFile));
+  }
+}
+
+/**
+ * Raises the host's floor to an accepted release's version. Only root can (the file is root's); a start as
+ * another user leaves the floor where it is and says so.
+ */
+export function advanceState(info: ReleaseInfo): 'raised' | 'current' | 'not root' | 'no state file' {
+  if (!info.stateFile) return 'no state file';
+  if (info.payload.version <= info.floor) return 'current';
+  if (process.geteuid?.() !== 0) return 'not root';
+  writeAtomic(info.stateFile, `${info.payload.version}\n`, 0o644);
+  return 'raised';
+}

@@ -1,0 +1,178 @@
+// Signed releases (issue 21, docs/releases.md): the entry pins release keys once; CI signs each release; two
+// "hosts" (two copies of the project) start every signed release with the registration they already have, and
+// refuse an older release, an expired one, one signed by an unpinned key, one for another project, a tampered
+// manifest and a stripped signature, each before the vault is asked.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
+
+const skip = IS_ROOT ? undefined : 'the host floor (stateFile) must be root-owned: run as root (CI does)';
+
+/** Registers an entry hash for a host's entry path with its dev vault (what an operator does once in PAM). */
+function register(host: DemoProject, entryHash: string): void {
+  const store = JSON.parse(readFileSync(host.store, 'utf8')) as { scripts: { path: string; sha256: string }[] };
+  store.scripts = [{ path: join(host.dir, 'dist/main.js'), sha256: entryHash }];
+  writeFileSync(host.store, JSON.stringify(store, null, 2), { mode: 0o600 });
+}
+
+/** CI's side: keygen with the package's own entry, in a folder of keys outside any project. */
+const keygen = (dir: string, name: string, pw: string) => keygate(dir, ['release', 'keygen', '--out', name, '--password-file', pw], { entry: join(ROOT, 'dist/main.js') });
+
+function ok(r: { code: number; stderr: string }, what: string): void {
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+}
+
+/** Copies the release files (a changed file, the manifest and its signature) from CI to a host. */
+function deploy(ci: string, host: string, files: readonly string[]): void {
+  for (const f of [...files, 'filelist.sha256', 'filelist.sha256.sig']) copyFileSync(join(ci, f), join(host, f));
+}
+
+async function startsAndServes(host: DemoProject, expectRelease: number): Promise<void> {
+  const s = await serve(host.dir);
+  try {
+    assert.equal(curl(`${s.url}hello`, host.crt).code, 0);
+    assert.match(s.stderr(), new RegExp(`release ${expectRelease} of kg-shop signed by [0-9a-f]{64}`));
+  } finally {
+    await s.stop();
+  }
+}
+
+test('a release signed in CI starts on two hosts with one registration; a patched release too; every bad release is refused before the vault', { skip, timeout: 600_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'correct horse battery staple\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen ci');
+  ok(keygen(keys, 'rogue', pw), 'keygen rogue');
+  assert.match(readFileSync(join(keys, 'ci.key'), 'latin1'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+
+  // CI: the project's tree, the keys pinned once (the trust root's state file is the hosts' root-owned floor).
+  const ci = demoProject();
+  const stateDir = tempDir('kg-release-state-');
+  const state = join(stateDir, 'kg-shop.version');
+  const pinned = keygate(ci.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop', '--state-file', state]);
+  ok(pinned, 'pin --release-keys');
+  const entryHash = pinned.stdout.trim();
+  assert.equal(sha256File(join(ci.dir, 'dist/main.js')), entryHash);
+  const signAs = (key: string, version: number, extra: readonly string[] = []) =>
+    keygate(ci.dir, ['release', 'sign', '--key', join(keys, `${key}.key`), '--password-file', pw, '--release-version', String(version), ...extra]);
+  ok(keygate(ci.dir, ['generate-filelist']), 'generate');
+  ok(signAs('ci', 1), 'sign 1');
+  ok(keygate(ci.dir, ['release', 'verify']), 'release verify');
+  ok(keygate(ci.dir, ['check']), 'check in release mode');
+
+  // Two hosts: the same files, each with its own dev vault holding the one registration (the entry's hash).
+  const hosts = [demoProject(), demoProject()];
+  for (const host of hosts) {
+    for (const f of ['dist/main.js', 'keygate.trust.json', 'keystore/keygate-demo.p12', 'keystore/keygate-demo.crt']) copyFileSync(join(ci.dir, f), join(host.dir, f));
+    // the hosts' keystores are CI's (the demo's keystore password is the same sentinel everywhere)
+    deploy(ci.dir, host.dir, []);
+    register(host, entryHash);
+  }
+  // Install: root creates the floor from the release that verifies now.
+  ok(keygate(hosts[0]!.dir, ['release', 'accept']), 'release accept');
+  assert.equal(readFileSync(state, 'utf8'), '1\n');
+  for (const host of hosts) await startsAndServes(host, 1);
+
+  // A patch: one listed file changes; CI regenerates and signs release 2; both hosts start it as registered.
+  const old = tempDir('kg-release-1-');
+  for (const f of ['content/readme.txt', 'filelist.sha256', 'filelist.sha256.sig']) cpSync(join(ci.dir, f), join(old, f), { recursive: true });
+  writeFileSync(join(ci.dir, 'content/readme.txt'), 'patched readme\n');
+  ok(keygate(ci.dir, ['generate-filelist']), 'generate 2');
+  assert.notEqual(keygate(ci.dir, ['release', 'verify']).code, 0, 'the old signature does not cover the new manifest');
+  ok(signAs('ci', 2), 'sign 2');
+  for (const host of hosts) {
+    deploy(ci.dir, host.dir, ['content/readme.txt']);
+    await startsAndServes(host, 2);
+    assert.equal(sha256File(join(host.dir, 'dist/main.js')), entryHash, 'the registered entry did not change');
+  }
+  assert.equal(readFileSync(state, 'utf8'), '2\n', 'a root start raised the host floor to the release it accepted');
+
+  // Each refusal: exit 3, the code named, and the vault not asked.
+  const host = hosts[1]!;
+  const refused = async (code: string, why: string): Promise<void> => {
+    const before = vaultCalls(host).length;
+    const r = await serveRefused(host.dir);
+    assert.equal(r.code, 3, `${why}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(code), why);
+    assert.equal(vaultCalls(host).length, before, `${why}: the vault was asked`);
+  };
+  const restore = (): void => deploy(ci.dir, host.dir, ['content/readme.txt']);
+
+  // an older signed release (files, manifest and signature of release 1): the host accepted 2
+  for (const f of ['content/readme.txt', 'filelist.sha256', 'filelist.sha256.sig']) copyFileSync(join(old, f), join(host.dir, f));
+  await refused('RELEASE_ROLLBACK', 'an older release');
+  restore();
+
+  // expired
+  ok(signAs('ci', 3, ['--expires', '2020-01-01T00:00:00Z']), 'sign expired');
+  deploy(ci.dir, host.dir, []);
+  await refused('RELEASE_EXPIRED', 'an expired release');
+
+  // signed by a key the entry does not pin
+  ok(signAs('rogue', 3), 'sign rogue');
+  deploy(ci.dir, host.dir, []);
+  await refused('RELEASE_INVALID', 'an unpinned key');
+
+  // for another project (a valid key, a valid signature)
+  ok(signAs('ci', 3, ['--project', 'other-shop']), 'sign other project');
+  deploy(ci.dir, host.dir, []);
+  await refused('RELEASE_INVALID', 'another project\'s release');
+
+  // a tampered manifest under a valid signature: one hash digit changed
+  ok(signAs('ci', 3), 'sign 3');
+  deploy(ci.dir, host.dir, []);
+  const manifest = readFileSync(join(host.dir, 'filelist.sha256'), 'utf8');
+  writeFileSync(join(host.dir, 'filelist.sha256'), manifest.replace(/^([0-9a-f])/, (d) => (d === '0' ? '1' : '0')));
+  await refused('RELEASE_INVALID', 'a tampered manifest');
+
+  // a pinned key's signature moved onto another payload (the version raised by hand)
+  deploy(ci.dir, host.dir, []);
+  const envelope = JSON.parse(readFileSync(join(host.dir, 'filelist.sha256.sig'), 'utf8')) as { payload: string };
+  const payload = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { version: number };
+  envelope.payload = Buffer.from(JSON.stringify({ ...payload, version: 99 })).toString('base64');
+  writeFileSync(join(host.dir, 'filelist.sha256.sig'), JSON.stringify(envelope));
+  await refused('RELEASE_INVALID', 'a signature over another payload');
+
+  // the signature stripped
+  deploy(ci.dir, host.dir, []);
+  rmSync(join(host.dir, 'filelist.sha256.sig'));
+  await refused('RELEASE_INVALID', 'a stripped signature');
+
+  // a floor the service user could lower is no floor: a state file others can write is refused
+  deploy(ci.dir, host.dir, []);
+  chmodSync(state, 0o666);
+  await refused('RELEASE_STATE_UNSAFE', 'a state file others can write');
+  chmodSync(state, 0o644);
+  await startsAndServes(host, 3);
+});
+
+test('k of n: a threshold of two needs two pinned keys; the single-hash pin still works beside it', { timeout: 300_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'another passphrase\n', { mode: 0o600 });
+  for (const k of ['a', 'b']) ok(keygen(keys, k, pw), `keygen ${k}`);
+  const p = demoProject();
+  const pinned = keygate(p.dir, ['pin', '--release-keys', `${join(keys, 'a.pub')},${join(keys, 'b.pub')}`, '--threshold', '2', '--project', 'kg-shop']);
+  ok(pinned, 'pin 2 of 2');
+  register(p, pinned.stdout.trim());
+  const sign = (k: string, extra: readonly string[] = []) => keygate(p.dir, ['release', 'sign', '--key', join(keys, `${k}.key`), '--password-file', pw, ...extra]);
+  ok(sign('a', ['--release-version', '1']), 'sign a');
+  assert.match(keygate(p.dir, ['release', 'verify']).stderr, /1 valid signature\(s\) by pinned keys, 2 needed/);
+  const r = await serveRefused(p.dir);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /RELEASE_INVALID|2 needed/);
+  ok(sign('b', ['--append']), 'sign b --append');
+  ok(keygate(p.dir, ['release', 'verify']), 'verify 2 of 2');
+  const s = await serve(p.dir);
+  await s.stop();
+  // back to the single-hash pin: the manifest's own hash, exactly as before releases existed
+  const plain = keygate(p.dir, ['pin']);
+  ok(plain, 'plain pin');
+  register(p, plain.stdout.trim());
+  const again = await serve(p.dir);
+  assert.doesNotMatch(again.stderr(), /gate=release/);
+  await again.stop();
+});
