@@ -194,7 +194,11 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   }
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
-  const unlockOpts = { alias: flags.alias ?? config.keystore.alias, allowExpired: flags.allowExpired ?? config.keystore.allowExpired };
+  const unlockOpts = {
+    alias: flags.alias ?? config.keystore.alias,
+    allowExpired: flags.allowExpired ?? config.keystore.allowExpired,
+    retry: { retries: config.vault.retries, delayMs: config.vault.retryDelayMs, maxDelayMs: config.vault.retryMaxDelayMs },
+  };
   if (stopRequested('the vault was asked')) return EXIT.OK;
   let material: UnlockedKeystore;
   try {

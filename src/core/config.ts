@@ -20,6 +20,10 @@ export interface Config {
     readonly command?: readonly string[];
     readonly timeoutMs: number;
     readonly maxOutputBytes: number;
+    /** Retries after a transient failure (timeout, client crash), each after a jittered, capped backoff. */
+    readonly retries: number;
+    readonly retryDelayMs: number;
+    readonly retryMaxDelayMs: number;
   };
   readonly keystore: {
     readonly path: string;
@@ -108,7 +112,7 @@ export const BACKEND_DEFAULTS = {
 } as const;
 
 export const DEFAULT_CONFIG: Config = {
-  vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024 },
+  vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024, retries: 2, retryDelayMs: 2_000, retryMaxDelayMs: 30_000 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false, reloadMinIntervalMs: 10_000 },
   server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000 },
   trust: { anchors: 'refuse', owners: [] },
@@ -122,7 +126,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const KNOWN: Record<string, readonly string[]> = {
   '': ['entry', 'vault', 'keystore', 'server', 'trust', 'admin', '$comment', '_comment'],
   trust: ['anchors', 'owners', '$comment'],
-  vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes'],
+  vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes', 'retries', 'retryDelayMs', 'retryMaxDelayMs'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
   server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
   'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
@@ -300,6 +304,9 @@ export function validateConfig(raw: unknown): ConfigResult {
       command,
       timeoutMs: int(v, 'timeoutMs', 'vault.timeoutMs', d.vault.timeoutMs, 100, 600_000),
       maxOutputBytes: int(v, 'maxOutputBytes', 'vault.maxOutputBytes', d.vault.maxOutputBytes, 256, 16 * 1024 * 1024),
+      retries: int(v, 'retries', 'vault.retries', d.vault.retries, 0, 10),
+      retryDelayMs: int(v, 'retryDelayMs', 'vault.retryDelayMs', d.vault.retryDelayMs, 10, 600_000),
+      retryMaxDelayMs: int(v, 'retryMaxDelayMs', 'vault.retryMaxDelayMs', d.vault.retryMaxDelayMs, 10, 3_600_000),
     },
     keystore: {
       path: str(k, 'path', 'keystore.path', d.keystore.path)!,

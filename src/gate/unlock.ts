@@ -31,7 +31,7 @@ export async function fetchAndUnlock(
   ctx: Context,
   provider: SecretProvider,
   keystorePath: string,
-  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean; offThread?: boolean },
+  opts: { alias?: string; allowExpired: boolean; bypassFirst?: boolean; offThread?: boolean; retry?: RetryPolicy },
 ): Promise<UnlockedKeystore> {
   // Open, fstat, refuse what is not a regular file, read at most the cap: a FIFO or /dev/zero in its place must
   // neither hang the start nor fill the memory.
@@ -40,7 +40,7 @@ export async function fetchAndUnlock(
     hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
   });
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
-    const asked = askVault(ctx, provider, bypassCache); // the client is spawned before this returns
+    const asked = askVaultWithRetries(ctx, provider, bypassCache, opts.retry); // the client is spawned before this returns
     // node-forge needs no secret to be evaluated: do it while the vault client runs, not after it answers.
     const preload = loadKeystore();
     const secret = await asked.finally(() => preload.catch(() => undefined));
@@ -55,6 +55,51 @@ export async function fetchAndUnlock(
     ctx.log.warn('the cached password does not open the keystore; asking the vault again with bypassCache=true', { gate: 'vault' });
     return unlock(true);
   }
+}
+
+/** Retries after a transient vault failure: how many, and the backoff's base and cap (vault.retries …). */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly delayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** A timeout or a crashed client may pass; a refusal (409), a bad answer or a missing client will not. */
+const TRANSIENT = new Set(['VAULT_TIMEOUT', 'VAULT_FAILED']);
+
+/**
+ * "Full jitter" backoff: a uniform delay in [0, min(cap, base·2^(n-1))). Hosts that fail together (a fleet
+ * booting while the vault is slow) then spread their retries instead of coming back in step.
+ */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.delayMs * 2 ** (attempt - 1)));
+}
+
+async function askVaultWithRetries(ctx: Context, provider: SecretProvider, bypassCache: boolean, policy: RetryPolicy | undefined): Promise<Secret> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await askVault(ctx, provider, bypassCache);
+    } catch (err) {
+      const code = err instanceof KeygateError ? err.code : undefined;
+      if (!policy || attempt > policy.retries || !code || !TRANSIENT.has(code) || ctx.io.signal?.aborted) throw err;
+      const delay = retryDelayMs(attempt, policy);
+      ctx.log.warn(`vault ${code}: retry ${attempt} of ${policy.retries} in ${delay} ms`, { gate: 'vault' });
+      await sleep(delay, ctx.io.signal);
+      if (ctx.io.signal?.aborted) throw err;
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** One audit line per vault call, ok or the error code; never the answer. */
