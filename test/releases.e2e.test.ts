@@ -176,3 +176,29 @@ test('k of n: a threshold of two needs two pinned keys; the single-hash pin stil
   assert.doesNotMatch(again.stderr(), /gate=release/);
   await again.stop();
 });
+
+test('rotation: a re-pin that retires a key (one registration) refuses its releases and accepts the new key\'s', { timeout: 300_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'rotation passphrase\n', { mode: 0o600 });
+  for (const k of ['old', 'backup', 'next']) ok(keygen(keys, k, pw), `keygen ${k}`);
+  const p = demoProject();
+  const sign = (k: string, version: number) => keygate(p.dir, ['release', 'sign', '--key', join(keys, `${k}.key`), '--password-file', pw, '--release-version', String(version), '--project', 'kg-shop']);
+  const pinKeys = (list: string[]) => {
+    const r = keygate(p.dir, ['pin', '--release-keys', list.map((k) => join(keys, `${k}.pub`)).join(','), '--project', 'kg-shop']);
+    ok(r, `pin ${list.join(',')}`);
+    register(p, r.stdout.trim());
+  };
+  pinKeys(['old', 'backup']);
+  ok(sign('old', 1), 'sign old');
+  await (await serve(p.dir)).stop();
+  ok(sign('backup', 2), 'the backup key signs too, with the same registration');
+  await (await serve(p.dir)).stop();
+  pinKeys(['backup', 'next']); // retires "old": the one new registration of this rotation
+  ok(sign('old', 3), 'sign with the retired key');
+  const r = await serveRefused(p.dir);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /RELEASE_INVALID/);
+  ok(sign('next', 3), 'sign next');
+  await (await serve(p.dir)).stop();
+});
