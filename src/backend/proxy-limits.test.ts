@@ -106,3 +106,62 @@ test('backend connections: at most maxConnections; a request waits for one, then
   assert.equal((await d).body, 'held');
   assert.ok(maxOpen <= 2, `the backend saw ${maxOpen} connections at once`);
 });
+
+/** A raw upgrade handshake to the front: what came back, a way to send, and when it closed. */
+function upgrade(port: number): { got: () => string; send: (s: string) => void; closed: Promise<void> } {
+  let got = '';
+  const s = net.connect(port, '127.0.0.1', () => s.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'));
+  s.on('data', (d) => (got += d.toString('latin1')));
+  s.on('error', () => {});
+  const closed = new Promise<void>((r) => s.on('close', () => r()));
+  return { got: () => got, send: (x) => s.write(x), closed };
+}
+
+test('a 101 is stripped like any response (Connection-named, hop-by-hop, Alt-Svc); Alt-Svc never reaches a client', async () => {
+  const proxy = createProxy({ target: () => target, requestTimeoutMs: 2000 });
+  const fe = await front(proxy);
+  fronts.push({ ...fe, proxy });
+  const ws = upgrade(fe.port);
+  await waitUntil(() => ws.got().includes('\r\n\r\n'));
+  const head = ws.got().split('\r\n\r\n')[0]!.toLowerCase();
+  assert.match(head, /^http\/1\.1 101 /);
+  assert.match(head, /\r\nupgrade: websocket/);
+  assert.match(head, /\r\nconnection: upgrade/);
+  assert.match(head, /\r\nsec-websocket-accept: x/);
+  // Planted (the old filter, hop-by-hop set only): x-backend-secret and alt-svc were passed on.
+  for (const name of ['x-backend-secret', 'keep-alive', 'alt-svc']) assert.doesNotMatch(head, new RegExp(`\r\n${name}:`), name);
+  ws.send('ping');
+  await waitUntil(() => ws.got().includes('echo:ping'));
+  assert.equal((await get(fe.port, '/len')).headers['alt-svc'], undefined);
+});
+
+test('tunnels: closed after tunnelIdleMs without a byte either way; beyond maxTunnels a 503', async () => {
+  const proxy = createProxy({ target: () => target, requestTimeoutMs: 2000, maxTunnels: 2, tunnelIdleMs: 300 });
+  const fe = await front(proxy);
+  fronts.push({ ...fe, proxy });
+  const mine = tunnels.length; // backend sides of this test's tunnels start here
+  const a = upgrade(fe.port);
+  const b = upgrade(fe.port);
+  await waitUntil(() => a.got().includes('\r\n\r\n') && b.got().includes('\r\n\r\n'));
+  // Planted (no cap): the third was switched too.
+  const c = upgrade(fe.port);
+  await waitUntil(() => c.got().includes('\r\n\r\n'));
+  assert.match(c.got(), /^HTTP\/1\.1 503 /);
+  await c.closed;
+  // Traffic keeps a tunnel open past the idle time; silence closes it, and its backend side.
+  const t0 = Date.now();
+  for (let i = 0; i < 5; i++) {
+    a.send(`p${i}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(a.got(), /echo:p4/);
+  // Planted (no idle timeout): this waited for ever.
+  await Promise.race([b.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the idle tunnel stayed open')), 3000))]);
+  await a.closed;
+  assert.ok(Date.now() - t0 >= 500, 'the busy tunnel outlived the idle time');
+  await waitUntil(() => tunnels.slice(mine).every((s) => s.destroyed));
+  // Slots freed: a new tunnel is switched.
+  const d = upgrade(fe.port);
+  await waitUntil(() => d.got().includes('\r\n\r\n'));
+  assert.match(d.got(), /^HTTP\/1\.1 101 /);
+});

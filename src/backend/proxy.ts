@@ -120,13 +120,17 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
   return out;
 }
 
-/** The backend's response headers for the client: hop-by-hop and Connection-named ones removed. */
-export function responseHeaders(raw: readonly string[]): string[] {
+/**
+ * The backend's response headers for the client: hop-by-hop and Connection-named ones removed, and Alt-Svc,
+ * which would send clients to an endpoint keygate does not front (Caddy strips it too). In a 101 (upgrade)
+ * the handshake's own Connection and Upgrade stay; nothing else is treated differently (review L3).
+ */
+export function responseHeaders(raw: readonly string[], upgrade = false): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (!(upgrade && (lower === 'connection' || lower === 'upgrade')) && (HOP_BY_HOP.has(lower) || named.has(lower) || lower === 'alt-svc')) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
@@ -200,6 +204,10 @@ const MAX_BACKEND_CONNECTIONS = 256;
 const QUEUE_WAIT_MS = 1_000;
 /** Requests waiting at once; more get the 503 at once (a bound on queued memory and timers). */
 const MAX_WAITING = 1_024;
+/** Upgraded tunnels open at once, handshakes included; more get a 503 (review L3). */
+const MAX_TUNNELS = 1_024;
+/** A tunnel with no byte either way for this long is closed: nginx's proxy_read_timeout default. */
+const TUNNEL_IDLE_MS = 60_000;
 /** Idle time after which a pooled connection is not reused (the backend's Keep-Alive: timeout=N, less 1 s, wins). */
 const DEFAULT_IDLE_MS = 4_000;
 /** Methods safe to send again when a reused connection turns out closed before any answer byte (RFC 9110 §9.2.2). */
@@ -646,6 +654,9 @@ export function createProxy(options: ProxyOptions): Proxy {
   // Uploads go through node:http's client; bodiless requests through keygate's own pool (forwardBodiless).
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
   const pool = new Pool(options.maxConnections ?? MAX_BACKEND_CONNECTIONS, options.queueMs ?? QUEUE_WAIT_MS);
+  const maxTunnels = options.maxTunnels ?? MAX_TUNNELS;
+  const tunnelIdleMs = options.tunnelIdleMs ?? TUNNEL_IDLE_MS;
+  let tunnels = 0;
 
   return {
     handle(req, res) {
@@ -717,6 +728,13 @@ export function createProxy(options: ProxyOptions): Proxy {
 
     upgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
+      if (tunnels >= maxTunnels) {
+        const text = 'service unavailable: too many open upgraded connections, try again\n';
+        socket.end(`HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\n\r\n${text}`);
+        return;
+      }
+      tunnels++;
+      socket.once('close', () => tunnels--);
       const target = options.target();
       // An upgrade carries no body: bytes after its head belong to the tunnel, so any framing is refused.
       const framing = requestFraming(req.headers, req.rawHeaders);
@@ -735,16 +753,12 @@ export function createProxy(options: ProxyOptions): Proxy {
       };
       preq.on('upgrade', (pres, psocket, phead) => {
         clearTimeout(timer);
-        const raw = pres.rawHeaders;
-        // Connection/Upgrade are the handshake itself here: keep them, drop the rest of the hop-by-hop set.
-        const kept: string[] = [];
-        for (let i = 0; i < raw.length; i += 2) {
-          const l = raw[i]!.toLowerCase();
-          if (l === 'connection' || l === 'upgrade' || !HOP_BY_HOP.has(l)) kept.push(raw[i]!, raw[i + 1]!);
-        }
-        socket.write(head101(pres.statusCode ?? 101, pres.statusMessage ?? 'Switching Protocols', kept));
+        socket.write(head101(pres.statusCode ?? 101, pres.statusMessage ?? 'Switching Protocols', responseHeaders(pres.rawHeaders, true)));
         if (phead.length) socket.write(phead);
         if (head.length) psocket.write(head);
+        // Idle on either socket (no byte read or written) ends the tunnel; each close ends the other side.
+        (socket as net.Socket).setTimeout(tunnelIdleMs, () => socket.destroy());
+        psocket.setTimeout(tunnelIdleMs, () => psocket.destroy());
         psocket.on('error', () => socket.destroy());
         socket.on('close', () => psocket.destroy());
         psocket.on('close', () => socket.destroy());

@@ -31,7 +31,7 @@ test('maxConnections: the connection over the cap is closed before the handshake
     host: '127.0.0.1',
     port: 0,
     tls: { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem, chainPem: [] },
-    handler: (_req, res) => res.end('ok'),
+    handler: (_req, res) => void res.end('ok'),
     hsts: false,
     maxConnections: 2,
   });
