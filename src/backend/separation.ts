@@ -150,9 +150,9 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
 }
 
 /** The serving half's view of a backend the root half runs: its socket, and its state from the control channel. */
-export function separatedBackend(env: Readonly<Record<string, string | undefined>>, log: Logger): Backend & { restart(): void } {
+export function separatedBackend(env: Readonly<Record<string, string | undefined>>, controlFd: number, log: Logger): Backend & { restart(): void } {
   const socketPath = env[SOCKET_ENV]!;
-  const ch = new net.Socket({ fd: Number(env[CONTROL_FD_ENV]), readable: true, writable: true });
+  const ch = new net.Socket({ fd: controlFd, readable: true, writable: true });
   ch.on('error', () => undefined);
   let up = true;
   let pid: number | undefined;

@@ -12,6 +12,7 @@
 //      backend, exit 0.
 
 import { dirname, resolve } from 'node:path';
+import { closeSparedControlFd, sparedControlFd } from '../adapters/inherited-fds.js';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
@@ -163,7 +164,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   if (backendConfig?.user !== undefined) {
     const sep = await loadSeparation();
     const ids = sep.separationIdentities(config.server, backendConfig);
-    if (io.env[sep.SOCKET_ENV] === undefined || io.env[sep.CONTROL_FD_ENV] === undefined) {
+    if (io.env[sep.SOCKET_ENV] === undefined || sparedControlFd() === undefined) {
       if (stopRequested('the backend was started')) return EXIT.OK;
       return sep.superviseSeparated({
         backendConfig,
@@ -190,8 +191,10 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
         hint: `start keygate as root without ${sep.SOCKET_ENV}/${sep.CONTROL_FD_ENV} in its environment`,
       });
     }
-    separated = sep.separatedBackend(io.env, log);
+    separated = sep.separatedBackend(io.env, sparedControlFd()!, log);
   }
+  // The control fd is spared by main.ts's close of inherited fds; outside the serving half it must go too.
+  if (!separated) closeSparedControlFd();
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = {
