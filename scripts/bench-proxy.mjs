@@ -133,7 +133,9 @@ export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
     server: {
       host: '127.0.0.1',
       port: 0,
-      backend: { command: ['${NODE}', 'server.cjs'], cwd: 'backend', listen: 'fd', readyPath: '/', stopTimeoutMs: 3000 },
+      // sameUser: the bench runs keygate and its backend as one user (no root to split them); a production start
+      // without it is refused (privilege separation, docs/backend.md).
+      backend: { command: ['${NODE}', 'server.cjs'], cwd: 'backend', listen: 'fd', readyPath: '/', stopTimeoutMs: 3000, sameUser: true },
     },
   };
   writeFileSync(join(dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
