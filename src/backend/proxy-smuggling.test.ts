@@ -287,6 +287,10 @@ cases.push({ name: 'HTTP/1.0 keep-alive with a body', payload: `GET /public HTTP
 cases.push({ name: 'pipelined: both pass the gate', payload: `GET /one HTTP/1.1\r\nHost: localhost\r\n\r\nGET /two HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n` });
 cases.push({ name: 'Expect: 100-continue with a body', payload: `POST /public HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}` });
 cases.push({ name: 'absolute-form target', payload: `GET http://localhost/public HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${SMUGGLED.length}\r\nConnection: content-length\r\n\r\n${SMUGGLED}` });
+// An absolute-form target names the authority (RFC 9112 §3.2.2): one that differs from Host is refused, so the
+// backend, X-Forwarded-Host and the route rules agree on one host (issue 19 item 3's class).
+cases.push({ name: 'absolute-form target, another authority', payload: 'GET http://evil.example/public HTTP/1.1\r\nHost: localhost\r\n\r\n', status: 400 });
+cases.push({ name: 'absolute-form target, the same authority', payload: 'GET http://LocalHost/public HTTP/1.1\r\nHost: localhost\r\n\r\n', status: 200 });
 cases.push({ name: 'request line with a bare LF', payload: `GET /public HTTP/1.1\nHost: localhost\nContent-Length: ${SMUGGLED.length}\n\n${SMUGGLED}` });
 
 test(`smuggling corpus: ${cases.length} requests, the backend sees only what the gate saw, in order`, async () => {

@@ -1,7 +1,7 @@
 // The proxy's header policy as a table: what a client sends, what the backend gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forwardHeaders, isIdentityHeader, requestFraming, responseHeaders } from './proxy.js';
+import { authorityMismatch, forwardHeaders, isIdentityHeader, requestFraming, responseHeaders } from './proxy.js';
 
 const client = { remoteAddress: '192.0.2.7', localPort: 8443 };
 const pairs = (raw: string[]) => Array.from({ length: raw.length / 2 }, (_, i) => `${raw[2 * i]}: ${raw[2 * i + 1]}`);
@@ -104,4 +104,15 @@ test('requestFraming: chunked alone, a length, none; two Host, CL with TE and ot
   assert.equal((f({ 'transfer-encoding': 'chunked', 'content-length': '1' }) as { status: number }).status, 400);
   assert.equal((f({ 'content-length': '1, 1' }) as { status: number }).status, 400);
   for (const te of ['gzip, chunked', 'chunked, chunked', 'identity']) assert.equal((f({ 'transfer-encoding': te }) as { status: number }).status, 501, te);
+});
+
+test('authorityMismatch: an absolute-form target must name the Host it came with', () => {
+  assert.equal(authorityMismatch('/a?b', 'h'), false);
+  assert.equal(authorityMismatch('*', 'h'), false);
+  assert.equal(authorityMismatch('http://H:8443/a', 'h:8443'), false);
+  assert.equal(authorityMismatch('http://h/a', 'h:80'), false);
+  assert.equal(authorityMismatch('http://evil/a', 'h'), true);
+  assert.equal(authorityMismatch('http://h:1/a', 'h'), true);
+  assert.equal(authorityMismatch('http://h/a', undefined), true);
+  assert.equal(authorityMismatch('not a url', 'h'), true);
 });

@@ -77,6 +77,20 @@ export function requestFraming(headers: { readonly [name: string]: string | stri
   return { kind: 'none' };
 }
 
+/**
+ * True when an absolute-form target names another authority than Host (RFC 9112 §3.2.2: the target's wins), so
+ * the backend and X-Forwarded-Host would disagree on the host; origin-form and "*" never do.
+ */
+export function authorityMismatch(target: string, host: string | undefined): boolean {
+  if (target.startsWith('/') || target === '*') return false;
+  try {
+    const url = new URL(target);
+    return host === undefined || new URL(`${url.protocol}//${host}`).host !== url.host;
+  } catch {
+    return true;
+  }
+}
+
 /** Never removed by a Connection token: the framing (set from the parse) and the target host. */
 const NOT_NAMEABLE = new Set(['host', 'content-length', 'transfer-encoding']);
 
@@ -679,6 +693,10 @@ export function createProxy(options: ProxyOptions): Proxy {
         plain(res, framing.status, framing.message, { connection: 'close' });
         return;
       }
+      if (authorityMismatch(req.url ?? '/', req.headers.host)) {
+        plain(res, 400, 'bad request: the request target names another host than Host', { connection: 'close' });
+        return;
+      }
       const target = options.target();
       if (!target) {
         plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
@@ -740,7 +758,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       // An upgrade carries no body: bytes after its head belong to the tunnel, so any framing is refused.
       const framing = requestFraming(req.headers, req.rawHeaders);
       const bodiless = framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0');
-      if (!target || !bodiless) {
+      if (!target || !bodiless || authorityMismatch(req.url ?? '/', req.headers.host)) {
         socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         return;
       }
