@@ -122,8 +122,9 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   };
   const sealed = (res: ServerResponse, s: Session, req: number, status: number, data: Buffer): void => {
     const body = encodeResponse(s.fernet, req, status, data);
-    // Content-Length, not chunked: the stock client then decodes strictly (no plaintext lines let through).
-    res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' });
+    // Chunked, never Content-Length: the stock client decrypts only a reply without one (clientlib http_response);
+    // it then lets lines that do not decrypt through as plaintext, which keygate never sends (docs/admin.md).
+    res.writeHead(status, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-store' });
     res.end(body);
   };
 
