@@ -13,7 +13,9 @@ import { resolve } from 'node:path';
 import { sign, type KeyObject } from 'node:crypto';
 import { KeygateError, describeCause } from '../errors.js';
 import type { AdminConfig } from './config.js';
-import { Fernet, ProtocolError, b64uDecode, b64uEncode, sessionKey, verifyLogin, x448Ephemeral, x448PublicFromRaw, x448Shared } from './crypto.js';
+import { Fernet, ProtocolError, b64uEncode, sessionKey, x448Ephemeral, x448Shared } from './crypto.js';
+import { checkLogin, decoyKey } from './login-check.js';
+import { isLoopback, loopbackPeerUid } from './peer-uid.js';
 import { decodeRequestBody, encodeResponse } from './framing.js';
 import { RateLimiter, SessionTable, type Session } from './sessions.js';
 import { mayRun, type AdminUser } from './users.js';
@@ -85,6 +87,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * The /auth rate-limit key of a connection (review L4). A loopback peer is keyed by its socket's uid, so one local
+ * user cannot use up another's logins; a unix-socket peer by "unix": the socket is 0600, so only keygate's own
+ * uid and root can connect (Node cannot read SO_PEERCRED, and /proc/net/unix does not name a socket's peer).
+ */
+export function peerKey(req: IncomingMessage): string {
+  const s = req.socket;
+  if (s.remoteAddress === undefined) return 'unix';
+  if (!isLoopback(s.remoteAddress) || s.remotePort === undefined || s.localAddress === undefined || s.localPort === undefined) return s.remoteAddress;
+  const uid = loopbackPeerUid({ peerAddress: s.remoteAddress, peerPort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort });
+  // Not found (not Linux, or a race): a bucket of its own, so a peer that hides cannot use up the operators' ones.
+  return uid === undefined ? 'loopback:uid-unknown' : `uid:${uid}`;
+}
+
 /** Starts the listener; throws ADMIN_LISTEN_FAILED when it cannot. */
 export async function startAdminServer(o: AdminServerOptions): Promise<AdminServer> {
   const { config, log } = o;
@@ -105,6 +121,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   });
   const perUser = new RateLimiter({ burst: config.authRate.perUserBurst, perMinute: config.authRate.perMinute });
   const perAddress = new RateLimiter({ burst: config.authRate.perAddressBurst, perMinute: config.authRate.perMinute });
+  const decoy = decoyKey();
   const ttl = config.tokenTtlSeconds;
   const offered = offeredActions(config, o.host);
 
@@ -130,7 +147,8 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
 
   async function handleAuth(req: IncomingMessage, res: ServerResponse, source: string): Promise<AuditEntry> {
     const entry = { source, action: 'auth' };
-    const wait = perAddress.take(source, now());
+    const peer = peerKey(req);
+    const wait = perAddress.take(peer, now());
     if (wait) throw new Refusal(429, `too many logins from this address: retry in ${wait} s`, { 'Retry-After': String(wait) });
     const body = await readBody(req, AUTH_MAX_BYTES);
     if (body.length === 0) {
@@ -146,17 +164,16 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     if (typeof msg !== 'object' || msg === null || typeof msg.user !== 'string' || typeof msg.key !== 'string' || typeof msg.sign !== 'string') {
       throw new Refusal(400, 'the /auth body needs "user", "key" and "sign" strings');
     }
-    const user = o.users.get(msg.user);
-    const named = { ...entry, ...(user ? { user: user.name, key: user.fingerprint } : {}) };
+    const known = o.users.get(msg.user);
+    const named = { ...entry, ...(known ? { user: known.name, key: known.fingerprint } : {}) };
     try {
-      if (!user) throw new Refusal(403, 'unknown user or wrong key');
-      const userWait = perUser.take(user.name, now());
+      // Every name has a bucket, per peer: an unknown one is limited like a known one, and one local user's
+      // failures for a name do not lock that name out for the others.
+      const userWait = perUser.take(`${msg.user}\0${peer}`, now());
       if (userWait) throw new Refusal(429, `too many logins for this user: retry in ${userWait} s`, { 'Retry-After': String(userWait) });
-      if (user.expiresS !== undefined && user.expiresS <= now()) throw new Refusal(403, 'this user\'s key has expired');
-      const peerRaw = b64uDecode(msg.key, '"key"');
-      x448PublicFromRaw(peerRaw); // 400 for a wrong length before any signature work
-      const signature = b64uDecode(msg.sign, '"sign"');
-      if (!verifyLogin(user.key, user.name, peerRaw, signature)) throw new Refusal(403, 'unknown user or wrong key');
+      const verdict = checkLogin(o.users, decoy, msg as { user: string; key: string; sign: string }, now());
+      if (!verdict.ok) throw new Refusal(403, verdict.why);
+      const { user, peerRaw } = verdict;
       const eph = x448Ephemeral();
       const fernet = new Fernet(sessionKey(x448Shared(eph.privateKey, peerRaw)));
       // A new session id for every login: a cookie holder cannot replace a running session's key.
