@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, copyEntry, keygate, tempDir, writeTree } from './helpers/project.js';
 
@@ -29,19 +29,13 @@ test('verify and check refuse a config with typos (CONFIG_INVALID, exit 2), list
     const r = keygate(dir, [cmd]);
     assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
     assert.match(r.stderr, /keygate: error: failed to read keygate\.config\.json: 3 problems \[CONFIG_INVALID\]/, cmd);
-    assert.match(r.stderr, /\n {2}vault\.timeoutMS: unknown setting\n/, cmd);
-    assert.match(r.stderr, /\n {2}server\.prot: unknown setting\n/, cmd);
+    assert.match(r.stderr, /\n {2}vault\.timeoutMS: unknown setting \(did you mean "timeoutMs"\?\)\n/, cmd);
+    assert.match(r.stderr, /\n {2}server\.prot: unknown setting \(did you mean "port"\?\)\n/, cmd);
     assert.match(r.stderr, /\n {2}server\.port: must be a whole number from 0 to 65535\n/, cmd);
     assert.match(r.stderr, /fix: .*docs\/configuration\.md.*node dist\/main\.js generate-filelist && node dist\/main\.js pin/, cmd);
     noStack(r.stderr);
   }
-  // bad JSON: the parser's message, still CONFIG_INVALID
-  const bad = pinned('{"server": {"port": 1,}}');
-  for (const cmd of ['verify', 'check']) {
-    const r = keygate(bad, [cmd]);
-    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
-    assert.match(r.stderr, /failed to read keygate\.config\.json: .*JSON.* \[CONFIG_INVALID\]/, cmd);
-  }
+  // bad JSON: see the trailing-comma test below (every command refuses it, generate-filelist first)
   // a sound config passes both
   const good = pinned({ server: { port: 9443 } });
   for (const cmd of ['verify', 'check']) assert.equal(keygate(good, [cmd]).code, 0, cmd);
@@ -158,4 +152,50 @@ test('verify --json prints a JSON report on a pin error too', () => {
   const files = JSON.parse(keygate(dir, ['verify', '--json']).stdout);
   assert.deepEqual(files.changed, ['a.js']);
   assert.equal(files.error.code, 'INTEGRITY_MISMATCH');
+});
+
+test('one trailing comma in keygate.config.json: every command says CONFIG_INVALID with file, line and column (exit 2), before the template or the entry', () => {
+  const dir = pinned({ server: { port: 9443 } });
+  // what a user does: edits the pinned config by hand and leaves a comma behind
+  writeFileSync(join(dir, 'keygate.config.json'), '{\n  "server": { "port": 9443 },\n}\n');
+  const file = join(dir, 'keygate.config.json');
+  for (const cmd of ['generate-filelist', 'pin', 'verify', 'check', 'serve']) {
+    const r = keygate(dir, [cmd]);
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      `keygate: error: failed to read ${file}: invalid JSON at line 3, column 1: expected double-quoted property name (a trailing comma: JSON allows none) [CONFIG_INVALID]\n` +
+        `  fix: edit ${file} at line 3, column 1, then node dist/main.js generate-filelist && node dist/main.js pin\n`,
+      cmd,
+    );
+  }
+  // the project's own entry named in the config (init's layout): still the JSON, not "failed to read main entry"
+  writeFileSync(file, '{\n  "entry": "keygate/main.cjs",\n}\n');
+  const r = keygate(dir, ['pin']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /invalid JSON at line 3, column 1: .* \[CONFIG_INVALID\]\n/);
+  assert.doesNotMatch(r.stderr, /main entry|template/);
+});
+
+test('server.backend.command[0] "python3": must be absolute (no PATH lookup), and the fix names the program found on PATH', () => {
+  const dir = pinned({ server: { port: 9443 } });
+  const bin = tempDir('kg-bin-');
+  writeTree(bin, { python3: '#!/bin/sh\n' });
+  chmodSync(join(bin, 'python3'), 0o755);
+  const file = join(dir, 'keygate.config.json');
+  writeFileSync(file, JSON.stringify({ server: { backend: { command: ['python3', 'app.py'], user: 'app', sameUser: true } } }));
+  for (const cmd of ['generate-filelist', 'verify', 'serve']) {
+    const r = keygate(dir, [cmd], { env: { PATH: `${bin}:/usr/bin:/bin` } });
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      `keygate: error: failed to read ${file}: server.backend.command[0] is "python3", but it must be an absolute path (keygate does no PATH lookup) [CONFIG_INVALID]\n` +
+        `  fix: write "${bin}/python3" (python3 on this PATH) as server.backend.command[0], then node dist/main.js generate-filelist && node dist/main.js pin\n`,
+      cmd,
+    );
+  }
+  // not on PATH at all: the fix says how to find it
+  writeFileSync(file, JSON.stringify({ server: { backend: { command: ['no-such-interpreter'] } } }));
+  const r = keygate(dir, ['generate-filelist'], { env: { PATH: bin } });
+  assert.match(r.stderr, /fix: write the absolute path of no-such-interpreter as server\.backend\.command\[0\] \(command -v no-such-interpreter prints it\)/);
 });

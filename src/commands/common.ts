@@ -67,7 +67,7 @@ export function pathsFrom(ctx: Context, args: Record<string, unknown>): Integrit
     template,
     manifest: args['manifest'] as string | undefined,
     entry: (args['entry'] as string | undefined) ?? (project !== undefined ? ctx.io.entry : undefined),
-  });
+  }, ctx.io.env);
   // flags name the files themselves: a missing one is reported by the command, with its own fix
   if (template === undefined && args['manifest'] === undefined) assertProject(paths);
   return paths;

@@ -129,7 +129,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   validateServeFlags(flags);
   // The project is the running entry's own (<project>/dist/main.js, <project>/keygate/main.cjs), whatever the
   // current folder: a start from / or from a systemd unit without WorkingDirectory= verifies the same tree.
-  const paths = resolvePaths(projectToServe(io.entry, io.cwd, io.invokedAs), { entry: io.entry });
+  const paths = resolvePaths(projectToServe(io.entry, io.cwd, io.invokedAs), { entry: io.entry }, io.env);
   const report = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
   if (!report.ok) throw integrityError(report);
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig, DEFAULT_CONFIG } from './config.js';
+import { validateConfig, DEFAULT_CONFIG, describeJsonError } from './config.js';
 
 test('empty config gives the defaults', () => {
   const r = validateConfig({});
@@ -89,4 +89,19 @@ test('privilege separation: both users, different, a unix socket; production ref
   assert.match(errs({ server: { user: 'root', backend: { ...backend, user: '0' } } }).join('\n'), /server\.backend\.user: must not be root\nserver\.user: must not be root/);
   assert.match(errs({ server: { user: 'a b', backend: { ...backend, sameUser: true } } }).join('\n'), /server\.user: must be a user or group name/);
   assert.match(errs({ server: { user: 'svc', handler: 'h.cjs' } }).join('\n'), /server\.user: is for backend mode only/);
+});
+
+test('describeJsonError: line and column from the offset, on every Node, and a trailing comma named', () => {
+  const at = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return describeJsonError(text, err);
+    }
+    return 'parsed';
+  };
+  assert.equal(at('{\n  "server": { "port": 8443 },\n}\n'), 'line 3, column 1: expected double-quoted property name (a trailing comma: JSON allows none)');
+  assert.match(at('{\n  "a" 1\n}'), /^line 2, column 7: /);
+  assert.match(at('{"a": 1'), /^line 1, column 8: /);
+  assert.equal(at(''), 'line 1, column 1: unexpected end of JSON input');
 });

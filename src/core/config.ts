@@ -3,6 +3,7 @@
 
 import { validateAdminConfig, type AdminConfig } from '../admin/config.js';
 import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
+import { didYouMean } from './suggest.js';
 
 export interface Config {
   /**
@@ -152,7 +153,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       errors.push(`${name}: must be an object`);
       continue;
     }
-    for (const k of Object.keys(obj)) if (!keys.includes(k)) errors.push(`${name ? `${name}.` : ''}${k}: unknown setting`);
+    for (const k of Object.keys(obj)) if (!keys.includes(k)) errors.push(`${name ? `${name}.` : ''}${k}: unknown setting${didYouMean(k, keys)}`);
   }
   const v = isObj(raw['vault']) ? raw['vault'] : {};
   const k = isObj(raw['keystore']) ? raw['keystore'] : {};
@@ -364,4 +365,20 @@ function separationProblems(config: Config): string[] {
     out.push('server.backend.user: required in production (trust.anchors "refuse"): a backend under keygate\'s own user can read the password and the key from keygate\'s memory; set server.backend.user and server.user (docs/backend.md#privilege-separation), or server.backend.sameUser: true to accept that');
   }
   return out;
+}
+
+/**
+ * Where JSON.parse stopped, as `line L, column C: <reason>` (1-based). V8 names only the offset before Node 22
+ * and adds "(line … column …)" after; both are read from the offset, so every Node says the same (issue 20).
+ */
+export function describeJsonError(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = /at position (\d+)/.exec(message);
+  const offset = at ? Number(at[1]) : text.length; // "Unexpected end of JSON input" names none: the end
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  let reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/\s*in JSON at position \d+/, '').replace(/, ".*" is not valid JSON$/s, '');
+  if (/,\s*$/.test(before) && /^[}\]]/.test(text.slice(offset))) reason += ' (a trailing comma: JSON allows none)';
+  return `line ${line}, column ${column}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`;
 }

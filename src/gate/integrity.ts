@@ -2,6 +2,7 @@
 // each): they share the same three steps (read template → expand → hash) and differ only in what they compare
 // against. Verification itself (verifyTree) is what stands between a start and the vault.
 
+import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
 import { parseTemplate, type TemplateLine } from '../core/template.js';
@@ -25,7 +26,7 @@ import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf } from '../project.js';
-import { validateConfig, type Config } from '../core/config.js';
+import { describeJsonError, validateConfig, type Config } from '../core/config.js';
 import { envelopePath, pinnedTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
 
 /** Where the integrity files are; every path absolute. */
@@ -47,9 +48,14 @@ export interface IntegrityEnv {
  * Resolves the default locations: template in cwd, manifest beside it, entry as the project's config names it
  * (`entry`), else dist/main.js beside the template (src/project.ts).
  */
-export function resolvePaths(cwd: string, opts: { template?: string; manifest?: string; entry?: string }): IntegrityPaths {
+export function resolvePaths(
+  cwd: string,
+  opts: { template?: string; manifest?: string; entry?: string },
+  env: Readonly<Record<string, string | undefined>> = {},
+): IntegrityPaths {
   const template = resolve(cwd, opts.template ?? TEMPLATE_FILE);
   const base = dirname(template);
+  assertConfigReadable(base, env);
   return {
     template,
     manifest: resolve(cwd, opts.manifest ?? resolve(base, MANIFEST_FILE)),
@@ -383,13 +389,8 @@ const CONFIG_HINT = 'fix the settings (docs/configuration.md), then keygate gene
  * keygate.config.json's bytes parsed and validated, as serve, verify and check all read them: every problem at
  * once, CONFIG_INVALID (exit 2).
  */
-export function parseConfigBytes(bytes: Buffer): Config {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new KeygateError('CONFIG_INVALID', `failed to read ${CONFIG_FILE}: ${describeCause(err)}`, { hint: CONFIG_HINT.replace('the settings', 'the JSON') });
-  }
+export function parseConfigBytes(bytes: Buffer, file: string = CONFIG_FILE): Config {
+  const raw = parseConfigJson(bytes, file);
   const result = validateConfig(raw);
   if (result.ok) return result.config;
   const { errors } = result;
@@ -420,6 +421,63 @@ export function assertVerifiedConfig(paths: IntegrityPaths, manifest: { get(path
     });
   }
   parseConfigBytes(bytes);
+}
+
+/** The config's JSON, or CONFIG_INVALID naming the file, line and column (what a trailing comma gets). */
+function parseConfigJson(bytes: Buffer, file: string): unknown {
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const where = describeJsonError(text, err);
+    throw new KeygateError('CONFIG_INVALID', `failed to read ${file}: invalid JSON at ${where}`, {
+      hint: `edit ${file} at ${where.split(':')[0]}, then keygate generate-filelist && keygate pin`,
+    });
+  }
+}
+
+/**
+ * Every command, before the template or the entry is read: keygate.config.json, when there is one, must be JSON,
+ * and its backend program absolute. Its bytes are read here unverified, as readConfiguredPrograms and
+ * configuredEntry read them, only to say what is wrong: a broken config otherwise surfaced as a template error
+ * or a missing dist/main.js, a relative program as "names no server.backend.command" (issue 20).
+ */
+export function assertConfigReadable(base: string, env: Readonly<Record<string, string | undefined>> = {}): void {
+  const file = resolve(base, CONFIG_FILE);
+  if (!fileExists(file)) return;
+  const raw = parseConfigJson(readRegularFile(file, MAX_CONFIG_BYTES, 'config', { code: 'CONFIG_INVALID', hint: CONFIG_HINT }), file) as {
+    server?: { backend?: { command?: unknown } };
+  };
+  const command = raw?.server?.backend?.command;
+  const program = Array.isArray(command) ? command[0] : undefined;
+  if (typeof program !== 'string' || program === '' || program.startsWith('/') || program === '${NODE}') return;
+  // The lookup is for the message only: keygate runs exactly the path the config names (and the manifest lists).
+  const found = onPath(program, env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
+  throw new KeygateError(
+    'CONFIG_INVALID',
+    `failed to read ${file}: server.backend.command[0] is ${JSON.stringify(program)}, but it must be an absolute path (keygate does no PATH lookup)`,
+    {
+      hint: found
+        ? `write "${found}" (${program} on this PATH) as server.backend.command[0], then keygate generate-filelist && keygate pin`
+        : `write the absolute path of ${program} as server.backend.command[0] (command -v ${program} prints it), then keygate generate-filelist && keygate pin`,
+    },
+  );
+}
+
+/** The first executable regular file named `name` in PATH's folders, as `command -v` finds it. */
+function onPath(name: string, path: string): string | undefined {
+  if (name.includes('/')) return undefined;
+  for (const dir of path.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    const candidate = resolve(dir, name);
+    try {
+      const st = statSync(candidate);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
 
 /** A config is a few kilobytes. */
