@@ -2,15 +2,36 @@
 // files that are not secrets' carriers (the entry), existence and mode, and a change watch by mtime.
 // Bounded reads of untrusted inputs (manifest, template, keystore, config) are src/adapters/read-regular-file.ts.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unwatchFile, watchFile, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 
-/** Writes a file atomically (temp + rename) so a crash never leaves half a manifest or entry. */
+/**
+ * Writes a file atomically (temp + rename) so a crash never leaves half a manifest or key, and safely in a folder
+ * others can write (review M1): a random temp name opened O_EXCL|O_NOFOLLOW (a planted file or link fails the
+ * open), the mode set on the descriptor, fsync, then rename, which replaces a link at the final name itself.
+ */
 export function writeAtomic(file: string, data: string | Uint8Array, mode?: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
-  if (mode !== undefined) chmodSync(tmp, mode);
-  renameSync(tmp, file);
+  const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode === undefined ? 0o666 : 0o600);
+  try {
+    if (mode !== undefined) fchmodSync(fd, mode); // exact, whatever the umask
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** writeAtomic into a folder made first (mkdir -p). */

@@ -3,8 +3,8 @@
 // `..`, nor a symlink anywhere on the path, nor a swap between check and open reaches outside the folder.
 // A write goes to a fresh temp file in the drop folder (O_EXCL, 0600) and is renamed over the name: atomic.
 
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { writeAtomic } from '../adapters/files.js';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
 /** A refusal of /get or /put; its message never holds the requested name (the audit log keeps only its digest). */
@@ -76,19 +76,7 @@ export function writeDrop(base: string, dropFolder: string, name: string, data: 
     throw new JailError(403, 'the drop folder (admin.dropFolder) does not exist');
   }
   const final = join(folder, name);
-  const tmp = join(folder, `.${name}.tmp-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, final);
+  writeAtomic(final, data, 0o600);
   return final;
 }
 
