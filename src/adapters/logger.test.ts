@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger, createProgress } from './logger.js';
+import { createLogger, createProgress, jsonLine, textLine } from './logger.js';
 
 function sink(isTTY: boolean): Writable & { text: string; isTTY: boolean } {
   const w = new Writable({
@@ -85,4 +85,16 @@ test('logger: its lines are the ones winston wrote before (text printf, json wit
   await new Promise((r) => setImmediate(r));
   assert.equal(textLine('info', 'bare'), lines.shift());
   assert.equal(jsonLine('info', 'bare', undefined, at), lines.shift());
+});
+
+test('text lines escape C0 and C1 controls in the message and in fields: backend output and file names cannot move the cursor or rewrite the line (review L5)', () => {
+  // ESC [2J clears the screen, a bare \r returns to the line's start and overwrites it, \x9b is the 8-bit CSI
+  const line = textLine('warn', 'backend said \x1b[2J\rkeygate: all good\x9b31m\x07', { file: 'a\x1b]0;t\x07b', path: 'x\ry', ok: 'plain' });
+  assert.equal(line, 'keygate: warn: backend said \\u001b[2J\\rkeygate: all good\\u009b31m\\u0007 file="a\\u001b]0;t\\u0007b" path="x\\ry" ok=plain');
+  assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f]/);
+  // printable text, tabs aside, is left as it is: UTF-8 beyond C1 stays readable
+  assert.equal(textLine('info', 'café → ok', { name: 'naïve' }), 'keygate: café → ok name=naïve');
+  const json = jsonLine('error', 'x\x9by', { f: '\x85' }, new Date(0));
+  assert.doesNotMatch(json, /[\x00-\x1f\x7f-\x9f]/);
+  assert.equal(JSON.parse(json).message, 'x\x9by', 'still the same string once parsed');
 });

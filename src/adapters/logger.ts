@@ -57,7 +57,17 @@ export function createLogger(options: LoggerOptions): Logger {
 export function textLine(level: Level, message: string, fields?: Record<string, unknown>): string {
   const extras = fields ? Object.keys(fields).filter((k) => k !== 'level' && k !== 'message' && k !== 'timestamp') : [];
   const tail = extras.length ? ' ' + extras.map((k) => `${k}=${formatValue(fields![k])}`).join(' ') : '';
-  return `keygate: ${level === 'info' ? '' : `${level}: `}${message}${tail}`;
+  return `keygate: ${level === 'info' ? '' : `${level}: `}${escapeControls(message)}${tail}`;
+}
+
+// C0 (but tab), DEL and C1: what a terminal or the journal would act on (ESC sequences, a bare \r, the 8-bit CSI
+// \x9b). Backend output and file names reach messages verbatim (review L5).
+const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const HAS_CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/; // no /g: .test() must not keep a lastIndex
+
+/** Controls as JSON writes them (\n, \r, \u001b, and \u009b, which JSON.stringify leaves raw). */
+function escapeControls(s: string): string {
+  return s.replace(CONTROLS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** One JSON object: the fields, level, message and an ISO timestamp, keys sorted at every depth. */
@@ -70,6 +80,7 @@ function stableJson(value: unknown): string {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
   if (typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : stableJson(v))).join(',')}]`;
+  if (typeof value === 'string') return escapeControls(JSON.stringify(value));
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj)
@@ -85,8 +96,9 @@ function fileLogger(filename: string, level: Level): Winston.Logger {
 }
 
 function formatValue(v: unknown): string {
-  if (typeof v === 'string') return /\s/.test(v) ? JSON.stringify(v) : v;
-  return JSON.stringify(v);
+  // quoted when it holds a space or a control (ESC is no \s: it passed raw before)
+  if (typeof v === 'string') return /\s/.test(v) || HAS_CONTROL.test(v) ? escapeControls(JSON.stringify(v)) : v;
+  return escapeControls(JSON.stringify(v) ?? 'undefined');
 }
 
 /** A progress line on stderr, only when stderr is a TTY and the work lasts more than a moment. */
