@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { KeygateError } from '../errors.js';
 import { PathTable } from './path-table.js';
+import { HOST_PATH_STYLE, type PathStyle } from './path-style.js';
 
 export interface ManifestEntry {
   readonly path: string;
@@ -52,14 +53,26 @@ export function unescapeName(name: string): string | undefined {
   return out;
 }
 
-/** Serialises entries as a sorted, deterministic GNU sha256sum binary-mode manifest. */
-export function serializeManifest(entries: Iterable<ManifestEntry>): string {
+/**
+ * Serialises entries as a sorted, deterministic GNU sha256sum binary-mode manifest. On Windows (style 'win32')
+ * paths are written with `\`, unescaped, as seed 000's manifests are (`<sha256> *C:\opt\...`): a Windows name
+ * holds no `\`, so nothing is ambiguous; lines are sorted by the bytes as written.
+ */
+export function serializeManifest(entries: Iterable<ManifestEntry>, style: PathStyle = HOST_PATH_STYLE): string {
+  if (style === 'win32') return serializeWin32(entries);
   const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
   const lines = sorted.map(({ path, sha256 }) => {
     const { escaped, name } = escapeName(path);
     return `${escaped ? '\\' : ''}${sha256} *${name}\n`;
   });
   return lines.join('');
+}
+
+function serializeWin32(entries: Iterable<ManifestEntry>): string {
+  const rows = [...entries].map(({ path, sha256 }) => ({ name: path.replace(/\//g, '\\'), sha256 }));
+  rows.sort((a, b) => comparePaths(a.name, b.name));
+  // A newline cannot be in a Windows name; should one get here it is escaped GNU-style, so the line stays one line.
+  return rows.map(({ name, sha256 }) => (/[\n\r]/.test(name) ? `\\${sha256} *${escapeName(name).name}\n` : `${sha256} *${name}\n`)).join('');
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -74,7 +87,12 @@ const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
  * bytes: the bytes serializeManifest's text encodes to (a test holds them equal), written into one buffer
  * without a string per line.
  */
-export function serializeTable(paths: PathTable, digests: Uint8Array): Buffer {
+export function serializeTable(paths: PathTable, digests: Uint8Array, style: PathStyle = HOST_PATH_STYLE): Buffer {
+  if (style === 'win32') {
+    // Windows lists are not measured for speed (docs/windows.md): one string per line is fine there.
+    const entries = Array.from({ length: paths.length }, (_, i) => ({ path: paths.at(i)!, sha256: Buffer.from(digests.subarray(i * 32, i * 32 + 32)).toString('hex') }));
+    return Buffer.from(serializeWin32(entries), 'utf8');
+  }
   const order = paths.sorted();
   const escapedLines = new Map<number, Buffer>(); // the rare names with `\`, newline or CR: through the string path
   let size = 0;
@@ -159,7 +177,7 @@ export class ManifestIndex implements ReadonlyMap<string, string> {
  * valid UTF-8. Strict because keygate wrote it: anything else is damage or tampering, and fails closed.
  * Works on the bytes (no string per line); src/core/manifest.test.ts checks it against a plain string parser.
  */
-export function parseManifest(input: string | Uint8Array, manifestName = 'filelist.sha256'): ManifestIndex {
+export function parseManifest(input: string | Uint8Array, manifestName = 'filelist.sha256', style: PathStyle = HOST_PATH_STYLE): ManifestIndex {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const bad = (line: number, what: string): KeygateError =>
     new KeygateError('MANIFEST_MALFORMED', `failed to read ${manifestName}: line ${line} ${what}`, {
@@ -185,6 +203,7 @@ export function parseManifest(input: string | Uint8Array, manifestName = 'fileli
   }
   let lines = 0;
   for (let at = bytes.indexOf(NL); at !== -1; at = bytes.indexOf(NL, at + 1)) lines++;
+  if (style === 'win32') return parseWin32Lines(bytes, lines, bad);
   const paths = new PathTable(bytes);
   const digests = Buffer.alloc(lines * 32);
   let n = 0;
@@ -219,6 +238,42 @@ export function parseManifest(input: string | Uint8Array, manifestName = 'fileli
     if (added.index > 0 && paths.compare(added.index - 1, added.index) > 0) throw bad(n, 'is out of order (lines must be sorted by path)');
     start = end + 1;
   }
+  return new ManifestIndex(paths, digests);
+}
+
+/**
+ * The line loop for Windows manifests: `\` (or `/`) separate folders and need no escape, sorting is by the
+ * bytes as written, and paths that differ only in case are one file (a second line for it is refused). Paths
+ * are held with `/`, the form the template expands to, so lookups from the expansion find them.
+ */
+function parseWin32Lines(bytes: Buffer, lines: number, bad: (line: number, what: string) => KeygateError): ManifestIndex {
+  const paths = new PathTable(undefined, { foldCase: true });
+  const digests = Buffer.alloc(lines * 32);
+  const rows = bytes.toString('utf8', 0, bytes.length - 1).split('\n');
+  let previous: string | undefined;
+  rows.forEach((row, i) => {
+    const n = i + 1;
+    if (row.endsWith('\r')) throw bad(n, 'ends with CR (CRLF line endings; the manifest must use LF)');
+    if (row === '') throw bad(n, 'is empty');
+    const escaped = row.startsWith('\\');
+    const body = escaped ? row.slice(1) : row;
+    const hex = body.slice(0, 64);
+    if (!HEX64.test(hex)) throw bad(n, 'does not start with 64 lowercase hex digits');
+    digests.write(hex, i * 32, 32, 'hex');
+    if (body[64] !== ' ' || body[65] !== '*') throw bad(n, "lacks the ' *' (binary mode) between hash and path");
+    const written = escaped ? unescapeName(body.slice(66)) : body.slice(66);
+    if (written === undefined) throw bad(n, 'has an unknown escape sequence in its path');
+    if (written === '') throw bad(n, 'has no path');
+    if (previous !== undefined && comparePaths(previous, written) >= 0) {
+      if (comparePaths(previous, written) === 0) throw bad(n, `lists ${JSON.stringify(written)} a second time`);
+      throw bad(n, 'is out of order (lines must be sorted by path)');
+    }
+    previous = written;
+    let path = written.replace(/\\/g, '/');
+    while (path.startsWith('./')) path = path.slice(2);
+    const added = paths.add(path);
+    if (!added.added) throw bad(n, `lists ${JSON.stringify(written)} a second time (Windows names ignore case)`);
+  });
   return new ManifestIndex(paths, digests);
 }
 

@@ -22,6 +22,30 @@ function fnv1a(bytes: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
+/** fnv1a of the bytes with ASCII A-Z read as a-z: equal for paths that differ only in case (Windows). */
+function fnv1aFolded(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    h = Math.imul(h ^ (b >= 65 && b <= 90 ? b + 32 : b), 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Whether bytes [a0, a1) and [b0, b1) are equal with ASCII case ignored. */
+function equalFolded(x: Buffer, a0: number, a1: number, y: Buffer, b0: number, b1: number): boolean {
+  if (a1 - a0 !== b1 - b0) return false;
+  for (let k = 0; k < a1 - a0; k++) {
+    let p = x[a0 + k]!;
+    let q = y[b0 + k]!;
+    if (p === q) continue;
+    if (p >= 65 && p <= 90) p += 32;
+    if (q >= 65 && q <= 90) q += 32;
+    if (p !== q) return false;
+  }
+  return true;
+}
+
 /**
  * Byte order of bytes[a0..a1) and bytes[b0..b1). A JS loop, four bytes at a time (big-endian words compare
  * like their bytes): sorting 100,000 paths calls it ~1.7 million times, where Buffer.compare's native call
@@ -66,9 +90,14 @@ export class PathTable implements PathList {
    * An empty table; or one whose store starts as `adopt` (not copied), so that paths already in those bytes
    * (a manifest's names) are added by position with addSpan.
    */
-  constructor(adopt?: Buffer) {
+  readonly #fold: boolean;
+  readonly #hash: (bytes: Uint8Array, start: number, end: number) => number;
+  constructor(adopt?: Buffer, options: { readonly foldCase?: boolean } = {}) {
     this.#bytes = adopt ?? Buffer.allocUnsafe(1 << 16);
     this.#used = adopt ? adopt.length : 0;
+    // foldCase: paths equal but for ASCII case are one path (Windows; docs/windows.md). Order stays byte order.
+    this.#fold = options.foldCase === true;
+    this.#hash = this.#fold ? fnv1aFolded : fnv1a;
   }
 
   /** Adds the path at bytes [start, end) of the adopted store (no copy). */
@@ -156,7 +185,7 @@ export class PathTable implements PathList {
   #probe = 0;
   #find(src: Buffer, start: number, end: number): number {
     const mask = this.#slots.length - 1;
-    let slot = fnv1a(src, start, end) & mask;
+    let slot = this.#hash(src, start, end) & mask;
     for (;;) {
       const k = this.#slots[slot]!;
       if (k === EMPTY) {
@@ -165,7 +194,7 @@ export class PathTable implements PathList {
       }
       const s = this.#starts[k - 1]!;
       const e = this.#ends[k - 1]!;
-      if (e - s === end - start && this.#bytes.compare(src, start, end, s, e) === 0) return k;
+      if (e - s === end - start && (this.#fold ? equalFolded(src, start, end, this.#bytes, s, e) : this.#bytes.compare(src, start, end, s, e) === 0)) return k;
       slot = (slot + 1) & mask;
     }
   }
@@ -196,7 +225,7 @@ export class PathTable implements PathList {
     const slots = new Int32Array(this.#slots.length * 2);
     const mask = slots.length - 1;
     for (let i = 0; i < this.#size; i++) {
-      let slot = fnv1a(this.#bytes, this.#starts[i]!, this.#ends[i]!) & mask;
+      let slot = this.#hash(this.#bytes, this.#starts[i]!, this.#ends[i]!) & mask;
       while (slots[slot] !== EMPTY) slot = (slot + 1) & mask;
       slots[slot] = i + 1;
     }

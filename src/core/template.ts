@@ -4,6 +4,7 @@
 // `${NODE}` and `${ENV_NAME}` variables.
 
 import { KeygateError } from '../errors.js';
+import { HOST_PATH_STYLE, type PathStyle } from './path-style.js';
 
 export interface TemplateLine {
   /** 1-based line number in the template, for error messages. */
@@ -37,7 +38,7 @@ const MAX_LINE_LENGTH = 4096;
 const GLOB_CHARS = /[*?[\]{}]/;
 
 /** Parses a template's text; throws TEMPLATE_INVALID naming the line for anything malformed. */
-export function parseTemplate(text: string, vars: TemplateVariables, templateName = 'filelist.template'): TemplateLine[] {
+export function parseTemplate(text: string, vars: TemplateVariables, templateName = 'filelist.template', style: PathStyle = HOST_PATH_STYLE): TemplateLine[] {
   if (text.includes('\0')) {
     const line = text.slice(0, text.indexOf('\0')).split('\n').length;
     throw invalid(templateName, line, 'contains a NUL byte (is this a binary file?)');
@@ -51,13 +52,13 @@ export function parseTemplate(text: string, vars: TemplateVariables, templateNam
   }
   const out: TemplateLine[] = [];
   rows.forEach((raw, i) => {
-    const parsed = parseLine(raw, i + 1, vars, templateName);
+    const parsed = parseLine(raw, i + 1, vars, templateName, style);
     if (parsed) out.push(parsed);
   });
   return out;
 }
 
-function parseLine(raw: string, line: number, vars: TemplateVariables, templateName: string): TemplateLine | undefined {
+function parseLine(raw: string, line: number, vars: TemplateVariables, templateName: string, style: PathStyle): TemplateLine | undefined {
   if (raw.length > MAX_LINE_LENGTH) throw invalid(templateName, line, `is ${raw.length} characters long (limit ${MAX_LINE_LENGTH})`);
   let s = raw.trim();
   if (s === '' || s.startsWith('#')) return undefined;
@@ -77,9 +78,17 @@ function parseLine(raw: string, line: number, vars: TemplateVariables, templateN
   s = substitute(s, vars, templateName, line);
   s = s.replace(/\\/g, '/');
   const absolute = s.startsWith('/') || /^[A-Za-z]:\//.test(s);
+  // Windows: `C:x` is relative to that drive's current folder, which a service does not control; `c:` and `C:`
+  // are one drive (upper case, as Node's resolve gives it); `\\server\share` keeps its leading pair.
+  const unc = style === 'win32' && s.startsWith('//');
+  if (style === 'win32' && /^[A-Za-z]:(?!\/)/.test(s)) {
+    throw invalid(templateName, line, `names drive ${s.slice(0, 2)} without a folder after it (relative to that drive's current folder)`, `write ${s.slice(0, 2)}\\${s.slice(2)}`);
+  }
+  if (style === 'win32' && /^[a-z]:/.test(s)) s = s[0]!.toUpperCase() + s.slice(1);
   // `.\x` and `./x` mean x; collapse `a//b` to `a/b`; drop a trailing `/` (a folder is a folder either way).
   while (s.startsWith('./')) s = s.slice(2);
   s = s.replace(/\/{2,}/g, '/');
+  if (unc) s = `/${s}`;
   if (s.length > 1 && s.endsWith('/')) s = s.slice(0, -1);
   if (s === '' || s === '.') s = '.';
 
