@@ -9,6 +9,7 @@ import { KeygateError, describeCause } from './errors.js';
 import type { Handler, Io } from './context.js';
 import { EXIT_EPILOGUE, GLOBAL_FLAGS, withFlags, type Choose, type GateCommand } from './commands/common.js';
 import { NOT_FLAG_VARIABLES, TRUE_WORDS } from './gate-args.js';
+import { didYouMean } from './core/suggest.js';
 import { initCommand } from './commands/init.js';
 import { keystoreCreateCommand } from './commands/keystore-create.js';
 import { adminCommand } from './commands/admin.js';
@@ -40,7 +41,44 @@ export async function parseWithYargs(argv: readonly string[], io: Io, invocation
     usageError ??= describeCause(err);
     parsed = {};
   }
+  if (usageError === NO_COMMAND) {
+    // a bare `keygate` (or flags alone): the usage, on stderr, instead of a start nobody asked for
+    parser.showHelp((text: string) => io.stderr.write(`${text}\n\n`));
+    usageError = new KeygateError('USAGE', 'no command given', { hint: 'keygate serve (the gated start), or keygate <command> --help' });
+  } else if (typeof usageError === 'string') {
+    usageError = new KeygateError('USAGE', withSuggestion(usageError, argv, modules), { hint: `run keygate ${helpWords(argv, modules)}--help` });
+  }
   return { chosen: chosen as { handler: Handler; args: Record<string, unknown> } | undefined, usageError, parsed };
+}
+
+const NO_COMMAND = 'no command given';
+
+/** `keystore create ` for `keystore create --x`: the help that lists this command's flags (F-8), else ''. */
+function helpWords(argv: readonly string[], commands: CommandList): string {
+  const words = argv.slice(0, 2).filter((a, i) => !a.startsWith('-') && (i === 0 || argv[0] !== undefined && !argv[0].startsWith('-')));
+  const mod = commands(() => () => undefined).find((m) => String([m.command].flat()[0]).split(' ')[0] === words[0]);
+  if (!mod) return '';
+  const nested = String([mod.command].flat()[0]).includes(' <');
+  return `${(nested ? words : words.slice(0, 1)).join(' ')} `;
+}
+
+/**
+ * yargs' "Unknown argument: prot" with "(did you mean --port?)" from the flags of the command argv names (and the
+ * global ones), or from the command names when the unknown word is the command itself.
+ */
+function withSuggestion(message: string, argv: readonly string[], commands: CommandList): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!m) return message;
+  const modules = commands(() => () => undefined);
+  const names = modules.map((mod) => String([mod.command].flat()[0]).split(' ')[0]!);
+  const word = argv.find((a) => !a.startsWith('-'));
+  const chosen = modules.find((mod) => String([mod.command].flat()[0]).split(' ')[0] === word);
+  const flags = new Set([...flagsOf((y) => globalOptions(y)), ...(chosen ? flagsOf(chosen.builder) : [])]);
+  const hints = m[1]!.split(', ').map((unknown) => {
+    const asFlag = argv.some((a) => a === `--${unknown}` || a.startsWith(`--${unknown}=`) || a === `-${unknown}`);
+    return asFlag || chosen ? didYouMean(unknown, [...flags].filter((f) => f.length > 1), (f) => `--${f}`) : didYouMean(unknown, names);
+  });
+  return `${message}${hints.find((h) => h !== '') ?? ''}`;
 }
 
 type CommandList = (choose: Choose) => CommandModule[];
@@ -48,7 +86,7 @@ type CommandList = (choose: Choose) => CommandModule[];
 /** A gate command (its flags and help as data) as a yargs command module. */
 function gateModule(gate: GateCommand, choose: Choose): CommandModule {
   return {
-    command: gate.isDefault ? [gate.name, '$0'] : gate.name,
+    command: gate.name,
     describe: gate.describe,
     builder: (y) => {
       let built = withFlags(y, gate.flags);
@@ -133,10 +171,12 @@ function buildParser(argv: readonly string[], io: Io, modules: readonly CommandM
       .locale('en')
       .strict()
       .help()
+      .alias('help', 'h')
+      .demandCommand(1, NO_COMMAND)
       .version(VERSION)
       .alias('version', 'v')
       // yargs lays out the help text on every run (cacheHelpMessage, ~15 ms); do it only when help is asked for.
-      .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
+      .wrap(argv.length === 0 || argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
       .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
       .config(fromEnv),
   ) as Argv;

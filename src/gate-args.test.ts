@@ -25,10 +25,9 @@ function project(args: Record<string, unknown>, keys: readonly string[]): Record
 }
 
 const ANSWERED: Array<[string[], Record<string, string>?]> = [
-  [[]],
   [['serve']],
   [['serve', '--port', '9443', '--host', '0.0.0.0']],
-  [['--port=9443', '--log-format', 'json']],
+  [['serve', '--port=9443', '--log-format', 'json']],
   [['serve', '--allow-expired', '--insecure', '--alias', 'web']],
   [['serve', '--debug', '--log-file', '/tmp/kg.log']],
   [['serve'], { KEYGATE_PORT: '9444', KEYGATE_DEBUG: '1', KEYGATE_A2A_STORE: '/x' }],
@@ -45,6 +44,9 @@ const ANSWERED: Array<[string[], Record<string, string>?]> = [
 ];
 
 const LEFT_TO_YARGS: Array<[string[], Record<string, string>?]> = [
+  [[]], // no command word: yargs prints the usage (issue 20), serve is no default
+  [['--port=9443', '--log-format', 'json']],
+  [['-h']],
   [['--help']],
   [['verify', '--help']],
   [['--version']],

@@ -17,9 +17,8 @@ export interface FlagSpec {
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
 export interface GateCommandSpec {
-  /** The command word; `isDefault`: also what runs when argv names none (serve). */
+  /** The command word; a line that names none goes to yargs, which prints usage. */
   readonly name: string;
-  readonly isDefault?: boolean;
   readonly flags: FlagTable;
 }
 
@@ -48,12 +47,9 @@ export function parseGateArgs<C extends GateCommandSpec>(
   commands: readonly C[],
   globals: FlagTable,
 ): GateArgs<C> | undefined {
-  let command: C | undefined;
-  let rest = argv;
-  if (argv.length > 0 && !argv[0]!.startsWith('-')) {
-    command = commands.find((c) => c.name === argv[0]);
-    rest = argv.slice(1);
-  } else command = commands.find((c) => c.isDefault);
+  if (argv.length === 0 || argv[0]!.startsWith('-')) return undefined; // no command word: yargs' usage
+  const command = commands.find((c) => c.name === argv[0]);
+  const rest = argv.slice(1);
   if (!command) return undefined;
   const table: Record<string, FlagSpec> = { ...globals, ...command.flags };
   const byName = new Map<string, string>();

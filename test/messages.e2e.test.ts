@@ -199,3 +199,31 @@ test('server.backend.command[0] "python3": must be absolute (no PATH lookup), an
   const r = keygate(dir, ['generate-filelist'], { env: { PATH: bin } });
   assert.match(r.stderr, /fix: write the absolute path of no-such-interpreter as server\.backend\.command\[0\] \(command -v no-such-interpreter prints it\)/);
 });
+
+test('a bare keygate prints the usage and exits 2 at once (it used to start the server); -h is --help; typos get "did you mean"', () => {
+  const dir = pinned({ server: { port: 9443 } });
+  for (const argv of [[], ['--port', '9443']]) {
+    const r = keygate(dir, argv, { timeout: 20_000 });
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^node dist\/main\.js <command> \[options\]\n/);
+    assert.match(r.stderr, /\n {2}node dist\/main\.js serve +verify, ask the vault/);
+    assert.match(r.stderr, /\nkeygate: error: no command given \[USAGE\]\n {2}fix: node dist\/main\.js serve \(the gated start\), or node dist\/main\.js <command> --help\n$/);
+    assert.doesNotMatch(r.stderr, /verified|vault asked/);
+  }
+  const h = keygate(dir, ['-h']);
+  assert.equal(h.code, 0, h.stderr);
+  assert.equal(h.stdout, keygate(dir, ['--help']).stdout);
+  assert.match(h.stdout, /Commands:/);
+  const cases: Array<[string[], string]> = [
+    [['verify', '--jsn'], 'Unknown argument: jsn (did you mean --json?) [USAGE]\n  fix: run node dist/main.js verify --help\n'],
+    [['serve', '--prot', '9443'], 'Unknown argument: prot (did you mean --port?) [USAGE]\n  fix: run node dist/main.js serve --help\n'],
+    [['verfy'], 'Unknown argument: verfy (did you mean "verify"?) [USAGE]\n  fix: run node dist/main.js --help\n'],
+    [['keystore', 'create'], 'Missing required argument: password-file [USAGE]\n  fix: run node dist/main.js keystore create --help\n'],
+  ];
+  for (const [argv, tail] of cases) {
+    const r = keygate(dir, argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.equal(r.stderr, `keygate: error: ${tail}`, argv.join(' '));
+  }
+});

@@ -370,11 +370,13 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   return EXIT.OK;
 }
 
-/** `serve`, the default command, for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). */
+/**
+ * `serve`, for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). Named, never the
+ * default: a bare `keygate` prints usage (issue 20: a user's loop blocked for ten minutes on a start).
+ */
 export const serveGate: GateCommand = {
   name: 'serve',
-  isDefault: true,
-  describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS (the default command)',
+  describe: 'verify, ask the vault, unlock the keystore, then serve HTTPS',
   examples: [['$0 serve', 'the gated start (verify, vault, unlock, listen)']],
   epilogue: 'Exit codes: 0 stopped by signal, 3 integrity, 4 vault, 5 keystore, 6 server (docs/errors.md)',
   flags: {
