@@ -17,6 +17,8 @@ import {
   CRL_REASONS,
   LIFETIME,
   caPlan,
+  checkSubjectNames,
+  cnProblem,
   decideCsr,
   formatCidr,
   leafPlan,
@@ -137,11 +139,8 @@ const issue = pkiAction(async (ctx, a) => {
   const sans = ((a['san'] as string[] | undefined) ?? []).map(parseSan);
   const cn = a['cn'] as string | undefined;
   const subject: Rdn[] = a['subject'] !== undefined ? parseSubject(String(a['subject'])) : cn !== undefined ? parseSubject(`CN=${cn.replace(/([,\\])/g, '\\$1')}`) : [];
-  if (subject.length === 0) {
-    // A server's CN is its first name (only for display: clients match SANs); a client needs a name to be known by.
-    if (kind === 'client' && sans.length === 0) throw new KeygateError('USAGE', 'failed to issue a client certificate: give it a name with --cn (and/or --san email:…)', { hint: 'keygate pki issue client --cn alice' });
-    if (sans[0]) subject.push({ type: 'CN', value: sans[0].value });
-  }
+  // A client needs a name to be known by.
+  if (subject.length === 0 && kind === 'client' && sans.length === 0) throw new KeygateError('USAGE', 'failed to issue a client certificate: give it a name with --cn (and/or --san email:…)', { hint: 'keygate pki issue client --cn alice' });
   const keyType = a['key-type'] as KeyType;
   const v = validity(kind, a['days'] as number | undefined, new Date());
   const certFile = path(ctx, a['cert'] ?? `pki/${kind}.crt`);
@@ -150,6 +149,10 @@ const issue = pkiAction(async (ctx, a) => {
   const e = await engine();
   const ca = await loadCaFrom(ctx, a, e);
   const plan = leafPlan(kind, keyType, sans, ca.nameConstraints);
+  // A server's CN is its first name (only for display: clients match SANs); an IP one only when OpenSSL will not
+  // check it as a host name against the CA's DNS constraints (it does when there is no DNS SAN).
+  if (subject.length === 0 && plan.sans[0]) subject.push({ type: 'CN', value: (plan.sans.find((x) => !cnProblem(kind, x.value, plan.sans, ca.nameConstraints)) ?? plan.sans[0]).value });
+  checkSubjectNames(kind, subject, plan.sans, ca.nameConstraints);
   const key = e.generateKey(keyType, a['rsa-bits'] as number);
   const certPem = await e.issueCertificate(ca, subject, key, plan, v);
   writeAtomicIn(keyFile, e.keyPem(key, undefined), 0o600);

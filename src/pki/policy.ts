@@ -223,6 +223,64 @@ export function sanPermitted(san: San, nc: NameConstraints | undefined): boolean
   return true;
 }
 
+/**
+ * Whether OpenSSL takes a CN for a host name (crypto/x509/v3_ncons.c cn2dnsid): letters, digits and `_`, with `-`
+ * and `.` only inside, a dot between two labels, at least one dot. Such a CN, in a leaf without a DNS SAN, is
+ * checked against the CA's DNS name constraints (verify error 47 when outside).
+ */
+export function cnLooksLikeHost(cn: string): boolean {
+  const v = cn.length > 1 && cn.endsWith('.') ? cn.slice(0, -1) : cn;
+  let dotted = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (/[A-Za-z0-9_]/.test(c)) continue;
+    if (i === 0 || i === v.length - 1) return false;
+    if (c === '-') continue;
+    if (c === '.' && v[i + 1] !== '.' && v[i - 1] !== '-' && v[i + 1] !== '-') {
+      dotted = true;
+      continue;
+    }
+    return false;
+  }
+  return dotted;
+}
+
+/**
+ * Why this CN cannot go into a leaf with these SANs under this CA, or undefined. A server's CN must repeat one of
+ * its SANs (CA/Browser Forum BR 7.1.4.3: a CN elsewhere is a name no SAN vouches for and no constraint checked);
+ * any leaf's host-like CN must be inside the DNS constraints when it has no DNS SAN, or OpenSSL rejects it.
+ */
+export function cnProblem(kind: LeafKind, cn: string, sans: readonly San[], nc: NameConstraints | undefined): string | undefined {
+  if (kind === 'server' && !sans.some((s) => (s.type === 'dns' ? s.value === cn.toLowerCase() : s.value === cn))) {
+    return `the CN ${cn} is not one of the certificate's SANs (${sans.map(sanText).join(', ')}): a server's CN must repeat a SAN, or clients and name constraints never check it`;
+  }
+  if (nc?.permittedDns.length && !sans.some((s) => s.type === 'dns') && cnLooksLikeHost(cn)) {
+    const host = cn.toLowerCase().replace(/\.$/, '');
+    if (!sanPermitted({ type: 'dns', value: host }, nc)) {
+      return `the CN ${cn} looks like a host name and the certificate has no DNS SAN, so OpenSSL checks it against the CA's DNS name constraints (${nc.permittedDns.join(', ')}) and rejects the certificate (verify error 47, permitted subtree violation)`;
+    }
+  }
+  return undefined;
+}
+
+/** Refuses a subject whose CNs cnProblem rejects, with the reason and what to type instead. */
+export function checkSubjectNames(kind: LeafKind, subject: readonly Rdn[], sans: readonly San[], nc: NameConstraints | undefined): void {
+  for (const r of subject) {
+    if (r.type !== 'CN') continue;
+    const why = cnProblem(kind, r.value, sans, nc);
+    if (why) {
+      const inSans = sans.some((s) => s.value === r.value.toLowerCase() || s.value === r.value);
+      const fix =
+        kind === 'client'
+          ? `use a CN that is not a dotted name (e.g. --cn "${r.value.replace(/[._]+/g, ' ')}") or add a DNS SAN inside the constraints`
+          : inSans
+            ? 'add a DNS SAN inside the constraints (OpenSSL then checks the SANs, not the CN)'
+            : `leave out --cn (the first SAN is used) or add it as a SAN (--san DNS:${r.value})`;
+      throw new PolicyError(`${why}: ${fix}`);
+    }
+  }
+}
+
 // ---- extension plans ---------------------------------------------------------------------------------------
 
 export type KeyUsage = 'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
@@ -321,6 +379,21 @@ export function decideCsr(kind: LeafKind, req: CsrRequest, caConstraints?: NameC
   }
   for (const ext of req.otherExtensions) dropped.push(`requested extension ${ext}: never copied (the ${kind} profile sets its own)`);
   if (kind === 'server' && sans.length === 0) throw new PolicyError('the CSR has no DNS or IP name that the server profile accepts');
+  // A server CN that no SAN repeats is left out (the SANs name the server); a client's CN is its identity, so a
+  // CN OpenSSL would reject is refused rather than changed.
+  for (let i = subject.length - 1; i >= 0; i--) {
+    const r = subject[i]!;
+    if (r.type !== 'CN') continue;
+    const why = cnProblem(kind, r.value, sans, caConstraints);
+    if (!why) continue;
+    if (kind === 'client') throw new PolicyError(`${why}: ask for a CSR whose CN is not a dotted name, or with a DNS SAN inside the constraints`);
+    dropped.push(`subject CN=${r.value}: ${why}`);
+    subject.splice(i, 1);
+  }
+  if (kind === 'server' && !subject.some((r) => r.type === 'CN')) {
+    const first = sans.find((s) => !cnProblem(kind, s.value, sans, caConstraints));
+    if (first) subject.push({ type: 'CN', value: first.value });
+  }
   if (kind === 'client' && sans.length === 0 && !subject.some((r) => r.type === 'CN')) throw new PolicyError('the CSR has neither a CN nor a name the client profile accepts');
   return { subject, sans: dedupe(sans), dropped };
 }
