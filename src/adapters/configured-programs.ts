@@ -4,7 +4,7 @@
 // the manifest and is refused anyway.
 
 import { readFileSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { vaultClientPath } from '../core/vault-client.js';
 import { backendProgram } from '../backend/preflight.js';
 
@@ -22,7 +22,7 @@ export function readConfiguredPrograms(base: string, nodePath: string, env: Read
     return {}; // no config, or bad JSON: serve reports that from verified bytes
   }
   const real = (p: string | undefined): string | undefined => {
-    if (!p || !p.startsWith('/')) return undefined;
+    if (!p || !isAbsolute(p)) return undefined; // isAbsolute, not '/': `C:\...` on Windows (issue 23)
     try {
       return realpathSync(p);
     } catch {

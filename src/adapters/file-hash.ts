@@ -96,7 +96,7 @@ export class HashTable {
 export async function hashFilesRaw(paths: PathTable, options: HashOptions): Promise<HashTable> {
   const strategy = options.strategy ?? 'auto';
   const base = resolve(options.base);
-  const prefix = base.endsWith('/') ? base : `${base}/`;
+  const prefix = base.endsWith('/') || (process.platform === 'win32' && base.endsWith('\\')) ? base : `${base}/`; // `Z:\` on Windows
   // Relative paths (also ./x and ../x) are joined to the base per file, as they are hashed.
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const table = new HashTable(paths.length);
@@ -161,7 +161,7 @@ export async function hashFilesRaw(paths: PathTable, options: HashOptions): Prom
 
 /** Hashes every path; a result object per path (for reports). Never throws for a file. */
 export async function hashFiles(paths: readonly string[], options: HashOptions): Promise<Map<string, HashResult>> {
-  const list = new PathTable();
+  const list = new PathTable(undefined, { foldCase: process.platform === 'win32' });
   for (const p of paths) list.add(p);
   const table = await hashFilesRaw(list, options);
   return new Map(paths.map((p) => [p, table.result(list.indexOf(p))]));

@@ -35,6 +35,8 @@ const COLD_US = 60; // per-file time (after the bytes' own hashing cost) that me
 // O_NONBLOCK: opening a FIFO must not wait for a writer (it is reported as not a regular file instead).
 const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
 
+const WIN32 = process.platform === 'win32';
+
 /** A digest, or '!CODE' for a file that could not be hashed. */
 type Outcome = Buffer | string;
 
@@ -66,7 +68,8 @@ export function runHashLoop(job: HashJob, finish: () => void): void {
     }
   };
   // Absolute paths are built per file (a short-lived string) rather than kept in a second 100k-entry array.
-  const fullPath = (p: string): string => (p.charCodeAt(0) === 47 ? p : prefix + p);
+  // Windows: `C:/x` is absolute too (issue 23: a drive path was joined to the base and reported missing).
+  const fullPath = WIN32 ? (p: string): string => (p.charCodeAt(0) === 47 || p.charCodeAt(1) === 58 ? p : prefix + p) : (p: string): string => (p.charCodeAt(0) === 47 ? p : prefix + p);
 
   // A read of a regular file returns less than asked only at its end. So a first read that is short but not
   // empty is the whole file: open, read, close and no fstat (~10% of the per-file cost). An empty first read

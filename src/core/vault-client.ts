@@ -2,11 +2,16 @@
 // variable ${VAULT_CLIENT}. Pure: paths in, path out.
 
 import { isAbsolute, resolve } from 'node:path';
+import { HOST_PATH_STYLE, type PathStyle } from './path-style.js';
 
-/** PAM's documented layout: $CSPM_CLIENT_HOME/cspmclient/bin64/cspmclient64 (the examples' default home). */
-export function defaultCspmClientPath(env: Readonly<Record<string, string | undefined>>): string {
-  const home = env['CSPM_CLIENT_HOME'] || 'c:/cspm/cloakware';
-  return `${home.replace(/[\\/]+$/, '')}/cspmclient/bin64/cspmclient64`;
+/**
+ * PAM's documented layout: $CSPM_CLIENT_HOME/cspmclient/bin64/cspmclient64 (the examples' default home); on
+ * Windows the program is cspmclient64.exe and the path is written with `\`, as seed 000 names it.
+ */
+export function defaultCspmClientPath(env: Readonly<Record<string, string | undefined>>, style: PathStyle = HOST_PATH_STYLE): string {
+  const home = (env['CSPM_CLIENT_HOME'] || 'c:/cspm/cloakware').replace(/[\\/]+$/, '');
+  if (style === 'win32') return `${home}/cspmclient/bin64/cspmclient64.exe`.replace(/\//g, '\\');
+  return `${home}/cspmclient/bin64/cspmclient64`;
 }
 
 /** The program that receives the password: the command provider's argv[0], or the cspm client's path. */
