@@ -247,11 +247,12 @@ test('backend preflight: an unverified program, a backend that never gets ready,
   await waitFor(() => !alive(silentPid), 5_000, 'the unready backend to be killed');
 
   // Exits at once: BACKEND_START_FAILED with the command to run by hand.
-  const crash = backendProject('plain', { command: ['/usr/bin/python3', '-c', 'raise SystemExit(3)'] });
+  // (gunicorn's --bind fd://3 as the argument: the hint must be a line a shell can run, so a free port instead)
+  const crash = backendProject('plain', { command: ['/usr/bin/python3', '-c', 'raise SystemExit(3)', '--bind', 'fd://3'] });
   const r3 = await serveRefused(crash.dir);
   assert.equal(r3.code, 6);
   assert.match(r3.stderr, /exited with status 3 before it was ready \[BACKEND_START_FAILED\]/);
-  assert.match(r3.stderr, /fix: run it by hand to see why: cd .*\/backend && \/usr\/bin\/python3 -c/);
+  assert.match(r3.stderr, /\n {2}fix: read its source=backend lines above, or run it by hand: cd \S*\/backend && \/usr\/bin\/python3 -c 'raise SystemExit\(3\)' --bind 127\.0\.0\.1:0\n/);
 
   // Keeps dying after it was up: after maxRestarts keygate stops with exit 6 so systemd takes over.
   const flaky = backendProject('plain', { restart: { initialDelayMs: 100, maxDelayMs: 200, maxRestarts: 1, resetAfterMs: 60_000 } });

@@ -173,14 +173,15 @@ test('every broken keystore gets its own clear error', () => {
   assert.ok(open('x-expired.p12', { allowExpired: true }).keyPem);
 });
 
-test('keygate keystore create: RSA 4096, SAN, 10 years, files 0600, opened by openssl and keytool', () => {
+test('keygate keystore create: RSA 4096, SAN, 10 years, keystore 0600 and .crt 0644, CN-only subject, opened by openssl and keytool', () => {
   const proj = tempDir('kg-create-');
   copyEntry(proj);
   writeFileSync(join(proj, 'pw.txt'), `${SENTINEL}\n`);
   const r = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--out', 'keystore/svc.p12', '--alias', 'svc']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(SENTINEL) && !r.stderr.includes(SENTINEL));
-  for (const f of ['keystore/svc.p12', 'keystore/svc.crt']) assert.equal(statSync(join(proj, f)).mode & 0o777, 0o600, f);
+  assert.equal(statSync(join(proj, 'keystore/svc.p12')).mode & 0o777, 0o600, 'the keystore is private');
+  assert.equal(statSync(join(proj, 'keystore/svc.crt')).mode & 0o777, 0o644, 'the certificate is public (issue 20: it was 0600)');
   const pass = ['-passin', `file:${join(proj, 'pw.txt')}`];
   const info = run('openssl', ['pkcs12', '-in', 'keystore/svc.p12', '-info', '-noout', ...pass], { cwd: proj });
   assert.equal(info.code, 0, info.stderr);
@@ -188,7 +189,7 @@ test('keygate keystore create: RSA 4096, SAN, 10 years, files 0600, opened by op
   const text = run('openssl', ['x509', '-in', 'keystore/svc.crt', '-noout', '-text'], { cwd: proj }).stdout;
   assert.match(text, /Public-Key: \(4096 bit\)/);
   assert.match(text, /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1/);
-  assert.match(text, /Subject: CN ?= ?localhost, OU ?= ?PAM Test, O ?= ?PAM-Exchange, C ?= ?CH/);
+  assert.match(text, /Subject: CN ?= ?localhost\n/, 'CN only: no seed "PAM Test" subject');
   assert.match(text, /TLS Web Server Authentication/);
   const end = run('openssl', ['x509', '-in', 'keystore/svc.crt', '-noout', '-enddate'], { cwd: proj }).stdout;
   assert.equal(new Date(end.split('=')[1]!).getUTCFullYear(), new Date().getUTCFullYear() + 10);
@@ -347,4 +348,19 @@ test('a chain of 10 intermediates is served whole (the walk used to stop after 8
   openssl('pkcs12', '-export', '-inkey', 'c11.key', '-in', 'c11.pem', '-certfile', 'c-cas.pem', '-out', 'x-long-chain.p12', '-passout', `file:${pwFile()}`);
   const u = assertServable('x-long-chain.p12');
   assert.equal(u.chainPem.length, 10);
+});
+
+test('keygate keystore create: --subject adds O/OU/C, a bad one is a usage error, and with no --out it writes keystore.path from ./keygate.config.json', () => {
+  const proj = tempDir('kg-create-');
+  copyEntry(proj);
+  writeFileSync(join(proj, 'pw.txt'), `${SENTINEL}\n`);
+  writeFileSync(join(proj, 'keygate.config.json'), JSON.stringify({ keystore: { path: 'keystore/shop-api.p12' } }));
+  const r = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--key-size', '2048', '--subject', 'O=Example Ltd, C=GB']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${join(proj, 'keystore/shop-api.p12')}\n`, 'the configured path, not keystore/keygate.p12');
+  const text = run('openssl', ['x509', '-in', 'keystore/shop-api.crt', '-noout', '-subject'], { cwd: proj }).stdout;
+  assert.match(text, /subject=CN ?= ?localhost, O ?= ?Example Ltd, C ?= ?GB\n/);
+  const bad = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--subject', 'L=Zurich', '--force']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'keygate: error: failed to parse --subject: "L=Zurich" is not OU=…, O=… or C=… (CN is --cn) [USAGE]\n  fix: node dist/main.js keystore create --subject "O=Example Ltd, C=GB" …\n');
 });

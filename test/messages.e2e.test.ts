@@ -3,9 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, copyEntry, keygate, tempDir, writeTree } from './helpers/project.js';
+import { ROOT, copyEntry, demoProject, keygate, serveRefused, tempDir, writeTree } from './helpers/project.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -226,4 +226,13 @@ test('a bare keygate prints the usage and exits 2 at once (it used to start the 
     assert.equal(r.code, 2, argv.join(' '));
     assert.equal(r.stderr, `keygate: error: ${tail}`, argv.join(' '));
   }
+});
+
+test('a missing keystore: the fix creates the configured path (keystore create defaults to keystore.path) and says which password', async () => {
+  const p = demoProject();
+  rmSync(join(p.dir, 'keystore/keygate-demo.p12'));
+  const r = await serveRefused(p.dir);
+  assert.equal(r.code, 5, r.stderr);
+  const path = join(p.dir, 'keystore/keygate-demo.p12');
+  assert.match(r.stderr, new RegExp(`\\n  fix: check keystore\\.path in keygate\\.config\\.json, or create it: node dist/main\\.js keystore create --out ${path.replace(/[.]/g, '\\.')} --password-file <file holding the password the vault has for vault\\.alias>\\n`));
 });

@@ -358,7 +358,7 @@ function badPassword(name: string): KeygateError {
 export interface CreateOptions {
   readonly alias: string;
   readonly commonName: string;
-  /** Subject like seed 000's Create-Keystore: CN=…, OU=PAM Test, O=PAM-Exchange, C=CH. */
+  /** Subject attributes beside CN (none by default). */
   readonly subject?: { OU?: string; O?: string; C?: string };
   readonly keySize: 2048 | 3072 | 4096;
   readonly days: number;
@@ -389,11 +389,11 @@ export function createKeystore(secret: Secret, options: CreateOptions): CreatedK
   const start = new Date(Date.now() - 5 * 60 * 1000); // tolerate small clock skew
   cert.validity.notBefore = start;
   cert.validity.notAfter = new Date(start.getTime() + options.days * 86_400_000);
+  // CN only unless told (keystore create --subject): seed 000's "OU=PAM Test, O=PAM-Exchange, C=CH" does not
+  // belong in a production certificate (issue 20)
   const attrs = [
     { shortName: 'CN', value: options.commonName },
-    { shortName: 'OU', value: options.subject?.OU ?? 'PAM Test' },
-    { shortName: 'O', value: options.subject?.O ?? 'PAM-Exchange' },
-    { shortName: 'C', value: options.subject?.C ?? 'CH' },
+    ...(['OU', 'O', 'C'] as const).filter((k) => options.subject?.[k] !== undefined).map((k) => ({ shortName: k, value: options.subject![k]! })),
   ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);

@@ -232,7 +232,10 @@ export function createBackend(options: SupervisorOptions): Backend {
       throw new KeygateError(
         'BACKEND_START_FAILED',
         `failed to start the backend: ${argv[0]} ${e.error ? describeCause(e.error) : e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`} before it was ready`,
-        { hint: `run it by hand to see why: cd ${cwd} && ${argv.join(' ')}` },
+        {
+          // fd://3 is the socket keygate hands over: a shell has no fd 3, so by hand the backend binds a free port
+          hint: `read its source=backend lines above, or run it by hand: cd ${cwd} && ${argv.map((a) => a.replaceAll('fd://3', '127.0.0.1:0')).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ')}`,
+        },
       );
     }
     if (ready.ready !== true) {

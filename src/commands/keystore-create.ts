@@ -75,7 +75,7 @@ export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateAr
     const certPem = await e.issueCertificate(loaded, parseSubject(`CN=${args.commonName.replace(/([,\\])/g, '\\$1')}`), key, plan, v);
     const p12 = e.makePkcs12(e.keyPem(key, undefined), certPem, [loaded.certPem], args.alias, secret, 'modern');
     writeAtomicIn(args.out, p12, 0o600);
-    writeAtomicIn(args.crt, certPem, 0o600);
+    writeAtomicIn(args.crt, certPem, 0o644); // a certificate is public: clients and curl --cacert read it
     return { p12: args.out, crt: args.crt, sha256: sha256(p12), days: v.days };
   } catch (err) {
     if (err instanceof Error && err.name === 'PolicyError') throw new KeygateError('PKI_POLICY', `refused to create the keystore: ${err.message}`, { hint: 'see docs/pki.md for the server profile' });
@@ -83,7 +83,7 @@ export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateAr
   }
 }
 
-/** Writes the keystore and its .crt, both 0600; refuses to overwrite without force. */
+/** Writes the keystore (0600) and its .crt (0644); refuses to overwrite without force. */
 export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): Promise<{ p12: string; crt: string; sha256: string }> {
   const { createKeystore } = await import('../adapters/keystore.js'); // node-forge: loaded only here
   for (const f of [args.out, args.crt]) {
@@ -93,13 +93,41 @@ export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): P
   }
   const created = createKeystore(secret, args);
   writeAtomicIn(args.out, created.p12, 0o600);
-  writeAtomicIn(args.crt, created.certPem, 0o600);
+  writeAtomicIn(args.crt, created.certPem, 0o644); // a certificate is public: clients and curl --cacert read it
   return { p12: args.out, crt: args.crt, sha256: sha256(created.p12) };
 }
 
+/**
+ * `--out` when given, else keystore.path of the keygate.config.json in this folder (F-8: the default wrote
+ * keystore/keygate.p12 while serve read keystore/<name>.p12), else keystore/keygate.p12.
+ */
+function defaultOut(cwd: string): string {
+  try {
+    const path = (JSON.parse(readWhole(resolve(cwd, 'keygate.config.json')).toString('utf8')) as { keystore?: { path?: unknown } }).keystore?.path;
+    if (typeof path === 'string' && path !== '') return path;
+  } catch {
+    // no config, or one every other command reports: the built-in default
+  }
+  return 'keystore/keygate.p12';
+}
+
+/** `--subject "O=Acme, OU=Web, C=DE"`: the attributes beside CN (none by default: the seed's PAM Test subject is gone). */
+export function parseSubjectFlag(text: string | undefined): { OU?: string; O?: string; C?: string } {
+  const out: { OU?: string; O?: string; C?: string } = {};
+  if (text === undefined || text.trim() === '') return out;
+  for (const part of text.split(',')) {
+    const m = /^\s*(OU|O|C)\s*=\s*(.+?)\s*$/i.exec(part);
+    if (!m) throw new KeygateError('USAGE', `failed to parse --subject: ${JSON.stringify(part.trim())} is not OU=…, O=… or C=… (CN is --cn)`, { hint: 'keygate keystore create --subject "O=Example Ltd, C=GB" …' });
+    out[m[1]!.toUpperCase() as 'OU' | 'O' | 'C'] = m[2]!;
+  }
+  if (out.C !== undefined && !/^[A-Z]{2}$/.test(out.C)) throw new KeygateError('USAGE', `failed to parse --subject: C=${out.C} is not a two-letter country code`, { hint: 'keygate keystore create --subject "C=GB" …' });
+  return out;
+}
+
 function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArgs {
-  const out = resolve(ctx.io.cwd, a['out'] as string);
+  const out = resolve(ctx.io.cwd, (a['out'] as string | undefined) ?? defaultOut(ctx.io.cwd));
   return {
+    subject: parseSubjectFlag(a['subject'] as string | undefined),
     out,
     crt: resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? out.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt'),
     force: Boolean(a['force']),
@@ -146,8 +174,9 @@ export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<stri
       y
         .positional('action', { choices: ['create'] as const, describe: 'what to do' })
         .option('password-file', { type: 'string', demandOption: true, describe: 'file holding the initial password (never pass it on argv)' })
-        .option('out', { type: 'string', default: 'keystore/keygate.p12', describe: 'keystore file to write (0600)' })
-        .option('crt', { type: 'string', describe: 'certificate file to export (default: beside --out, .crt)' })
+        .option('out', { type: 'string', describe: 'keystore file to write (0600; default: keystore.path in ./keygate.config.json, else keystore/keygate.p12)' })
+        .option('crt', { type: 'string', describe: 'certificate file to export (0644; default: beside --out, .crt)' })
+        .option('subject', { type: 'string', describe: 'subject attributes beside CN, e.g. "O=Example Ltd, C=GB" (default: CN only)' })
         .option('alias', { type: 'string', default: 'keygate', describe: 'entry alias (friendlyName)' })
         .option('cn', { type: 'string', default: 'localhost', describe: 'subject common name' })
         .option('key-size', { choices: [2048, 3072, 4096] as const, default: 4096, describe: 'RSA key size' })

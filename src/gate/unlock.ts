@@ -37,7 +37,8 @@ export async function fetchAndUnlock(
   // neither hang the start nor fill the memory.
   const bytes = readRegularFile(keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
     code: 'KEYSTORE_UNREADABLE',
-    hint: 'check keystore.path in keygate.config.json, or create one: keygate keystore create',
+    // keystore create now defaults --out to keystore.path; the password must be the one the vault holds (F-8)
+    hint: `check keystore.path in keygate.config.json, or create it: keygate keystore create --out ${keystorePath} --password-file <file holding the password the vault has for vault.alias>`,
   });
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
     const asked = askVaultWithRetries(ctx, provider, bypassCache, opts.retry); // the client is spawned before this returns
