@@ -14,6 +14,8 @@ import { KeygateError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Config } from '../core/config.js';
 import { vaultClientPath } from '../core/vault-client.js';
+import { FOLDER_CLASS, ROOT_CLASS, WRITE_CLASS, sddlProblem } from '../core/sddl.js';
+import { readAclsWithPowerShell, type AclReader } from '../adapters/windows-acl.js';
 
 export interface Anchor {
   /** What it is, for the message ("the vault client"). */
@@ -64,6 +66,53 @@ function unsound(st: Stats, rules: OwnershipRules): string | undefined {
   return undefined;
 }
 
+/**
+ * Windows: the same walk (each anchor and every folder above it), judged by its ACL (src/core/sddl.ts, Win32-OpenSSH's
+ * rule) instead of mode bits, which on Windows say nothing (docs/windows.md#trust-anchors). An ACL that cannot be
+ * read is a problem: production refuses, as for any anchor it cannot vouch for.
+ */
+export function findWindowsAnchorProblems(anchors: readonly Anchor[], read: AclReader = readAclsWithPowerShell, trusted: readonly string[] = []): string[] {
+  const problems: string[] = [];
+  const walks: { anchor: Anchor; chain: string[] }[] = [];
+  const all: string[] = [];
+  for (const anchor of anchors) {
+    let real: string;
+    try {
+      real = realpathSync(anchor.path);
+    } catch (err) {
+      problems.push(`${anchor.what} ${anchor.path}: cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      continue;
+    }
+    const chain: string[] = [];
+    for (let p = real; ; ) {
+      chain.push(p);
+      if (!all.includes(p)) all.push(p);
+      const up = dirname(p);
+      if (up === p) break;
+      p = up;
+    }
+    walks.push({ anchor, chain });
+  }
+  let reading;
+  try {
+    reading = read(all);
+  } catch (err) {
+    for (const { anchor } of walks) problems.push(`${anchor.what} ${anchor.path}: its ACL cannot be read (${(err as Error).message})`);
+    return problems;
+  }
+  const seen = new Set<string>();
+  for (const { anchor, chain } of walks) {
+    chain.forEach((p, i) => {
+      if (seen.has(p)) return;
+      seen.add(p);
+      const sddl = reading.sddl.get(p);
+      const why = sddl === undefined || sddl instanceof Error ? `has an ACL that cannot be read (${sddl?.message ?? 'no answer'})` : sddlProblem(sddl, { user: reading.user, userIsAdmin: reading.userIsAdmin, trusted }, i === 0 ? WRITE_CLASS : i === chain.length - 1 ? ROOT_CLASS : FOLDER_CLASS);
+      if (why) problems.push(`${anchor.what} ${anchor.path}: ${i === 0 ? 'it' : `the folder ${p}`} ${why}`);
+    });
+  }
+  return problems;
+}
+
 /** The package.json files Node reads to load an entry: the nearest one up from its folder. */
 export function entryPackageJsons(entry: string): string[] {
   const out: string[] = [];
@@ -92,13 +141,16 @@ export function checkTrustAnchors(ctx: Context, config: Config, base: string): v
     ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
     { what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) },
   ];
-  const problems = findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
+  const problems = process.platform === 'win32' ? findWindowsAnchorProblems(anchors) : findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
   if (problems.length === 0) return;
   if (config.trust.anchors === 'warn') {
     for (const p of problems) log.warn(`TRUST ANCHOR NOT PROTECTED (dev: trust.anchors is "warn", production refuses): ${p}`, { gate: 'anchors' });
     return;
   }
-  throw new KeygateError('UNTRUSTED_ANCHOR', `refused to start: ${problems.length} trust anchor problem${problems.length > 1 ? 's' : ''} (what runs before the gate or receives the password must be root's)\n${problems.join('\n')}`, {
-    hint: 'chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user\'s uid in trust.owners (docs/security.md#trust-anchors)',
+  const win = process.platform === 'win32';
+  throw new KeygateError('UNTRUSTED_ANCHOR', `refused to start: ${problems.length} trust anchor problem${problems.length > 1 ? 's' : ''} (what runs before the gate or receives the password must be ${win ? 'owned and writable only by Administrators, SYSTEM or TrustedInstaller' : "root's"})\n${problems.join('\n')}`, {
+    hint: win
+      ? 'icacls <file and each folder above it> /setowner *S-1-5-32-544 and remove write rights of every other principal; if PowerShell is missing, install it (docs/windows.md#trust-anchors)'
+      : 'chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user\'s uid in trust.owners (docs/security.md#trust-anchors)',
   });
 }
