@@ -107,15 +107,22 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   const project = tempDir('kg-start-');
   const steps = docSteps();
   assert.ok(steps.length >= 10, `the page has ${steps.length} steps`);
-  // production steps: PAM's client is not on this machine; the emulator copied by --dev stands in for it
+  // PAM's client is not on this machine: the emulator copied by --dev stands in for it. Only the value of the
+  // page's own `export CSPM_CLIENT_HOME=…` line is replaced; nothing is set that the page does not set (F-1: this
+  // test used to inject the variable, so it never saw that the page forgot it).
   const pamClient = { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') };
+  const exported: Record<string, string> = {};
   let served: Served | undefined;
-  let production = false;
   try {
     for (const { cmd, expect } of steps) {
       let run = cmd.replace(/npm install --save-dev keygate\b/, `npm install --save-dev ${tarball}`);
-      if (/^npx keygate init(?! --dev)/.test(run)) production = true;
-      const extra: Record<string, string> = production ? pamClient : {};
+      const exportLine = /^export ([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(run);
+      if (exportLine) {
+        // each line runs in its own shell: an export carries on as the user's shell would carry it
+        exported[exportLine[1]!] = exportLine[1] === 'CSPM_CLIENT_HOME' ? pamClient.CSPM_CLIENT_HOME : exportLine[2]!;
+        continue;
+      }
+      const extra: Record<string, string> = { ...exported };
       if (run.endsWith('&')) {
         served = await startServe(run.slice(0, -1).trim(), project, extra);
         continue;
@@ -146,6 +153,22 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   // back to the dev setup for the guarantees below
   shOk('npx keygate init --dev --force', project);
   const entry = join(project, 'keygate/main.cjs');
+
+  // the dev loop after a config and template edit (F-2): generate + pin alone gets 409 whose fix is the dev
+  // command; that command re-registers and keeps both edits
+  const config = JSON.parse(readFileSync(join(project, 'keygate.config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(project, 'keygate.config.json'), JSON.stringify({ ...config, $comment: 'my edit' }, null, 2));
+  writeFileSync(join(project, 'extra.txt'), 'x');
+  writeFileSync(join(project, 'filelist.template'), `${readFileSync(join(project, 'filelist.template'), 'utf8')}extra.txt\n`);
+  const edited = [readFileSync(join(project, 'keygate.config.json'), 'utf8'), readFileSync(join(project, 'filelist.template'), 'utf8')];
+  shOk('npx keygate generate-filelist && npx keygate pin', project);
+  const stale = sh(`node ${entry} serve`, project, { KEYGATE_PORT: '0' });
+  assert.equal(stale.code, 4, stale.stderr);
+  assert.match(stale.stderr, /PAM answered 409.*\[VAULT_DENIED\]\n {2}fix: the dev emulator does not know this entry yet: node keygate\/main\.cjs init --dev --refresh /);
+  shOk('node keygate/main.cjs init --dev --refresh', project); // the fix, as printed
+  assert.deepEqual([readFileSync(join(project, 'keygate.config.json'), 'utf8'), readFileSync(join(project, 'filelist.template'), 'utf8')], edited, 'refresh wrote a user file');
+  const refreshed = await startServe(`node ${entry} serve`, project);
+  assert.equal(await refreshed.stop(), 0);
 
   // init never overwrites without --force, and says which files are in the way
   const again = sh('npx keygate init', project);

@@ -7,14 +7,14 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { cpSync, readdirSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { EXIT, KeygateError, describeCause } from '../errors.js';
+import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 import { readStore, writeStore } from '../adapters/emulator-store.js';
 import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { sha256 } from '../adapters/file-hash.js';
-import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, invocationOf, renderHint } from '../project.js';
+import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, configuredEntry, invocationOf, projectOfEntry, renderHint } from '../project.js';
 import { SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
 import { createDevKeystore, devKeystoreFiles, devKeystoreStale, type DevKeystoreFiles } from './dev-setup.js';
 import { EXIT_EPILOGUE, type Choose } from './common.js';
@@ -78,6 +78,9 @@ function emulatorSource(entry: string): string {
 
 const init: Handler = async (ctx, args) => {
   const project = ctx.io.cwd;
+  // the project entry (node keygate/main.cjs init --dev --refresh, as the 409 fix names it) refreshes its own project
+  if (args['refresh'] && args['force']) throw new KeygateError('USAGE', 'failed to parse flags: --refresh writes none of the files --force would replace', { hint: 'keygate init --dev --refresh' });
+  if (args['refresh']) return refreshDev(ctx, projectOfEntry(ctx.io.entry, ctx.io.invokedAs) ?? project);
   const entryRel = String(args['entry'] ?? DEFAULT_PROJECT_ENTRY).split(sep).join('/');
   const entryAbs = resolve(project, entryRel);
   const rel = relative(project, entryAbs);
@@ -146,13 +149,40 @@ async function devSetup(ctx: Context, source: string, project: string, entryAbs:
     await createDevKeystore(keystore, store, facts.name);
     ctx.log.info(`created dev keystore ${relative(project, keystore.keystore)} with a server certificate issued by a dev CA (trust ${relative(project, keystore.trust)}); both passwords are only in the emulator's store`);
   } else ctx.log.info('kept the dev keystore: the emulator opens it and its certificate is valid');
-  const paths = resolvePaths(project, { entry: entryAbs });
+  writeStore(storeFile, store);
+  await registerWithEmulator(ctx, project, entryAbs, storeFile);
+}
+
+/** Generate, pin, and register the entry's new sha256 in the emulator's store (what PAM's A2A Script is). */
+async function registerWithEmulator(ctx: Context, project: string, entryAbs: string, storeFile: string): Promise<void> {
+  const paths = resolvePaths(project, { entry: entryAbs }, ctx.io.env);
   const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
   const pinned = pinEntry(paths);
+  const store = readStore(storeFile);
   store.scripts = store.scripts.filter((s) => s.path !== entryAbs);
   store.scripts.push({ path: entryAbs, sha256: pinned.entrySha256 });
   writeStore(storeFile, store);
   ctx.log.info(`manifest ${built.sha256} (${built.files} files) pinned; entry ${entryAbs} sha256 ${pinned.entrySha256} registered with the emulator`);
+}
+
+/**
+ * init --dev --refresh: the dev loop after editing keygate.config.json or filelist.template (F-2). Re-generates,
+ * re-pins and re-registers with the project's emulator; writes none of the files init made, nor the keystore.
+ */
+async function refreshDev(ctx: Context, project: string): Promise<ExitStatus> {
+  const storeFile = join(project, DEV_EMULATOR, 'a2a-store.json');
+  if (!fileExists(join(project, DEV_CLIENT))) {
+    throw new KeygateError('USAGE', `failed to refresh: ${project} has no dev emulator (${DEV_EMULATOR})`, {
+      hint: 'set the project up for development first: keygate init --dev',
+    });
+  }
+  const entryAbs = configuredEntry(project) ?? resolve(project, DEFAULT_PROJECT_ENTRY);
+  if (!fileExists(entryAbs)) {
+    throw new KeygateError('USAGE', `failed to refresh: the entry ${entryAbs} does not exist`, { hint: 'keygate init --dev --force (writes the entry again)' });
+  }
+  await registerWithEmulator(ctx, project, entryAbs, storeFile);
+  ctx.log.info(`next: ${invocationOf(entryAbs, project)} serve   (your keygate.config.json and filelist.template were not touched)`);
+  return EXIT.OK;
 }
 
 export function initCommand(choose: Choose): CommandModule {
@@ -166,7 +196,9 @@ export function initCommand(choose: Choose): CommandModule {
         .option('port', { type: 'number', default: 8443, describe: 'HTTPS port' })
         .option('dev', { type: 'boolean', default: false, describe: 'also set up the dev A2A emulator (NOT a vault) and a dev keystore, generate and pin: serve works at once' })
         .option('force', { type: 'boolean', default: false, describe: 'replace files init wrote before' })
+        .option('refresh', { type: 'boolean', default: false, describe: 'with --dev: re-generate, re-pin and re-register with the dev emulator after you edited the config or template; writes nothing else' })
         .example('$0 init --dev', 'then: node keygate/main.cjs serve')
+        .example('$0 init --dev --refresh', 'after editing keygate.config.json or filelist.template (dev)')
         .epilogue(EXIT_EPILOGUE),
     handler: choose(init),
   };

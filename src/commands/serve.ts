@@ -28,6 +28,7 @@ import { checkTrustAnchors } from '../gate/trust-anchors.js';
 import { assertPortFree } from '../server/port-check.js';
 import { ReloadScheduler } from '../server/reload-scheduler.js';
 import { assertKeyPinned } from '../gate/key-pin.js';
+import { vaultClientPath } from '../core/vault-client.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
@@ -209,7 +210,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   } catch (err) {
     // A stop while the vault client ran killed it: that is the stop, not a vault failure.
     if (stopRequested('the vault answered')) return EXIT.OK;
-    throw err;
+    throw devRegisterHint(err, config, base, io.env);
   }
   assertKeyPinned(material.certPem, config.keystore.spkiSha256, keystorePath);
   logUnlocked(ctx, material);
@@ -368,6 +369,13 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   if (gaveUp) throw gaveUp;
   log.info('stopped', { gate: 'shutdown' });
   return EXIT.OK;
+}
+
+/** A 409 from init --dev's emulator: its fix is the dev loop's own command, not PAM's A2A Script (F-2, F-15). */
+function devRegisterHint(err: unknown, config: Config, base: string, env: Readonly<Record<string, string | undefined>>): unknown {
+  if (!(err instanceof KeygateError) || err.code !== 'VAULT_DENIED' || (err.details as { status?: number } | undefined)?.status !== 409) return err;
+  if (config.vault.provider !== 'cspm' || !vaultClientPath(config.vault, base, env).startsWith(`${resolve(base, 'keygate/dev-cspm')}/`)) return err;
+  return new KeygateError(err.code, err.message, { hint: 'the dev emulator does not know this entry yet: keygate init --dev --refresh (re-generates, re-pins and re-registers; keeps your edits)', details: err.details });
 }
 
 /**

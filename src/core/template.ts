@@ -114,7 +114,17 @@ function substitute(s: string, vars: TemplateVariables, templateName: string, li
     }
     if (name === 'VAULT_CLIENT') {
       if (vars.vaultClient) return vars.vaultClient;
-      throw invalid(templateName, line, 'uses ${VAULT_CLIENT}, but the vault client path is not absolute', 'set vault.clientPath (or CSPM_CLIENT_HOME), or remove the line');
+      // unset is the usual case (F-1: getting-started §4 never exported it), and "not absolute" misled
+      const home = vars.env['CSPM_CLIENT_HOME'];
+      if (!home) {
+        throw invalid(
+          templateName,
+          line,
+          'uses ${VAULT_CLIENT}, but CSPM_CLIENT_HOME is unset (and keygate.config.json sets no vault.clientPath)',
+          "export CSPM_CLIENT_HOME=<PAM's A2A client folder, e.g. /opt/CA/cspm> where keygate runs, or set vault.clientPath",
+        );
+      }
+      throw invalid(templateName, line, `uses \${VAULT_CLIENT}, but CSPM_CLIENT_HOME (${home}) is not an absolute path`, "export CSPM_CLIENT_HOME=<PAM's A2A client folder, as an absolute path>, or set vault.clientPath");
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid(templateName, line, `has a malformed variable \${${name}}`);
     const value = vars.env[name];
