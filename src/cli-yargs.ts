@@ -16,6 +16,7 @@ import { adminCommand } from './commands/admin.js';
 import { pkiCommand } from './commands/pki.js';
 import { devSetupCommand } from './commands/dev-setup.js';
 import { releaseCommand } from './commands/release.js';
+import { doctorCommand } from './commands/doctor.js';
 
 /** The whole line through yargs: the command chosen (none after --help/--version), or the usage error. */
 export async function parseWithYargs(argv: readonly string[], io: Io, invocation: string, gates: readonly GateCommand[]) {
@@ -107,6 +108,7 @@ function commandModules(gates: readonly GateCommand[]): CommandList {
     pkiCommand(choose),
     devSetupCommand(choose),
     releaseCommand(choose),
+    doctorCommand(choose),
   ];
 }
 

@@ -159,7 +159,7 @@ test('one trailing comma in keygate.config.json: every command says CONFIG_INVAL
   // what a user does: edits the pinned config by hand and leaves a comma behind
   writeFileSync(join(dir, 'keygate.config.json'), '{\n  "server": { "port": 9443 },\n}\n');
   const file = join(dir, 'keygate.config.json');
-  for (const cmd of ['generate-filelist', 'pin', 'verify', 'check', 'serve']) {
+  for (const cmd of ['generate-filelist', 'pin', 'verify', 'check', 'serve', 'doctor']) {
     const r = keygate(dir, [cmd]);
     assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
     assert.equal(
