@@ -121,6 +121,10 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
       assert.notEqual(r.code, 0, `${what}: curl must fail (${r.stdout})`);
       assert.equal(r.stdout, '000', what);
     }
+    // s_client's and curl's handshakes without a certificate each left a warn line with the reason (F-12: none).
+    // (A chain TLS rejects after the handshake, another CA or expired, Node closes without any event: not logged.)
+    const refusals = () => s.stderr().split('\n').filter((l) => /^keygate: warn: refused a client certificate from 127\.0\.0\.1: peer did not return a certificate \(ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE\) gate=client-auth mode=required$/.test(l));
+    await waitFor(() => refusals().length === 2, 5_000, 'two refusal lines').catch((e: Error) => assert.fail(`${e.message}\n${s.stderr()}`));
 
     // Revocation: mallory in on a keep-alive connection; revoked, the CRL reloaded on SIGHUP: that connection is
     // closed and a new one refused; alice still gets in.
@@ -276,6 +280,11 @@ test('optional mode, the seed\'s Flask app behind keygate: greets the CN keygate
     await reloadCrl(s, p, pki.revoke(pki.mallory), 'change', /reloaded CRLs \(pki\/ca\.crl changed\)/);
     assert.equal(code('/admin/users', withCert(pki.mallory)), '403');
     assert.equal(environ(s.port, p.crt, withCert(pki.mallory))['HTTP_SSL_CLIENT_VERIFY'], 'FAILED:CERT_REVOKED');
+    // each certificate not accepted left a line with OpenSSL's reason (F-12: a revoked client left none)
+    for (const reason of ['CERT_HAS_EXPIRED', 'CERT_REVOKED']) {
+      const line = new RegExp(`\\nkeygate: warn: did not accept a client certificate from 127\\.0\\.0\\.1: ${reason} \\(no identity; routes that require one answer 403\\) gate=client-auth mode=optional\\n`);
+      await waitFor(() => line.test(s.stderr()), 5_000, `the ${reason} line`).catch((e: Error) => assert.fail(`${e.message}\n${s.stderr()}`));
+    }
   } finally {
     assert.equal(await s.stop(), 0, s.stderr());
   }

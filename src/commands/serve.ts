@@ -266,6 +266,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
       onUpgrade: clientAuth ? clientAuth.gateUpgrade(proxy?.upgrade) : proxy?.upgrade,
       clientTls: clientAuth?.tls(),
       onSecureConnection: clientAuth?.onConnection,
+      onTlsClientError: clientAuth?.onTlsClientError,
       hsts: config.server.hsts,
       headersTimeoutMs: config.server.headersTimeoutMs,
       onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),

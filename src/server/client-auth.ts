@@ -170,6 +170,9 @@ export function createClientAuth(config: ClientAuthConfig | undefined, tree: { r
 
 const FAIL = (message: string, hint: string) => new KeygateError('CONFIG_INVALID', `failed to set up server.clientAuth: ${message}`, { hint });
 
+/** Refused client certificates logged per minute (then one line counting the rest). */
+const REFUSAL_LOG_BURST = 10;
+
 /** CRLs of one or more files: DER blocks checked against the CAs; a string says why not. */
 function loadCrls(files: readonly string[], read: (f: string) => Buffer, cas: readonly Buffer[]): Map<string, Crl[]> | string {
   const out = new Map<string, Crl[]>();
@@ -274,6 +277,37 @@ export class ClientAuth {
     return () => stops.forEach((stop) => stop());
   }
 
+  /**
+   * A handshake TLS refused (required mode: no certificate, an unknown CA, a revoked one). Without this line
+   * an operator could not tell "client revoked" from "client never connected" (F-12). Plain HTTP on the port,
+   * scanners and resets are no certificate refusal and stay quiet.
+   */
+  onTlsClientError = (err: Error & { code?: string; reason?: string }, socket: TLSSocket): void => {
+    if (this.config.mode === 'off' || !/CERTIFICATE|PEER_DID_NOT_RETURN/.test(String(err.code))) return;
+    this.#refused(socket, `${err.reason ?? err.message} (${String(err.code)})`);
+  };
+
+  // At most REFUSAL_LOG_BURST lines a minute: a client retrying in a loop must not flood the journal.
+  #refusalWindow = { start: 0, logged: 0, dropped: 0 };
+
+  #refused(socket: TLSSocket, reason: string): void {
+    const now = Date.now();
+    const w = this.#refusalWindow;
+    if (now - w.start >= 60_000) {
+      if (w.dropped > 0) this.#log.warn(`${w.dropped} more client certificate refusals in the last minute were not logged`, { gate: 'client-auth' });
+      this.#refusalWindow = { start: now, logged: 0, dropped: 0 };
+    }
+    if (this.#refusalWindow.logged >= REFUSAL_LOG_BURST) {
+      this.#refusalWindow.dropped++;
+      return;
+    }
+    this.#refusalWindow.logged++;
+    const from = socket.remoteAddress ?? 'an unknown address';
+    // optional mode lets the connection on without an identity (routes decide); required mode closes it
+    const line = this.config.mode === 'required' ? `refused a client certificate from ${from}: ${reason}` : `did not accept a client certificate from ${from}: ${reason} (no identity; routes that require one answer 403)`;
+    this.#log.warn(line, { gate: 'client-auth', mode: this.config.mode });
+  }
+
   /** The verdict for a connection, computed once. */
   peer(socket: TLSSocket): PeerAuth {
     const known = this.#auth.get(socket);
@@ -302,6 +336,7 @@ export class ClientAuth {
   onConnection = (socket: TLSSocket): void => {
     if (this.config.mode === 'off') return;
     const auth = this.peer(socket);
+    if (auth.verify.startsWith('FAILED:')) this.#refused(socket, auth.verify.slice('FAILED:'.length));
     if (this.config.mode === 'required' && !auth.identity) {
       socket.destroy();
       return;

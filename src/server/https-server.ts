@@ -54,6 +54,8 @@ export interface ServerOptions {
   readonly clientTls?: ClientTls;
   /** Every TLS connection once its handshake is done (client-auth tracks them for revocation). */
   readonly onSecureConnection?: (socket: TLSSocket) => void;
+  /** A failed handshake (client-auth.ts logs those about certificates). */
+  readonly onTlsClientError?: (err: Error, socket: TLSSocket) => void;
   /** Cap on open connections; default MAX_TLS_CONNECTIONS. */
   readonly maxConnections?: number;
 }
@@ -120,7 +122,8 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   );
   server.maxHeadersCount = 100;
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
-  server.on('tlsClientError', () => {}); // plain HTTP on the TLS port, scanners: drop quietly
+  // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
+  server.on('tlsClientError', (err, socket) => options.onTlsClientError?.(err, socket));
   // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length, oversize headers)
   // gets a plain 400 and the connection is closed: it never reaches the app.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
