@@ -4,8 +4,9 @@
 // --force. --dev also copies the dev A2A emulator in, creates a dev CA and a keystore it issued whose passwords only
 // the emulator knows (dev-setup.ts), generates, pins and registers the entry, so `node <entry> serve` works at once.
 
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { cpSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { cpSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
@@ -15,7 +16,7 @@ import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, configuredEntry, invocationOf, projectOfEntry, renderHint } from '../project.js';
-import { SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
+import { PYTHON_MARKERS, PYTHON_PATHS_SCRIPT, SOURCE_DIRS, configObject, safeName, systemdUnit, templateText, type InitChoices, type ProjectFacts } from '../core/init-plan.js';
 import { createDevKeystore, devKeystoreFiles, devKeystoreStale, type DevKeystoreFiles } from './dev-setup.js';
 import { EXIT_EPILOGUE, type Choose } from './common.js';
 
@@ -26,11 +27,13 @@ const DEV_CLIENT = `${DEV_EMULATOR}/cspmclient/bin64/cspmclient64`;
 /** Root files that are not the app's code: listed on their own lines, or not at all. */
 const NOT_APP_FILES = new Set(['package.json', 'package-lock.json', 'npm-shrinkwrap.json', CONFIG_FILE]);
 
-function readFacts(project: string): ProjectFacts {
+function readFacts(project: string, python: boolean, env: Readonly<Record<string, string | undefined>>): ProjectFacts {
   const pkgFile = join(project, 'package.json');
+  // A Python service needs no package.json (F-14): asked for, or recognised by its files when there is none.
+  if (python || (!fileExists(pkgFile) && PYTHON_MARKERS.some((f) => fileExists(join(project, f))))) return pythonFacts(project, env);
   if (!fileExists(pkgFile)) {
-    throw new KeygateError('NOT_A_PROJECT', `failed to init: ${project} has no package.json`, {
-      hint: 'run it in your Node project\'s folder (npm init -y makes a package.json)',
+    throw new KeygateError('NOT_A_PROJECT', `failed to init: ${project} has no package.json, nor app.py, wsgi.py or requirements.txt`, {
+      hint: 'run it in your service\'s folder: a Node project (npm init -y makes a package.json), or a Python one with keygate init --python',
     });
   }
   let pkg: Record<string, unknown>;
@@ -51,6 +54,59 @@ function readFacts(project: string): ProjectFacts {
     hasNodeModules: fileExists(join(project, 'node_modules')),
     lockfiles: ['package-lock.json', 'npm-shrinkwrap.json'].filter((f) => fileExists(join(project, f))),
   };
+}
+
+/**
+ * A Python service: its files, and what its interpreter says (the project's venv first, else python3 on PATH,
+ * looked up here once: the config then names it by absolute path, as keygate requires).
+ */
+function pythonFacts(project: string, env: Readonly<Record<string, string | undefined>>): ProjectFacts {
+  const venv = ['.venv', 'venv'].map((d) => join(project, d, 'bin', 'python3')).find((f) => fileExists(f));
+  const interpreter = venv ?? onPath('python3', env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
+  if (!interpreter) {
+    throw new KeygateError('USAGE', 'failed to init --python: no python3 on PATH and no .venv/bin/python3 in the project', { hint: 'apt-get install python3, or create the venv: python3 -m venv .venv' });
+  }
+  let out: string;
+  try {
+    out = execFileSync(interpreter, ['-c', PYTHON_PATHS_SCRIPT], { cwd: '/', encoding: 'utf8', timeout: 20_000, env: { PATH: env['PATH'] ?? '/usr/bin:/bin' } });
+  } catch (err) {
+    throw new KeygateError('USAGE', `failed to init --python: ${interpreter} could not be asked for its sys.path: ${describeCause(err)}`, { hint: `run it by hand: ${interpreter} -c 'import sys; print(sys.path)'` });
+  }
+  const [executable, ...paths] = out.split('\n');
+  if (!executable?.startsWith('/')) throw new KeygateError('USAGE', `failed to init --python: ${interpreter} names no sys.executable`, { hint: 'pass a real interpreter: create .venv (python3 -m venv .venv)' });
+  const inProject = (p: string) => p === project || p.startsWith(`${project}/`);
+  const dirs = [...new Set(paths.filter((p) => p.startsWith('/') && fileExists(p) && !inProject(p) && statSync(p).isDirectory()))];
+  // lib-dynload sits inside the stdlib folder: a folder line covers everything under it
+  const importPaths = dirs.filter((d) => !dirs.some((o) => o !== d && d.startsWith(`${o}/`)));
+  // a venv inside the project: its site-packages are the app's dependencies, listed like node_modules
+  // (its lib64 is a symlinked folder keygate does not follow: lib and pyvenv.cfg, which python reads, instead)
+  const venvDirs = ['.venv', 'venv'].filter((d) => fileExists(join(project, d, 'pyvenv.cfg'))).flatMap((d) => [`${d}/pyvenv.cfg`, `${d}/lib`]);
+  const wsgi = fileExists(join(project, 'app.py')) ? 'app:app' : fileExists(join(project, 'wsgi.py')) ? 'wsgi:app' : 'app:app';
+  return {
+    name: safeName(basename(project)),
+    sourceDirs: [...SOURCE_DIRS.filter((d) => fileExists(join(project, d))), ...venvDirs],
+    rootFiles: readdirSync(project, { withFileTypes: true })
+      .filter((d) => d.isFile() && /\.(py|txt|toml|cfg|ini)$/.test(d.name))
+      .map((d) => d.name)
+      .sort(),
+    hasNodeModules: false,
+    lockfiles: [],
+    python: { interpreter: executable, wsgi, importPaths },
+  };
+}
+
+/** The first executable named `name` in PATH's absolute folders (init's one lookup; keygate itself never does). */
+function onPath(name: string, path: string): string | undefined {
+  for (const dir of path.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    try {
+      const f = join(dir, name);
+      if (statSync(f).isFile()) return f;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** The running bundle with its pin slot emptied: a fresh entry that pins its own project. */
@@ -91,12 +147,14 @@ const init: Handler = async (ctx, args) => {
       hint: `keygate init --entry ${DEFAULT_PROJECT_ENTRY}`,
     });
   }
-  const mode = args['backend'] ? 'backend' : 'in-process';
+  const python = Boolean(args['python']);
   const port = Number(args['port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeygateError('USAGE', '--port must be a whole number from 0 to 65535', { hint: 'keygate init --port 8443' });
   const dev = Boolean(args['dev']);
   const force = Boolean(args['force']);
-  const facts = readFacts(project);
+  const facts = readFacts(project, python, ctx.io.env);
+  // Python runs only as a backend (gunicorn on keygate's socket)
+  const mode = args['backend'] || facts.python ? 'backend' : 'in-process';
   const emulator = dev ? emulatorSource(ctx.io.entry) : undefined; // fail before writing anything
   const choices: InitChoices = { entry: rel.split(sep).join('/'), mode, dev, port, keystore: `keystore/${facts.name}.p12`, ...(dev ? { devClient: DEV_CLIENT } : {}) };
   const unitFile = join(dirname(entryAbs), `${facts.name}.service`);
@@ -119,7 +177,8 @@ const init: Handler = async (ctx, args) => {
   }
   for (const [file, data, fileMode] of files) writeAtomicIn(file, data, fileMode);
   ctx.log.info(`wrote ${files.map(([f]) => relative(project, f)).join(', ')}`);
-  if (!facts.main) ctx.log.warn(`package.json names no main module that exists: set server.${mode === 'backend' ? 'backend.command' : 'handler'} in ${CONFIG_FILE}`);
+  if (facts.python) ctx.log.info(`python backend: ${facts.python.interpreter} -m gunicorn ${facts.python.wsgi} on keygate's unix socket; the template lists it and the ${facts.python.importPaths.length} folders it imports from`);
+  else if (!facts.main) ctx.log.warn(`package.json names no main module that exists: set server.${mode === 'backend' ? 'backend.command' : 'handler'} in ${CONFIG_FILE}`);
   if (mode === 'in-process') {
     ctx.log.info(`in-process app: ${facts.main ?? 'index.js'} must export the app (module.exports = app, or { handle(req, res, ctx) }) without calling listen; --backend runs it as its own process instead (recommended: docs/backend.md)`);
   }
@@ -193,11 +252,13 @@ export function initCommand(choose: Choose): CommandModule {
       y
         .option('entry', { type: 'string', default: DEFAULT_PROJECT_ENTRY, describe: 'where to write the entry (a .cjs file in the project or one folder below)' })
         .option('backend', { type: 'boolean', default: false, describe: 'run the app as its own process behind keygate (server.backend), not in-process' })
+        .option('python', { type: 'boolean', default: false, describe: 'a Python service (gunicorn on keygate\'s socket; no package.json needed; found by itself beside app.py, wsgi.py or requirements.txt)' })
         .option('port', { type: 'number', default: 8443, describe: 'HTTPS port' })
         .option('dev', { type: 'boolean', default: false, describe: 'also set up the dev A2A emulator (NOT a vault) and a dev keystore, generate and pin: serve works at once' })
         .option('force', { type: 'boolean', default: false, describe: 'replace files init wrote before' })
         .option('refresh', { type: 'boolean', default: false, describe: 'with --dev: re-generate, re-pin and re-register with the dev emulator after you edited the config or template; writes nothing else' })
         .example('$0 init --dev', 'then: node keygate/main.cjs serve')
+        .example('$0 init --dev --python', 'a Flask app (app.py): gunicorn behind keygate, the stdlib and site-packages listed')
         .example('$0 init --dev --refresh', 'after editing keygate.config.json or filelist.template (dev)')
         .epilogue(EXIT_EPILOGUE),
     handler: choose(init),

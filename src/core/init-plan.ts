@@ -17,7 +17,28 @@ export interface ProjectFacts {
   readonly hasNodeModules: boolean;
   /** package-lock.json, npm-shrinkwrap.json: present ones. */
   readonly lockfiles: readonly string[];
+  /** A Python service (init --python, or no package.json beside app.py/wsgi.py/requirements.txt). */
+  readonly python?: PythonFacts;
 }
+
+/** What the interpreter itself says (init asks it; keygate does no PATH lookup at start). */
+export interface PythonFacts {
+  /** The interpreter by absolute path (a venv's when the project has one): server.backend.command[0]. */
+  readonly interpreter: string;
+  /** gunicorn's WSGI target: `app:app` for app.py, `wsgi:app` for wsgi.py. */
+  readonly wsgi: string;
+  /** Existing folders of the interpreter's sys.path outside the project: the stdlib, site/dist-packages. */
+  readonly importPaths: readonly string[];
+}
+
+/** Files that mark a folder as a Python service for init (with no package.json). */
+export const PYTHON_MARKERS = ['app.py', 'wsgi.py', 'requirements.txt', 'pyproject.toml'] as const;
+
+/**
+ * Asked of the interpreter: sys.executable (the real program behind a pyenv shim or a PATH wrapper; a venv's own
+ * python), then its sys.path, one folder a line (site imports what .pth files add).
+ */
+export const PYTHON_PATHS_SCRIPT = 'import sys; print(sys.executable); print("\\n".join(p for p in sys.path if p))';
 
 export interface InitChoices {
   /** The project entry, relative to the project (the file PAM hashes). */
@@ -54,6 +75,7 @@ export function safeName(raw: unknown): string {
 }
 
 export function templateText(facts: ProjectFacts, choices: InitChoices): string {
+  if (facts.python) return pythonTemplateText(facts, facts.python, choices);
   const lines = [
     `# ${facts.name}: every file the gated start verifies (syntax: docs/template.md in the keygate package).`,
     `# ${choices.entry} is not listed: the vault hashes it, and it pins this list's sha256.`,
@@ -92,6 +114,38 @@ export function templateText(facts: ProjectFacts, choices: InitChoices): string 
   return `${lines.join('\n')}\n`;
 }
 
+/** A Python service's template: its code, the interpreter (${BACKEND}) and every folder it imports from. */
+function pythonTemplateText(facts: ProjectFacts, py: PythonFacts, choices: InitChoices): string {
+  const lines = [
+    `# ${facts.name}: every file the gated start verifies (syntax: docs/template.md in the keygate package).`,
+    `# ${choices.entry} is not listed: the vault hashes it, and it pins this list's sha256.`,
+    '# After any change here or in a listed file (an edit, pip install, apt upgrade of python3):',
+    '# node ' + choices.entry + ' generate-filelist && node ' + choices.entry + ' pin, then register the entry hash in PAM (docs/patching.md).',
+    '',
+    '# the app',
+    ...new Set([...(facts.rootFiles ?? []), ...facts.sourceDirs]),
+    '',
+    '# settings keygate reads (from verified bytes)',
+    'keygate.config.json',
+    '',
+    '# the interpreter (server.backend.command[0], by its realpath) and every folder it imports from:',
+    `# ${py.interpreter} -c 'import sys; print(sys.path)' lists them (the stdlib, site- and dist-packages)`,
+    '${BACKEND}',
+    ...py.importPaths,
+    '',
+    '# the node executable that runs the entry, and the vault client that receives the password (both are',
+    '# trust anchors too: in production root must own them)',
+    '${NODE}',
+    '${VAULT_CLIENT}',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** gunicorn on keygate's unix socket, run by the interpreter (so ${BACKEND} is the program keygate verifies). */
+export function pythonCommand(py: PythonFacts): string[] {
+  return [py.interpreter, '-m', 'gunicorn', '--bind', 'unix:${SOCKET}', '--workers', '2', py.wsgi];
+}
+
 export function configObject(facts: ProjectFacts, choices: InitChoices): Record<string, unknown> {
   const app = facts.main ?? 'index.js';
   const server: Record<string, unknown> = { host: '127.0.0.1', port: choices.port };
@@ -100,10 +154,12 @@ export function configObject(facts: ProjectFacts, choices: InitChoices): Record<
     const users = choices.dev ? undefined : separationUsers(facts);
     if (users) server['user'] = users.server;
     server['backend'] = {
-      $comment: choices.dev
-        ? 'The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]) (docs/backend.md).'
-        : `The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]). It runs as ${users!.backend}, keygate serves as ${users!.server} (create both: useradd --system; docs/backend.md#privilege-separation).`,
-      command: ['${NODE}', app, '${SOCKET}'],
+      $comment: `${
+        facts.python
+          ? `gunicorn serves ${facts.python.wsgi} on keygate's unix socket (pip install gunicorn, or apt-get install gunicorn).`
+          : 'The app listens on the unix socket path it gets as its first argument: app.listen(process.argv[2]).'
+      }${users ? ` It runs as ${users.backend}, keygate serves as ${users.server} (create both: useradd --system; docs/backend.md#privilege-separation).` : ' (docs/backend.md)'}`,
+      command: facts.python ? pythonCommand(facts.python) : ['${NODE}', app, '${SOCKET}'],
       listen: 'unix',
       ...(users ? { user: users.backend } : {}),
     };
