@@ -7,7 +7,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT, tempDir } from './helpers/project.js';
 
@@ -110,7 +110,10 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   // PAM's client is not on this machine: the emulator copied by --dev stands in for it. Only the value of the
   // page's own `export CSPM_CLIENT_HOME=…` line is replaced; nothing is set that the page does not set (F-1: this
   // test used to inject the variable, so it never saw that the page forgot it).
-  const pamClient = { CSPM_CLIENT_HOME: join(project, 'keygate/dev-cspm') };
+  // (a copy outside the project: production init removes the project's emulator)
+  const pamHome = tempDir('kg-cspm-');
+  cpSync(join(ROOT, 'dev/cspm'), pamHome, { recursive: true });
+  const pamClient = { CSPM_CLIENT_HOME: pamHome };
   const exported: Record<string, string> = {};
   let served: Served | undefined;
   try {
@@ -131,6 +134,12 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
       const r = shOk(run, project, extra);
       for (const line of expect) assert.ok(r.stdout.includes(line), `${cmd}: expected ${JSON.stringify(line)} in\n${r.stdout}`);
       if (cmd === 'npx keygate init --dev') assert.equal(r.stdout.trim(), join(project, 'keygate/main.cjs'), 'init prints the entry\'s absolute path');
+      if (cmd === 'npx keygate init --force') {
+        // production init removes the dev setup: the emulator (plain-text passwords) and the dev CA (F-10)
+        for (const f of ['keygate/dev-cspm', 'keystore/shop-api-ca.key', 'keystore/shop-api-server.crt', 'keystore/shop-api.p12', 'keystore/shop-api.crt']) assert.ok(!existsSync(join(project, f)), `${f} left behind`);
+        assert.match(r.stderr, /warn: removed the dev setup: keygate\/dev-cspm, keystore\/shop-api-ca\.key, keystore\/shop-api-server\.crt, keystore\/shop-api\.p12, keystore\/shop-api\.crt/);
+      }
+      if (cmd.startsWith('npx keygate keystore create')) assert.equal(statSync(join(project, 'keystore/shop-api.crt')).mode & 0o777, 0o644, 'the certificate is public');
       if (cmd.startsWith('npx keygate pin')) assert.match(r.stderr, new RegExp(`into ${join(project, 'keygate/main.cjs')}`), 'pin names the entry by its absolute path');
       if (cmd.startsWith('curl')) {
         // the dev start served; what follows in the page is maintenance and production

@@ -5,7 +5,7 @@
 // the emulator knows (dev-setup.ts), generates, pins and registers the entry, so `node <entry> serve` works at once.
 
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { cpSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
@@ -109,6 +109,20 @@ function onPath(name: string, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * What init --dev left that production must not keep: the emulator folder, the dev CA's key and server
+ * certificate, and the keystore and CA certificate when they are still the dev ones (the emulator's store holds
+ * that keystore's sha256); a production keystore already created at that path is kept.
+ */
+function devLeftovers(project: string, keystore: string, alias: string): string[] {
+  const emulator = join(project, DEV_EMULATOR);
+  const files = devKeystoreFiles(keystore);
+  const store = readStore(join(emulator, 'a2a-store.json'));
+  const devSha = store.accounts[alias]?.keystoreSha256;
+  const isDevKeystore = devSha !== undefined && fileExists(keystore) && sha256(readWhole(keystore)) === devSha;
+  return [emulator, files.caKey, files.serverCert, ...(isDevKeystore ? [files.keystore, files.trust] : [])].filter((f) => fileExists(f));
+}
+
 /** The running bundle with its pin slot emptied: a fresh entry that pins its own project. */
 function freshEntry(source: string): Buffer {
   const bytes = Buffer.from(readWhole(source));
@@ -168,13 +182,21 @@ const init: Handler = async (ctx, args) => {
   // that path is a file in the way like the others (it may be one PAM rotates).
   const devKeystore = dev ? devKeystoreFiles(resolve(project, choices.keystore)) : undefined;
   const reuseKeystore = devKeystore !== undefined && !devKeystoreStale(devKeystore, readStore(join(project, DEV_EMULATOR, 'a2a-store.json')), facts.name, new Date());
+  // Production init over a dev setup: the emulator (a plain-text password store) and the dev CA go (F-10).
+  const leftovers = dev ? [] : devLeftovers(project, resolve(project, choices.keystore), facts.name);
   // Nothing is written unless everything can be: one refusal lists every file in the way.
   const inTheWay = [...files.map(([f]) => f), ...(devKeystore && !reuseKeystore ? [devKeystore.keystore] : [])].filter((f) => fileExists(f));
-  if (inTheWay.length && !force) {
-    throw new KeygateError('USAGE', `failed to init: would overwrite ${inTheWay.map((f) => relative(project, f)).join(', ')}`, {
+  if ((inTheWay.length || leftovers.length) && !force) {
+    const what = [
+      ...(inTheWay.length ? [`would overwrite ${inTheWay.map((f) => relative(project, f)).join(', ')}`] : []),
+      ...(leftovers.length ? [`would remove the dev setup ${leftovers.map((f) => relative(project, f)).join(', ')}`] : []),
+    ];
+    throw new KeygateError('USAGE', `failed to init: ${what.join('; ')}`, {
       hint: 'keygate init --force (replaces them; keep your own edits elsewhere first)',
     });
   }
+  for (const f of leftovers) rmSync(f, { recursive: true, force: true });
+  if (leftovers.length) ctx.log.warn(`removed the dev setup: ${leftovers.map((f) => relative(project, f)).join(', ')} (the emulator's store held the dev passwords in plain text)`);
   for (const [file, data, fileMode] of files) writeAtomicIn(file, data, fileMode);
   ctx.log.info(`wrote ${files.map(([f]) => relative(project, f)).join(', ')}`);
   if (facts.python) ctx.log.info(`python backend: ${facts.python.interpreter} -m gunicorn ${facts.python.wsgi} on keygate's unix socket; the template lists it and the ${facts.python.importPaths.length} folders it imports from`);
