@@ -44,10 +44,10 @@ function ensurePrefix(): void {
 }
 
 /** `node.exe dist/main.js <args>` under Wine; output through files. */
-function wine(dir: string, args: readonly string[]): { code: number; stdout: string; stderr: string } {
+function wine(dir: string, args: readonly string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const out = join(dir, `.wine-out-${process.hrtime.bigint()}`);
   const [o, e] = [openSync(`${out}.1`, 'w'), openSync(`${out}.2`, 'w')];
-  const r = spawnSync(WINE!, [NODE_WIN, 'dist/main.js', ...args], { cwd: dir, env: wineEnv(), stdio: ['ignore', o, e], timeout: 180_000 });
+  const r = spawnSync(WINE!, [NODE_WIN, 'dist/main.js', ...args], { cwd: dir, env: { ...wineEnv(), ...env }, stdio: ['ignore', o, e], timeout: 180_000 });
   closeSync(o);
   closeSync(e);
   return { code: r.status ?? -1, stdout: readFileSync(`${out}.1`, 'utf8'), stderr: readFileSync(`${out}.2`, 'utf8') };
@@ -225,4 +225,24 @@ test('Windows under Wine: seed-style drive template → generate → pin → ver
   assert.equal(refused.url, undefined);
   assert.equal(refused.code, 3, refused.stderr());
   assert.equal(calls(dir).length, before, 'the vault was not asked');
+});
+
+test('Windows under Wine: ${VAULT_CLIENT} is cspmclient64.exe under CSPM_CLIENT_HOME when vault.clientPath is unset', { skip, timeout: 300_000 }, () => {
+  ensurePrefix();
+  const dir = tempDir('kg-win-home-');
+  copyEntry(dir);
+  const exe = join(dir, 'cloakware/cspmclient/bin64/cspmclient64.exe');
+  writeTree(dir, {
+    'cloakware/cspmclient/bin64/cspmclient64.exe': 'MZ stand-in: only hashed here\n',
+    'keygate.config.json': JSON.stringify({ vault: { provider: 'cspm', alias: 'a' } }),
+    'filelist.template': 'keygate.config.json\r\n${VAULT_CLIENT}\r\n',
+  });
+  const gen = wine(dir, ['generate-filelist'], { CSPM_CLIENT_HOME: `${winDir(join(dir, 'cloakware'))}\\` });
+  assert.equal(gen.code, 0, gen.stderr);
+  const manifest = readFileSync(join(dir, 'filelist.sha256'), 'utf8');
+  assert.match(manifest, new RegExp(`^${sha256(readFileSync(exe))} \\*${winDir(exe).replace(/\\/g, '\\\\')}$`, 'm'));
+  // and without the variable set, the line names the documented default, which does not exist here
+  const unset = wine(dir, ['generate-filelist']);
+  assert.notEqual(unset.code, 0, unset.stderr);
+  assert.match(unset.stderr, /line 2 \(\$\{VAULT_CLIENT\}\) matches no file/);
 });
