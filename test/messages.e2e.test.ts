@@ -215,6 +215,8 @@ test('a bare keygate prints the usage and exits 2 at once (it used to start the 
   assert.equal(h.code, 0, h.stderr);
   assert.equal(h.stdout, keygate(dir, ['--help']).stdout);
   assert.match(h.stdout, /Commands:/);
+  // every command's help ends with its exit codes; keystore's had none (F-16)
+  assert.match(keygate(dir, ['keystore', 'create', '--help']).stdout, /\nExit codes: 0 written, 2 usage .*5\s+keystore \(it exists: --force\)/s);
   const cases: Array<[string[], string]> = [
     [['verify', '--jsn'], 'Unknown argument: jsn (did you mean --json?) [USAGE]\n  fix: run node dist/main.js verify --help\n'],
     [['serve', '--prot', '9443'], 'Unknown argument: prot (did you mean --port?) [USAGE]\n  fix: run node dist/main.js serve --help\n'],

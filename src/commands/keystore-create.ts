@@ -194,7 +194,8 @@ export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<stri
           return true;
         })
         .example('$0 keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
-        .example('$0 keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA'),
+        .example('$0 keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA')
+        .epilogue("Exit codes: 0 written, 2 usage (a flag, the password file, a name outside the CA's profile), 5 keystore (it exists: --force), 7 input (the CA files) (docs/errors.md)"),
     handler: choose(createHandler),
   };
 }
