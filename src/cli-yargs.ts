@@ -56,11 +56,14 @@ const NO_COMMAND = 'no command given';
 
 /** `keystore create ` for `keystore create --x`: the help that lists this command's flags (F-8), else ''. */
 function helpWords(argv: readonly string[], commands: CommandList): string {
-  const words = argv.slice(0, 2).filter((a, i) => !a.startsWith('-') && (i === 0 || argv[0] !== undefined && !argv[0].startsWith('-')));
-  const mod = commands(() => () => undefined).find((m) => String([m.command].flat()[0]).split(' ')[0] === words[0]);
-  if (!mod) return '';
-  const nested = String([mod.command].flat()[0]).includes(' <');
-  return `${(nested ? words : words.slice(0, 1)).join(' ')} `;
+  const [first, second] = argv;
+  if (first === undefined || first.startsWith('-')) return '';
+  const spec = commands(() => () => undefined)
+    .map((m) => String([m.command].flat()[0]))
+    .find((c) => c.split(' ')[0] === first);
+  if (spec === undefined) return '';
+  // `keystore <action>`: the action's help lists the flags
+  return spec.includes(' <') && second !== undefined && !second.startsWith('-') ? `${first} ${second} ` : `${first} `;
 }
 
 /**
