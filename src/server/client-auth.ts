@@ -258,7 +258,10 @@ export class ClientAuth {
   tls(): ClientTls | undefined {
     if (this.config.mode === 'off') return undefined;
     const crl = [...this.#crls.values()].flat().map((c) => toPem(c.der, 'X509 CRL'));
-    return { requestCert: true, rejectUnauthorized: this.config.mode === 'required', ca: this.#caPem, ...(crl.length ? { crl } : {}) };
+    // rejectUnauthorized stays false in required mode too: Node would close a failed chain after the handshake
+    // without any event (_tls_wrap onServerSocketSecure), so nothing could log why (F-12). onConnection refuses
+    // it instead, in the same emit, before any request is read; only the no-certificate alert is lost.
+    return { requestCert: true, rejectUnauthorized: false, ca: this.#caPem, ...(crl.length ? { crl } : {}) };
   }
 
   /** Gives the server's setter for the client TLS options (used on CRL reload). */
@@ -330,14 +333,19 @@ export class ClientAuth {
   }
 
   /**
-   * Called for every new TLS connection: records verified ones (to close them if their certificate is revoked
-   * later); in required mode also closes a connection whose certificate is not pinned (TLS accepted the chain).
+   * Called for every new TLS connection, synchronously in the secureConnection emit (before any request is
+   * read): in required mode closes a connection without a verified, pinned certificate, with one log line saying
+   * why; in optional mode logs a certificate that did not verify; records verified ones (to close them if their
+   * certificate is revoked later).
    */
   onConnection = (socket: TLSSocket): void => {
     if (this.config.mode === 'off') return;
     const auth = this.peer(socket);
-    if (auth.verify.startsWith('FAILED:')) this.#refused(socket, auth.verify.slice('FAILED:'.length));
-    if (this.config.mode === 'required' && !auth.identity) {
+    const required = this.config.mode === 'required';
+    if (auth.verify.startsWith('FAILED:') || (required && !auth.identity)) {
+      this.#refused(socket, auth.verify === 'NONE' ? 'no certificate sent' : auth.verify.slice('FAILED:'.length));
+    }
+    if (required && !auth.identity) {
       socket.destroy();
       return;
     }
