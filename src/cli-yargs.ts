@@ -161,7 +161,9 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
     const flag = name.slice('KEYGATE_'.length).toLowerCase().replace(/_/g, '-');
     if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired|dev|backend)$/.test(flag) ? TRUE_WORDS.test(value!) : value;
     else if (![...byName.values()].some((flags) => flags.has(flag))) {
-      throw new KeygateError('USAGE', `failed to read the environment: ${name} names no flag of any keygate command (--${flag})`, {
+      const all = new Set([...global, ...[...byName.values()].flatMap((flags) => [...flags])].filter((f) => f.length > 1));
+      const near = didYouMean(flag, all, (f) => `KEYGATE_${f.toUpperCase().replace(/-/g, '_')}`);
+      throw new KeygateError('USAGE', `failed to read the environment: ${name} names no flag of any keygate command (--${flag})${near}`, {
         hint: `unset ${name}  (each flag --x-y has the variable KEYGATE_X_Y: keygate <command> --help lists them)`,
       });
     }

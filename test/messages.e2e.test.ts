@@ -62,7 +62,7 @@ test('a KEYGATE_* variable for another command\'s flag does not break verify or 
   }
   const typo = keygate(dir, ['verify'], { env: { KEYGATE_PROT: '9443' } });
   assert.equal(typo.code, 2, typo.stderr);
-  assert.match(typo.stderr, /failed to read the environment: KEYGATE_PROT names no flag of any keygate command \(--prot\) \[USAGE\]/);
+  assert.match(typo.stderr, /failed to read the environment: KEYGATE_PROT names no flag of any keygate command \(--prot\) \(did you mean KEYGATE_PORT\?\) \[USAGE\]/);
   assert.match(typo.stderr, /fix: unset KEYGATE_PROT/);
   // the variables still work where their flag exists
   const json = keygate(dir, ['verify'], { env: { KEYGATE_LOG_FORMAT: 'json' } });
