@@ -29,10 +29,15 @@ export interface GateArgs<C extends GateCommandSpec> {
 }
 
 /**
- * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm) and the test runner's list
- * of node binaries (scripts/run-tests.mjs). Every other KEYGATE_<FLAG> must name a flag of some command.
+ * KEYGATE_* variables that are no flag: the dev A2A emulator's store file (dev/cspm), the test runner's list
+ * of node binaries (scripts/run-tests.mjs) and the Windows lane's node.exe (test/windows-wine.e2e.test.ts; .ci/run
+ * exports it, and every keygate a test starts inherits it). Every other KEYGATE_<FLAG> must name a flag.
  */
-export const NOT_FLAG_VARIABLES: ReadonlySet<string> = new Set(['KEYGATE_A2A_STORE', 'KEYGATE_TEST_NODES']);
+export const NOT_FLAG_VARIABLES: ReadonlySet<string> = new Set([
+  'KEYGATE_A2A_STORE',
+  'KEYGATE_TEST_NODES',
+  'KEYGATE_WINE_NODE',
+]);
 
 /** How cli.ts turns KEYGATE_<FLAG>=value into a value for a boolean flag. */
 export const TRUE_WORDS = /^(1|true|yes)$/i;
