@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, SENTINEL, curl, keygate, tempDir, vaultCalls, type Served } from './helpers/project.js';
 import { PYTHON, alive, backendPid, backendProject, missingPeer, waitFor, type BackendProject } from './helpers/backend.js';
@@ -102,6 +102,7 @@ interface Report {
   folders: Record<string, string>;
   exec: Record<string, string>;
   fds: Record<string, string>;
+  status: Record<string, string>;
 }
 
 async function attackFromInside(kind: Kind, separated: boolean): Promise<{ report: Report; secretFile: string; served: Served; project: BackendProject }> {
@@ -130,12 +131,15 @@ for (const kind of ['gunicorn', 'express'] as const) {
       for (const [dir, how] of Object.entries(report.folders)) assert.equal(how, 'EACCES', `${dir}: ${how}`);
       for (const [prog, how] of Object.entries(report.exec)) assert.equal(how, 'EACCES', `${prog}: ${how}`);
       assert.ok(!Object.values(report.fds).includes(secretFile), `an fd keygate inherited reached the backend: ${JSON.stringify(report.fds)}`);
-      // keygate serves as server.user: the vault was asked by it, and the page still comes through the proxy.
+      // No capability left from root's start, no supplementary group, and no setuid program can lift it again.
+      for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.equal(report.status[set], '0000000000000000', `${set}: ${JSON.stringify(report.status)}`);
+      assert.equal(report.status['NoNewPrivs'], '1');
+      assert.equal(report.status['Groups'], '');
+      // keygate serves as server.user: the vault was asked by that user's process, and the page still comes through the proxy.
       assert.equal(curl(`${served.url}hello`, project.crt).stdout, 'attacker ready\n');
       const calls = vaultCalls(project);
       assert.equal(calls.length, 1);
-      const status = readFileSync(`/proc/${served.child.pid}/status`, 'utf8');
-      assert.match(status, /^Uid:\s+0\s/m, 'the supervisor (the process started) stays root');
+      assert.equal(calls[0]!.uid, SERVER_UID, 'the vault client ran as server.user, not as root');
     } finally {
       assert.equal(await served.stop(), 0, served.stderr());
     }
@@ -154,7 +158,7 @@ test('the probe sees a leak: a backend under keygate\'s own user (sameUser) read
   }
 });
 
-test('separated: a backend that dies is restarted by the root half (verified again), the serving half follows it, and a stop leaves nothing running', { skip, timeout: 300_000 }, async () => {
+test('separated: a backend that dies is restarted by the root half (verified again), the serving half follows it, SIGHUP reaches the serving half, and a stop leaves nothing running', { skip, timeout: 300_000 }, async () => {
   const p = attackProject('gunicorn', true);
   const served = await serveWithInheritedFd(p.dir, '/dev/null');
   try {
@@ -165,6 +169,11 @@ test('separated: a backend that dies is restarted by the root half (verified aga
     assert.notEqual(second, first);
     assert.match(served.stderr(), /verified \d+ files again before restarting the backend/);
     await waitFor(() => curl(`${served.url}hello`, p.crt).stdout === 'attacker ready\n', 20_000, 'the page through the restarted backend');
+    // SIGHUP to the root half (systemctl reload) reaches the serving half: it asks the vault again, as server.user.
+    assert.equal(vaultCalls(p).length, 1);
+    process.kill(served.child.pid!, 'SIGHUP');
+    await waitFor(() => vaultCalls(p).length === 2, 30_000, 'the reload\'s vault call');
+    assert.equal(vaultCalls(p)[1]!.uid, SERVER_UID);
     assert.equal(await served.stop(), 0, served.stderr());
     assert.ok(!alive(-second), 'the backend\'s process group is gone after the stop');
   } finally {
@@ -178,5 +187,50 @@ test('separation refuses before the vault is asked: keygate not started as root,
   assert.equal(asServer.code, 2, asServer.stderr);
   assert.match(asServer.stderr, /BACKEND_USER_INVALID|not root, so it cannot switch users/);
   assert.match(asServer.stderr, /fix: start keygate as root/);
+
+  const config = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8')) as { server: { backend: Record<string, unknown> } };
+  config.server.backend['user'] = 'kg-no-such-user';
+  writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
+  assert.equal(keygate(p.dir, ['generate-filelist']).code, 0);
+  assert.equal(keygate(p.dir, ['pin']).code, 0);
+  const unknown = keygate(p.dir, ['serve']);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /BACKEND_USER_INVALID/);
+  assert.match(unknown.stderr, /kg-no-such-user/);
   assert.equal(vaultCalls(p).length, 0);
+});
+
+test('separated: a backend that points its socket at another server, and fills its folder, gets neither root nor the serving user to follow', { skip, timeout: 120_000 }, async () => {
+  // A server only root and the serving user should reach; the rogue backend makes ${SOCKET} a symlink to it.
+  // Its own process: keygate() below blocks this one's event loop.
+  const victimDir = tempDir('kg-victim-');
+  chmodSync(victimDir, 0o755);
+  const victim = join(victimDir, 'victim.sock');
+  const asked = join(victimDir, 'asked.log');
+  const server = spawn(process.execPath, ['-e', `require('http').createServer((q, r) => { require('fs').appendFileSync(${JSON.stringify(asked)}, q.url + '\\n'); r.end('victim\\n'); }).listen(${JSON.stringify(victim)}, () => require('fs').chmodSync(${JSON.stringify(victim)}, 0o777))`], { stdio: 'ignore' });
+  await waitFor(() => existsSync(victim), 10_000, 'the victim server');
+  const canaryDir = tempDir('kg-canary-');
+  writeFileSync(join(canaryDir, 'keep'), 'root\'s file\n');
+  const runtimeParent = tempDir('kg-tmp-');
+  chmodSync(runtimeParent, 0o755);
+  const p = backendProject('plain', { command: [PYTHON, 'rogue_socket.py', '${SOCKET}'], listen: 'unix', user: String(BACKEND_UID), readyTimeoutMs: 3000, env: { KG_VICTIM: victim, KG_CANARY: canaryDir } }, {
+    files: { 'backend/rogue_socket.py': readFileSync(join(FIXTURES, 'rogue_socket.py'), 'utf8') },
+    server: { user: String(SERVER_UID) },
+  });
+  try {
+    const r = keygate(p.dir, ['serve'], { env: { TMPDIR: runtimeParent } });
+    assert.equal(r.code, 6, r.stderr);
+    assert.match(r.stderr, /BACKEND_NOT_READY/);
+    assert.match(r.stderr, /is a symlink, not a socket of uid 64102/);
+    assert.ok(!existsSync(asked), `the readiness probe reached the server the symlink names: ${existsSync(asked) ? readFileSync(asked, 'utf8') : ''}`);
+    assert.equal(vaultCalls(p).length, 0);
+    // What the backend left in its folder stays (with a warning), root never walks it: the canary it links to is whole.
+    assert.match(r.stderr, /runtime folder .* was left in place/);
+    const [outer] = readdirSync(runtimeParent);
+    assert.ok(outer, 'the runtime folder is left');
+    assert.equal(statSync(join(runtimeParent, outer, 'b')).uid, BACKEND_UID);
+    assert.equal(readFileSync(join(canaryDir, 'keep'), 'utf8'), 'root\'s file\n');
+  } finally {
+    server.kill();
+  }
 });

@@ -10,7 +10,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { EXIT, KeygateError, type ExitStatus } from '../errors.js';
+import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
+import { pinSocket, type PinnedSocket } from '../adapters/pinned-socket.js';
 import type { BackendConfig } from '../core/config.js';
 import type { Logger } from '../adapters/logger.js';
 import type { Backend } from './supervisor.js';
@@ -21,8 +22,12 @@ export { separationIdentities };
 const SETPRIV = '/usr/bin/setpriv';
 /** The serving process finds the backend's socket and its control channel (fd 3) by these two names. */
 export const SOCKET_ENV = 'KG_BACKEND_SOCKET';
+/** The backend's uid: the serving process connects only to a socket of that uid, pinned (adapters/pinned-socket). */
+export const SOCKET_UID_ENV = 'KG_BACKEND_UID';
 export const CONTROL_FD_ENV = 'KG_CONTROL_FD';
 const CONTROL_FD = 3;
+/** The least time between two restarts the serving half may ask for. */
+const RESTART_REQUEST_GAP_MS = 5_000;
 
 /** One line on the control channel. Supervisor → server: the backend's state; server → supervisor: restart. */
 export type ControlMessage = { backend: 'up'; pid: number } | { backend: 'down' } | { restart: true };
@@ -108,6 +113,7 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(run.env)) if (v !== undefined) env[k] = v;
   env[SOCKET_ENV] = socketPath;
+  env[SOCKET_UID_ENV] = String(identities.backend.uid);
   env[CONTROL_FD_ENV] = String(CONTROL_FD);
   const s = identities.server;
   const groups = s.hasPasswdEntry ? ['--init-groups'] : ['--clear-groups'];
@@ -122,13 +128,20 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
   const ch = child.stdio[CONTROL_FD];
   if (ch) {
     ch.on('error', () => undefined); // the serving process exiting closes it: the exit is handled below
+    // The serving half may ask for restarts, not for a storm of them: one while the backend is up, at most one
+    // per RESTART_REQUEST_GAP_MS (each restart re-verifies the tree, which a flood would turn into a load).
+    let lastRestart = 0;
     readLines(ch as NodeJS.ReadableStream, (line) => {
       const m = parseControlLine(line);
-      if (m && 'restart' in m) {
-        const pid = backend.pid();
-        log.info('restarting the backend on the admin channel\'s request', { gate: 'backend' });
-        if (pid) process.kill(pid, 'SIGTERM'); // the supervisor verifies again and restarts it
+      if (!m || !('restart' in m)) return;
+      const pid = backend.pid();
+      if (!pid || Date.now() - lastRestart < RESTART_REQUEST_GAP_MS) {
+        log.warn('a restart request was ignored: the backend is restarting, or was restarted moments ago', { gate: 'backend' });
+        return;
       }
+      lastRestart = Date.now();
+      log.info('restarting the backend on the admin channel\'s request', { gate: 'backend' });
+      process.kill(pid, 'SIGTERM'); // the supervisor verifies again and restarts it
     });
   }
   const pid = backend.pid();
@@ -152,24 +165,40 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
 /** The serving half's view of a backend the root half runs: its socket, and its state from the control channel. */
 export function separatedBackend(env: Readonly<Record<string, string | undefined>>, controlFd: number, log: Logger): Backend & { restart(): void } {
   const socketPath = env[SOCKET_ENV]!;
+  const ownerUid = Number(env[SOCKET_UID_ENV]);
   const ch = new net.Socket({ fd: controlFd, readable: true, writable: true });
   ch.on('error', () => undefined);
+  // The socket lives in the backend's folder: the path is pinned to the socket inode the backend bound (of its
+  // uid, not a symlink) each time it comes up, and the proxy connects to that inode only (review M1).
+  let pinned: PinnedSocket | undefined;
+  const pin = (): void => {
+    pinned?.close();
+    pinned = undefined;
+    try {
+      pinned = pinSocket(socketPath, ownerUid);
+    } catch (err) {
+      log.error(`backend socket refused, answering 502: ${describeCause(err)}`, { gate: 'backend' });
+    }
+  };
   let up = true;
   let pid: number | undefined;
+  pin();
   readLines(ch, (line) => {
     const m = parseControlLine(line);
     if (!m || 'restart' in m) return;
     up = m.backend === 'up';
     pid = m.backend === 'up' ? m.pid : undefined;
+    if (up) pin();
   });
   // The supervisor's death ends this process too (pdeathsig); the channel must not keep the loop alive alone.
   ch.unref();
   return {
-    target: () => (up ? { socketPath } : undefined),
+    target: () => (up && pinned ? { socketPath: pinned.path } : undefined),
     pid: () => (up ? pid : undefined),
     start: async () => undefined,
     stop: async () => {
       ch.destroy();
+      pinned?.close();
     },
     restart: () => {
       log.info('asking the supervisor to restart the backend', { gate: 'backend' });

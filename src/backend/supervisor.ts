@@ -14,7 +14,8 @@
 //            group; whatever is left in the group then gets SIGTERM and SIGKILL; the runtime folder is removed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { pinSocket } from '../adapters/pinned-socket.js';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,16 +88,31 @@ export function backendArgv(config: BackendConfig, vars: { socket?: string; node
   return config.command.map((a) => a.replaceAll('${NODE}', vars.node).replaceAll('${SOCKET}', vars.socket ?? '${SOCKET}'));
 }
 
-/** The runtime folder: systemd's RuntimeDirectory= when set, else a fresh 0700 folder under the temp dir. */
-function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separation: SupervisorOptions['separation']): { dir: string; owned: boolean } {
+/**
+ * The runtime folder the backend's socket goes in, and the folder keygate removes at stop (never recursively).
+ * Separated: `<root's 0711 folder>/b/backend.sock`. The outer folder is root's (others may only pass through),
+ * so the backend can neither rename nor replace the inner one, and root's unlink and
+ * rmdir at stop resolve through folders the backend cannot swap for a symlink. The inner folder is the backend's
+ * (it binds the socket there), setgid to the serving user's group, mode 2710.
+ * Else: systemd's RuntimeDirectory= when set, or a fresh 0700 folder under the temp dir.
+ */
+interface RuntimeDir {
+  /** Where backend.sock goes. */
+  readonly dir: string;
+  /** Folders keygate made, innermost first: removed with rmdir at stop (a folder the backend filled is left). */
+  readonly made: readonly string[];
+}
+
+function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separation: SupervisorOptions['separation']): RuntimeDir {
   const systemd = env['RUNTIME_DIRECTORY']?.split(':')[0];
   if (separation) {
-    // Owned by the backend (it binds the socket there), entered by keygate's group only (setgid: the socket
-    // gets that group), nobody else: mode 2710. A fresh folder, so nothing planted in it earlier is trusted.
-    const dir = mkdtempSync(join(systemd ?? tmpdir(), 'keygate-backend-'));
-    chownSync(dir, separation.backend.uid, separation.serverGid);
-    chmodSync(dir, 0o2710);
-    return { dir, owned: true };
+    const outer = mkdtempSync(join(systemd ?? tmpdir(), 'keygate-backend-')); // 0700, root's; fresh: nothing planted
+    const inner = join(outer, 'b');
+    mkdirSync(inner, { mode: 0o700 });
+    chownSync(inner, separation.backend.uid, separation.serverGid);
+    chmodSync(inner, 0o2710);
+    chmodSync(outer, 0o711); // passed through by both users; b/ decides who enters
+    return { dir: inner, made: [inner, outer] };
   }
   if (systemd) {
     const st = statSync(systemd);
@@ -105,9 +121,19 @@ function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separ
         hint: 'set RuntimeDirectoryMode=0700 in the systemd unit',
       });
     }
-    return { dir: systemd, owned: false };
+    return { dir: systemd, made: [] };
   }
-  return { dir: mkdtempSync(join(tmpdir(), 'keygate-backend-')), owned: true }; // mkdtemp makes it 0700
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-backend-')); // mkdtemp makes it 0700
+  return { dir, made: [dir] };
+}
+
+/** unlink that does not mind a missing file (it never follows a symlink in the last component). */
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 export function createBackend(options: SupervisorOptions): Backend {
@@ -122,7 +148,7 @@ export function createBackend(options: SupervisorOptions): Backend {
   }
   if (config.watchdog && !watchdog) log.warn(`${SETPRIV} is missing: the backend will outlive keygate if keygate is killed with SIGKILL (KillMode=control-group covers it)`, { gate: 'backend' });
 
-  let runtime: { dir: string; owned: boolean } | undefined;
+  let runtime: RuntimeDir | undefined;
   let child: ChildProcess | undefined;
   let current: BackendTarget | undefined;
   let up = false;
@@ -170,7 +196,7 @@ export function createBackend(options: SupervisorOptions): Backend {
           hint: 'set TMPDIR (or RuntimeDirectory=) to a shorter folder',
         });
       }
-      if (existsSync(socketPath)) unlinkSync(socketPath); // our own folder: a socket left by the previous run
+      unlinkIfThere(socketPath); // a socket left by the previous run
     } else {
       listener = await bindLoopback();
     }
@@ -222,7 +248,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     log.info(`backend started: pid ${proc.pid}, ${socketPath ? `unix socket ${socketPath}` : `fd 3 = 127.0.0.1:${lastPort}`}`, { gate: 'backend', pid: proc.pid });
 
     const ready = await Promise.race([
-      waitReady(target, config, signal).then((r) => ({ ready: r })),
+      waitReady(target, config, signal, separation?.backend.uid).then((r) => ({ ready: r })),
       exited.then((e) => ({ exited: e })),
     ]);
     if ('exited' in ready) {
@@ -283,7 +309,7 @@ export function createBackend(options: SupervisorOptions): Backend {
         () => restart(),
         (err: unknown) => {
           if (stopping) return;
-          log.error('backend not restarted: its files no longer match the manifest', { gate: 'backend' });
+          log.error(`backend not restarted: the check before it failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
           options.onGiveUp(err instanceof KeygateError ? err : new KeygateError('INTERNAL', describeCause(err)));
         },
       );
@@ -352,10 +378,19 @@ export function createBackend(options: SupervisorOptions): Backend {
     }
   }
 
+  // Never a recursive removal: under separation the backend owns the inner folder and could plant a symlink
+  // for root to follow (review H1). The socket is unlinked, the folders keygate made are rmdir'ed, and one the
+  // backend left files in stays, with a warning.
   function cleanupRuntime(): void {
-    if (runtime?.owned) rmSync(runtime.dir, { recursive: true, force: true });
-    else if (runtime) rmSync(join(runtime.dir, 'backend.sock'), { force: true });
+    if (!runtime) return;
+    const { dir, made } = runtime;
     runtime = undefined;
+    try {
+      unlinkIfThere(join(dir, 'backend.sock'));
+      for (const d of made) rmdirSync(d);
+    } catch (err) {
+      log.warn(`the backend's runtime folder ${dir} was left in place: ${describeCause(err)}`, { gate: 'backend' });
+    }
   }
 }
 
@@ -417,13 +452,16 @@ export function lineSplitter(max: number, emit: (line: string) => void): { push(
   };
 }
 
-/** Polls until the backend answers HTTP (true), the time is up (a reason), or the signal aborts ('aborted'). */
-async function waitReady(target: BackendTarget, config: BackendConfig, signal?: AbortSignal): Promise<true | string> {
+/**
+ * Polls until the backend answers HTTP (true), the time is up (a reason), or the signal aborts ('aborted').
+ * With `ownerUid` (separated) each probe goes to the pinned socket, never through a path the backend controls.
+ */
+async function waitReady(target: BackendTarget, config: BackendConfig, signal?: AbortSignal, ownerUid?: number): Promise<true | string> {
   const deadline = Date.now() + config.readyTimeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     if (signal?.aborted) return 'aborted';
-    const r = await probe(target, config.readyPath ?? '/', Math.max(100, Math.min(2_000, deadline - Date.now())));
+    const r = await probe(target, config.readyPath ?? '/', Math.max(100, Math.min(2_000, deadline - Date.now())), ownerUid);
     if (typeof r === 'number') {
       if (config.readyPath === undefined || (r >= 200 && r < 400)) return true;
       last = ` (${config.readyPath} answered ${r})`;
@@ -434,14 +472,26 @@ async function waitReady(target: BackendTarget, config: BackendConfig, signal?: 
 }
 
 /** One GET; the status, or the error code ('' while the socket does not exist yet). */
-function probe(target: BackendTarget, path: string, timeoutMs: number): Promise<number | string> {
-  return new Promise((done) => {
-    const req = http.request({ ...target, path, method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'keygate-readiness' } }, (res) => {
+function probe(target: BackendTarget, path: string, timeoutMs: number, ownerUid?: number): Promise<number | string> {
+  let to = target;
+  let release = (): void => undefined;
+  if ('socketPath' in target && ownerUid !== undefined) {
+    try {
+      const pinned = pinSocket(target.socketPath, ownerUid);
+      to = { socketPath: pinned.path };
+      release = () => pinned.close();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return Promise.resolve(e.code === 'ENOENT' ? '' : e.message);
+    }
+  }
+  return new Promise<number | string>((done) => {
+    const req = http.request({ ...to, path, method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'keygate-readiness' } }, (res) => {
       res.resume();
       done(res.statusCode ?? 0);
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? '' : describeCause(err)));
     req.end();
-  });
+  }).finally(release);
 }

@@ -162,7 +162,7 @@ export function demoProject(options: DemoOptions = {}): DemoProject {
 }
 
 /** Calls the emulator received (alias, bypass, status, argv, env). */
-export function vaultCalls(project: DemoProject): { alias: string; bypass: string; status: number; argv: string[]; env: Record<string, string> }[] {
+export function vaultCalls(project: DemoProject): { alias: string; bypass: string; status: number; uid?: number; argv: string[]; env: Record<string, string> }[] {
   if (!existsSync(project.callLog)) return [];
   return readFileSync(project.callLog, 'utf8')
     .split('\n')
