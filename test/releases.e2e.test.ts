@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
+import { backendPid, backendProject, missingPeer, waitFor } from './helpers/backend.js';
 
 const skip = IS_ROOT ? undefined : 'the host floor (stateFile) must be root-owned: run as root (CI does)';
 
@@ -86,7 +87,9 @@ test('a release signed in CI starts on two hosts with one registration; a patche
   for (const host of hosts) {
     deploy(ci.dir, host.dir, ['content/readme.txt']);
     await startsAndServes(host, 2);
-    assert.equal(sha256File(join(host.dir, 'dist/main.js')), entryHash, 'the registered entry did not change');
+    // The vault released the password (A2A status 400) to the entry registered once: it hashed the entry and matched.
+    const call = vaultCalls(host).at(-1) as { status: number; script?: string };
+    assert.deepEqual([call.status, call.script], [400, join(host.dir, 'dist/main.js')], 'the vault did not release the password to the registered entry after the patch');
   }
   assert.equal(readFileSync(state, 'utf8'), '2\n', 'a root start raised the host floor to the release it accepted');
 
@@ -201,4 +204,37 @@ test('rotation: a re-pin that retires a key (one registration) refuses its relea
   assert.match(r.stderr, /RELEASE_INVALID/);
   ok(sign('next', 3), 'sign next');
   await (await serve(p.dir)).stop();
+});
+
+test('a release that expires while the service runs does not stop it at a backend restart; a release deployed meanwhile waits for keygate\'s own restart', { skip: missingPeer('python'), timeout: 300_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'correct horse battery staple\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen');
+  const p = backendProject('plain', { restart: { initialDelayMs: 100, maxDelayMs: 200, maxRestarts: 5, resetAfterMs: 60_000 } });
+  const pinned = keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop']);
+  ok(pinned, 'pin --release-keys');
+  register(p, pinned.stdout.trim());
+  const sign = (version: number, expires: string) => keygate(p.dir, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', String(version), '--expires', expires]);
+  ok(keygate(p.dir, ['generate-filelist']), 'generate');
+  const expires = new Date(Date.now() + 10_000);
+  ok(sign(1, expires.toISOString()), 'sign 1');
+  const s = await serve(p.dir);
+  try {
+    await new Promise((r) => setTimeout(r, Math.max(0, expires.getTime() - Date.now() + 1000)));
+    // Planted once (the release judged again at the restart): exit 3 with RELEASE_EXPIRED here.
+    process.kill(backendPid(s)!, 'SIGKILL');
+    const second = await waitFor(() => backendPid(s, 2), 30_000, 'the backend restarted after the release expired');
+    assert.equal(s.child.exitCode, null, s.stderr());
+    // Release 2 lands on disk while release 1 runs: the backend is not restarted on files keygate did not start with.
+    writeFileSync(join(p.dir, 'backend/app.py'), readFileSync(join(p.dir, 'backend/app.py'), 'utf8') + '\n# release 2\n');
+    ok(keygate(p.dir, ['generate-filelist']), 'generate 2');
+    ok(sign(2, '90d'), 'sign 2');
+    process.kill(second, 'SIGKILL');
+    assert.equal(await s.exited, 3, s.stderr());
+    assert.match(s.stderr(), /keygate started on [0-9a-f]{64} \[PIN_MISMATCH\]/);
+    assert.match(s.stderr(), /fix: a new release is applied by a restart of keygate itself/);
+  } finally {
+    s.child.kill('SIGKILL');
+  }
 });

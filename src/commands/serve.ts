@@ -74,8 +74,14 @@ function logRelease(ctx: Context, release: ReleaseInfo): void {
   const floor = advanceState(release);
   ctx.log.info(`release ${payload.version} of ${payload.project} signed by ${signedBy.join(', ')}, expires ${payload.expires}`, {
     gate: 'release',
-    floor: floor === 'raised' ? `raised to ${payload.version}` : floor === 'not root' ? `stays ${release.floor} (only root raises it: keygate release accept)` : floor,
+    floor: typeof floor === 'object' ? `stays ${release.floor}` : floor === 'raised' ? `raised to ${payload.version}` : floor === 'not root' ? `stays ${release.floor} (only root raises it: keygate release accept)` : floor,
   });
+  if (typeof floor === 'object') {
+    ctx.log.warn(`the host's release floor in ${release.stateFile} could not be raised to ${payload.version}: ${floor.failed}; older releases than this one still start here until it is`, {
+      gate: 'release',
+      fix: 'make its folder writable for the unit (StateDirectory=keygate, as keygate init --backend writes), or as root: keygate release accept',
+    });
+  }
 }
 
 /** Test-only pause point between verification and use, to prove swaps after verification are caught. */
@@ -159,6 +165,12 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   const host = flags.host ?? config.server.host;
   const port = flags.port ?? config.server.port;
   await assertPortFree(host, port);
+  // Before a backend restart: the same manifest as at this start, and every file still matching it.
+  const reverify = async (): Promise<void> => {
+    const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath, acceptedManifest: report.manifestSha256 });
+    if (!again.ok) throw integrityError(again);
+    log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
+  };
   // Privilege separation: started as root, this process becomes the supervisor (backend as its own user, then
   // a fresh serving process as server.user) and never asks the vault; the serving process carries on below.
   let separated: (Backend & { restart(): void }) | undefined;
@@ -179,11 +191,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
         log,
         signal: io.signal,
         onReload: io.onReload,
-        reverify: async () => {
-          const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
-          if (!again.ok) throw integrityError(again);
-          log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
-        },
+        reverify,
       });
     }
     // The serving half: refuse to go on as anything but server.user (the supervisor started it so).
@@ -232,11 +240,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
         gaveUp = err;
         stopped.abort();
       },
-      reverify: async () => {
-        const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath });
-        if (!again.ok) throw integrityError(again);
-        log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
-      },
+      reverify,
     });
     await backend.start(io.signal); // returns early, not ready, when a stop arrives: checked before listening
     const b = backend;

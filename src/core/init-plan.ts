@@ -260,9 +260,13 @@ RestartPreventExitStatus=2 3 4 5 7
 # SIGTERM to keygate's root half only: it drains the serving half, then stops the app; then SIGKILL to all
 KillMode=mixed
 TimeoutStopSec=30
-# the backend's socket folder is made inside it (mode 2710, the app's own, keygate's group): root's, enterable
+# the backend's socket folders are made inside it (root's 0711, in it the app's 2710 for keygate's group)
 RuntimeDirectory=${facts.name}
 RuntimeDirectoryMode=0711
+# signed releases: the host's floor (keygate pin --state-file /var/lib/keygate/<project>.version), root's,
+# writable under ProtectSystem=strict
+StateDirectory=keygate
+StateDirectoryMode=0755
 # other users' processes are invisible in /proc (the app cannot even list keygate's)
 ProtectProc=invisible
 ProcSubset=pid

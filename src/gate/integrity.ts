@@ -42,6 +42,12 @@ export interface IntegrityEnv {
   readonly nodePath: string;
   readonly strategy?: HashStrategy;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * A re-check while running (before a backend restart): the manifest hash this process accepted at its start.
+   * The manifest must still be exactly that one, and its pin or release is not judged again: a release that
+   * expires while the service runs must not stop it at the next backend restart (expiry guards the start).
+   */
+  readonly acceptedManifest?: string;
 }
 
 /**
@@ -287,7 +293,14 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
   const manifestSha256 = sha256(manifestBytes);
   // The pin is the manifest's hash, or (signed releases) the trust root's, whose keys must then sign the manifest.
   let release: ReleaseInfo | undefined;
-  if (manifestSha256 !== pin) {
+  if (env.acceptedManifest !== undefined) {
+    if (manifestSha256 !== env.acceptedManifest) {
+      throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest} again: its sha256 is ${manifestSha256}, keygate started on ${env.acceptedManifest}`, {
+        hint: 'a new release is applied by a restart of keygate itself: systemctl restart keygate',
+        details: { expected: env.acceptedManifest, actual: manifestSha256 },
+      });
+    }
+  } else if (manifestSha256 !== pin) {
     const trust = pinnedTrustRoot(paths.template, pin);
     if (!trust) {
       throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {

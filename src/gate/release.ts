@@ -3,7 +3,7 @@
 // here: the trust root beside the template, the envelope beside the manifest, and the optional root-owned
 // state file that keeps the highest version this host accepted.
 
-import { statSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { KeygateError, describeCause, type ErrorCode } from '../errors.js';
 import { ReleaseRefusal, parseTrustRoot, verifyRelease, type ReleaseVerdict, type TrustRoot } from '../core/release.js';
@@ -53,24 +53,45 @@ function refusal(err: unknown, where: string): KeygateError {
 }
 
 /**
- * The highest version this host accepted, from the state file. It must be root's and writable by root only:
- * a floor the service user could lower protects nothing (TUF's lesson: rollback protection is only as good as
- * where the last version is kept).
+ * Why `path` (the state file, or the folder it is to go in) could be changed by someone other than root: it and
+ * every folder above it must be root's and writable by no one else. A root-owned sticky folder (/tmp) may be
+ * passed through: nobody else can rename or remove root's entry in it. undefined when sound. A path that does
+ * not exist yet is judged by its nearest existing folder.
+ */
+export function stateChainProblem(path: string, stat: (p: string) => Stats = lstatSync): string | undefined {
+  let real = path;
+  for (;;) {
+    try {
+      real = realpathSync(real);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(real) === real) return `${real}: ${describeCause(err)}`;
+      real = dirname(real);
+    }
+  }
+  for (let p = real, first = real === path; ; first = false) {
+    const st = stat(p);
+    const w = st.mode & 0o022;
+    const sticky = !first && st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if (st.uid !== 0 || (w !== 0 && !sticky)) return `${p} is owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8)}; only root may write it`;
+    const up = dirname(p);
+    if (up === p) return undefined;
+    p = up;
+  }
+}
+
+/**
+ * The highest version this host accepted, from the state file. It and the folders above it must be root's and
+ * writable by root only: a floor the service user could lower protects nothing (TUF's lesson: rollback
+ * protection is only as good as where the last version is kept).
  */
 export function readStateFile(file: string): number {
   const fix = { hint: 'as root: keygate release accept (creates it from the release that verifies now)' };
-  let st;
-  try {
-    st = statSync(file);
-  } catch (err) {
-    throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: ${describeCause(err)}`, fix);
-  }
-  for (const [path, s] of [[file, st], [dirname(file), statSync(dirname(file))]] as const) {
-    if (s.uid !== 0 || (s.mode & 0o022) !== 0) {
-      throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${path} is owned by uid ${s.uid} with mode ${(s.mode & 0o7777).toString(8)}; only root may write it`, {
-        hint: `chown root:root ${path} && chmod go-w ${path}`,
-      });
-    }
+  if (!fileExists(file)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it does not exist`, fix);
+  const problem = stateChainProblem(file);
+  if (problem) {
+    const path = problem.slice(0, problem.indexOf(' is owned by'));
+    throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${problem}`, { hint: `chown root:root ${path} && chmod go-w ${path}` });
   }
   const text = readRegularFile(file, 64, 'release state', { code: 'RELEASE_STATE_UNSAFE', ...fix }).toString('utf8').trim();
   if (!/^[1-9]\d{0,15}$/.test(text)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it holds ${JSON.stringify(text.slice(0, 40))}, not a version`, fix);
@@ -102,10 +123,16 @@ export function verifyReleaseFiles(
  * Raises the host's floor to an accepted release's version. Only root can (the file is root's); a start as
  * another user leaves the floor where it is and says so.
  */
-export function advanceState(info: ReleaseInfo): 'raised' | 'current' | 'not root' | 'no state file' {
+export function advanceState(info: ReleaseInfo): 'raised' | 'current' | 'not root' | 'no state file' | { failed: string } {
   if (!info.stateFile) return 'no state file';
   if (info.payload.version <= info.floor) return 'current';
   if (process.geteuid?.() !== 0) return 'not root';
-  writeAtomic(info.stateFile, `${info.payload.version}\n`, 0o644);
+  try {
+    writeAtomic(info.stateFile, `${info.payload.version}\n`, 0o644);
+  } catch (err) {
+    // e.g. EROFS under a unit's ProtectSystem=strict without the state folder writable: the release verified,
+    // only the floor stays where it was; the caller says so.
+    return { failed: describeCause(err) };
+  }
   return 'raised';
 }

@@ -1,0 +1,47 @@
+// Where the host's release floor may live (src/gate/release.ts stateChainProblem): the file and every folder above
+// it root's and writable by no one else; a root-owned sticky folder (/tmp) may be passed through. The walk is
+// checked on a real temp path with the ownership and modes given by a stand-in stat.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { stateChainProblem } from './release.js';
+
+const base = realpathSync(mkdtempSync(join(tmpdir(), 'kg-state-')));
+mkdirSync(join(base, 'lib'));
+const file = join(base, 'lib', 'shop.version');
+writeFileSync(file, '3\n');
+
+/** root:root 0755 folders and a 0644 file, except what `over` says. */
+function statWith(over: Record<string, { uid?: number; mode?: number }>): (p: string) => Stats {
+  return (p) => {
+    const dir = p !== file;
+    const o = over[p] ?? {};
+    return { uid: o.uid ?? 0, mode: (dir ? 0o40000 : 0o100000) | (o.mode ?? (dir ? 0o755 : 0o644)), isDirectory: () => dir } as unknown as Stats;
+  };
+}
+
+test('sound: root\'s all the way up', () => {
+  assert.equal(stateChainProblem(file, statWith({})), undefined);
+});
+
+test('a folder anyone else can write, or owned by another user, anywhere above it, is named', () => {
+  assert.match(stateChainProblem(file, statWith({ [join(base, 'lib')]: { mode: 0o775 } }))!, new RegExp(`^${join(base, 'lib')} is owned by uid 0 with mode 775`));
+  assert.match(stateChainProblem(file, statWith({ [base]: { uid: 1000, mode: 0o700 } }))!, new RegExp(`^${base} is owned by uid 1000`));
+  assert.match(stateChainProblem(file, statWith({ '/': { mode: 0o777 } }))!, /^\/ is owned by uid 0 with mode 777/);
+  assert.match(stateChainProblem(file, statWith({ [file]: { uid: 64101 } }))!, /is owned by uid 64101 with mode 644/);
+});
+
+test('a root-owned sticky folder may be passed through; the file itself is never excused', () => {
+  assert.equal(stateChainProblem(file, statWith({ [dirname(base)]: { mode: 0o1777 } })), undefined);
+  assert.match(stateChainProblem(file, statWith({ [dirname(base)]: { uid: 1000, mode: 0o1777 } }))!, /is owned by uid 1000/);
+  assert.match(stateChainProblem(file, statWith({ [file]: { mode: 0o1666 } }))!, /mode 1666/);
+});
+
+test('a state file not made yet is judged by its nearest folder that exists', () => {
+  const later = join(base, 'lib', 'new', 'deeper', 'shop.version');
+  assert.equal(stateChainProblem(later, statWith({})), undefined);
+  assert.match(stateChainProblem(later, statWith({ [join(base, 'lib')]: { mode: 0o777 } }))!, /lib is owned by uid 0 with mode 777/);
+});
