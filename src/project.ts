@@ -67,7 +67,7 @@ export function shellWord(path: string): string {
 }
 
 /** The words after `keygate ` that make it a command in a hint ("the require keygate hands the app" is prose). */
-const COMMAND_AFTER = /^(?:generate-filelist|pin|verify|check|serve|keystore|init|pki|admin|dev-setup)\b|^--|^</;
+const COMMAND_AFTER = /^(?:generate-filelist|pin|verify|check|serve|keystore|init|pki|admin|dev-setup|doctor|release)\b|^--|^</;
 
 /** A hint written as `keygate <command> …` rendered as the user runs keygate (see invocationOf). */
 export function renderHint(hint: string, invocation: string): string {
