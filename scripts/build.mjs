@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
+import { createHash } from 'node:crypto';
 
 const common = {
   bundle: true,
@@ -94,6 +95,8 @@ const lateLoader = (runtime) => ({
   },
 });
 const lateSources = {};
+/** Each part's esbuild metafile: what it was built from, for dist/parts.json. */
+const partInputs = {};
 for (const [file, name] of Object.entries(LATE)) {
   const r = await build({
     ...common,
@@ -110,6 +113,7 @@ for (const [file, name] of Object.entries(LATE)) {
   const shared = inputs.filter((p) => Object.keys(SHARED).some((k) => p.endsWith(k)));
   if (shared.length) throw new Error(`late part ${name}: shared modules bundled as a copy: ${shared.join(', ')}`);
   lateSources[name] = r.outputFiles[0].text;
+  partInputs[`late/${name}`] = r.metafile;
 }
 // The in-memory workers (src/adapters/in-memory-worker.ts), each a TypeScript entry bundled whole on its own:
 // the hash worker (src/hash-worker.ts, the second hashing thread) and the keystore worker (src/unlock-worker.ts,
@@ -118,8 +122,9 @@ for (const [file, name] of Object.entries(LATE)) {
 const WORKERS = { hash: 'src/hash-worker.ts', unlock: 'src/unlock-worker.ts' };
 const workerSources = {};
 for (const [name, entry] of Object.entries(WORKERS)) {
-  const r = await build({ ...common, format: 'iife', banner: { js: '"use strict";' }, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js` });
+  const r = await build({ ...common, format: 'iife', banner: { js: '"use strict";' }, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js`, metafile: true });
   workerSources[name] = r.outputFiles[0].text;
+  partInputs[`worker/${name}`] = r.metafile;
 }
 // The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
 // yargs (the full command line: help, every command's flags; src/gate-args.ts parses the gate's commands
@@ -136,8 +141,10 @@ for (const name of LIBRARIES) {
     stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'js' },
     write: false,
     outfile: `${name}.js`,
+    metafile: true,
   });
   librarySources[name] = r.outputFiles[0].text;
+  partInputs[`library/${name}`] = r.metafile;
 }
 const mainBuild = await build({
   ...common,
@@ -202,15 +209,45 @@ function partsComment(parts) {
     const packed = brotliCompressSync(Buffer.from(text, 'utf8'), {
       params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_LGWIN]: 22, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: text.length },
     });
+    packedBytes[name] = packed.length;
     return `${name}:${packed.toString('base64')}`;
   });
   return `\nfunction __kgParts(){/*\n${lines.join('\n')}\n*/}\n`;
 }
-const parts = partsComment({
+const packedBytes = {};
+const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
+/** name@version of each npm package among a build's inputs (read from its package.json). */
+function packagesOf(inputs) {
+  const dirs = new Set(inputs.filter((p) => p.includes('node_modules/')).map((p) => {
+    const at = p.lastIndexOf('node_modules/') + 'node_modules/'.length;
+    const rest = p.slice(at).split('/');
+    return p.slice(0, at) + (rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]); // a nested copy keeps its own version
+  }));
+  return [...new Set([...dirs].map((d) => `${d.slice(d.lastIndexOf('node_modules/') + 13)}@${JSON.parse(readFileSync(`${d}/package.json`, 'utf8')).version}`))].sort();
+}
+/**
+ * dist/parts.json, the parts' manifest: for each part its name, the sha256 and size of its JavaScript (what
+ * `npm run parts -- extract` writes), its packed size, the npm packages and the source files it was built from
+ * (esbuild's metafile, paths relative to the checkout). The JavaScript does not depend on the Node that builds;
+ * the packed bytes do (see partsComment).
+ */
+function partsManifest(parts) {
+  return {
+    $comment: 'what each part of dist/main.js was built from (scripts/build.mjs); npm run parts -- list|extract <dir> reads them from the entry',
+    builtWith: { node: process.version, esbuild: JSON.parse(readFileSync('node_modules/esbuild/package.json', 'utf8')).version },
+    parts: Object.entries(parts).map(([name, text]) => {
+      const inputs = Object.keys(Object.values(partInputs[name].outputs)[0].inputs).sort();
+      return { name, sha256: sha256(text), bytes: Buffer.byteLength(text), packedBytes: packedBytes[name], packages: packagesOf(inputs), sources: inputs.filter((p) => !p.includes('node_modules/')) };
+    }),
+  };
+}
+const partTexts = {
   ...Object.fromEntries(Object.entries(lateSources).map(([k, v]) => [`late/${k}`, v])),
   ...Object.fromEntries(Object.entries(workerSources).map(([k, v]) => [`worker/${k}`, v])),
   ...Object.fromEntries(Object.entries(librarySources).map(([k, v]) => [`library/${k}`, v])),
-});
+};
+const parts = partsComment(partTexts);
 mkdirSync('dist', { recursive: true });
+writeBuilt('dist/parts.json', `${JSON.stringify(partsManifest(partTexts), null, 2)}\n`, 0o644);
 for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1') + parts, 0o755);
 writeBuilt('dist/package.json', '{"type":"commonjs"}\n', 0o644);

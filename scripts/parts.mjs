@@ -1,0 +1,75 @@
+// npm run parts -- list [--entry <file>]          the parts of a built entry: name, size, sha256, manifest match
+// npm run parts -- extract <dir> [--entry <file>]  each part as a readable .js file (and the early part as main.js)
+// npm run parts -- check [--entry <file>]          exit 1 unless every part is the one dist/parts.json records
+//
+// A built entry (dist/main.js, the file PAM hashes) carries its late parts brotli-compressed in one comment at its
+// end (scripts/build.mjs explains why). This reads them the way src/late-runtime.ts does, from the entry's own
+// bytes, so an auditor reads exactly the code that the entry would run, and compares each with the parts
+// manifest the build wrote beside it (dist/parts.json: sha256 of each part's JavaScript and what it came from).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
+import { dirname, join, resolve } from 'node:path';
+
+const OPEN = '\nfunction __kgParts(){/*\n';
+const CLOSE = '\n*/}\n';
+
+function usage(message) {
+  process.stderr.write(`parts: ${message}\n  usage: npm run parts -- list|check [--entry dist/main.js] | extract <dir> [--entry dist/main.js]\n`);
+  process.exit(2);
+}
+
+/** The entry's early part (everything before the comment) and its parts, decompressed. */
+function readEntry(file) {
+  const text = readFileSync(file, 'utf8');
+  const at = text.lastIndexOf(OPEN);
+  if (at < 0 || !text.endsWith(CLOSE)) usage(`${file} holds no parts comment: is it a keygate entry built by scripts/build.mjs?`);
+  const parts = text
+    .slice(at + OPEN.length, text.length - CLOSE.length)
+    .split('\n')
+    .map((line) => {
+      const colon = line.indexOf(':');
+      return { name: line.slice(0, colon), code: brotliDecompressSync(Buffer.from(line.slice(colon + 1), 'base64')).toString('utf8') };
+    });
+  return { early: text.slice(0, at + 1), parts };
+}
+
+const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+const args = process.argv.slice(2);
+const entryAt = args.indexOf('--entry');
+const entry = resolve(entryAt >= 0 ? (args.splice(entryAt, 2)[1] ?? usage('--entry needs a file')) : 'dist/main.js');
+const [command, dir] = args;
+if (!existsSync(entry)) usage(`${entry} does not exist: npm run build`);
+const { early, parts } = readEntry(entry);
+const manifestFile = join(dirname(entry), 'parts.json');
+const recorded = existsSync(manifestFile) ? new Map(JSON.parse(readFileSync(manifestFile, 'utf8')).parts.map((p) => [p.name, p])) : undefined;
+const verdict = (p) => {
+  if (!recorded) return 'no parts.json beside the entry';
+  const r = recorded.get(p.name);
+  return !r ? 'NOT IN parts.json' : r.sha256 === sha256(p.code) ? 'as recorded' : 'DIFFERS from parts.json';
+};
+
+if (command === 'list') {
+  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), ${parts.length} parts\n`);
+  for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${sha256(p.code)}  ${verdict(p)}\n`);
+} else if (command === 'extract') {
+  if (!dir) usage('extract needs a folder');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'main.js'), early);
+  for (const p of parts) {
+    mkdirSync(dirname(join(dir, `${p.name}.js`)), { recursive: true });
+    writeFileSync(join(dir, `${p.name}.js`), p.code);
+  }
+  if (existsSync(manifestFile)) writeFileSync(join(dir, 'parts.json'), readFileSync(manifestFile));
+  process.stdout.write(`${dir}: main.js and ${parts.length} parts (${parts.map((p) => `${p.name}.js`).join(', ')})${recorded ? ', parts.json' : ''}\n`);
+} else if (command === 'check') {
+  if (!recorded) usage(`${manifestFile} does not exist: npm run build writes it`);
+  const bad = parts.filter((p) => verdict(p) !== 'as recorded').map((p) => `${p.name}: ${verdict(p)}`);
+  const missing = [...recorded.keys()].filter((n) => !parts.some((p) => p.name === n)).map((n) => `${n}: in parts.json, not in the entry`);
+  for (const line of [...bad, ...missing]) process.stderr.write(`parts: ${line}\n`);
+  if (bad.length || missing.length) process.exit(1);
+  process.stdout.write(`${entry}: all ${parts.length} parts are the ones ${manifestFile} records\n`);
+} else {
+  usage(command ? `unknown command ${command}` : 'no command');
+}
