@@ -4,12 +4,8 @@
 import type { ExitStatus } from './errors.js';
 import type { LogFormat, Logger } from './adapters/logger.js';
 
-/** Where commands write: direct writes to fd 1 and 2 (src/adapters/direct-stream.ts), or a test's stream. */
-export interface OutStream {
-  write(chunk: string): unknown;
-  readonly isTTY?: boolean;
-  readonly columns?: number;
-}
+export type { OutStream } from './adapters/out-stream.js';
+import type { OutStream } from './adapters/out-stream.js';
 
 export interface Io {
   readonly stdout: OutStream;

@@ -5,7 +5,7 @@
 // and pipes on Linux are. Node's stream is still used where a direct write cannot go on: a descriptor that is
 // non-blocking and full (EAGAIN) hands the rest, and every later write, to it.
 
-import type { OutStream } from '../context.js';
+import type { OutStream } from './out-stream.js';
 
 /**
  * fd 1 or 2 as an OutStream; `nodeStream` gives Node's own (process.stdout / process.stderr), built only if a

@@ -6,7 +6,7 @@
 
 import type Winston from 'winston';
 import { lateLibrary } from '../late-runtime.js';
-import type { OutStream } from '../context.js';
+import type { OutStream } from './out-stream.js';
 
 export type LogFormat = 'text' | 'json';
 

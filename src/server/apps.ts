@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KeygateError, describeCause } from '../errors.js';
 import type { Context } from '../context.js';
 import type { VerifiedTree } from './verified-tree.js';
-import type { RequestHandler } from './https-server.js';
+import type { RequestHandler } from './request-handler.js';
 import type { ClientIdentity } from './client-identity.js';
 
 export function helloHandler(tree: VerifiedTree, staticDir: string | undefined): RequestHandler {

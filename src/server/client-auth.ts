@@ -16,7 +16,7 @@ import { watchMtime } from '../adapters/files.js';
 import { readRegularFile } from '../adapters/read-regular-file.js';
 import type { ClientAuthConfig, ClientAuthRoute } from './client-auth-config.js';
 import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, pemBlocks, toPem, type ClientIdentity, type Crl, type DnFormat } from './client-identity.js';
-import type { RequestHandler } from './https-server.js';
+import type { RequestHandler } from './request-handler.js';
 
 // ---- pure: routes ----------------------------------------------------------------------------------------------
 

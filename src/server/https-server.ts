@@ -36,7 +36,8 @@ export interface TlsMaterial {
   readonly chainPem: readonly string[];
 }
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type { RequestHandler } from './request-handler.js';
+import type { RequestHandler } from './request-handler.js';
 
 export interface ServerOptions {
   readonly host: string;
