@@ -5,6 +5,7 @@
 // keygate's shutdown — goes through end(), which closes its stdin, then SIGTERM, a grace, SIGKILL to the group.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { signalGroup, terminateGroup } from '../adapters/process-group.js';
 import type { AdminInteractive } from './config.js';
 
 /** Between SIGTERM and SIGKILL. */
@@ -93,11 +94,7 @@ class InteractiveProcess {
   }
 
   #killGroup(signal: NodeJS.Signals): void {
-    try {
-      process.kill(-this.pid, signal);
-    } catch {
-      /* the group is gone already */
-    }
+    signalGroup(this.pid, signal);
   }
 
   /** Restarts the idle timer (each /icm and /idt). */
@@ -175,9 +172,7 @@ class InteractiveProcess {
     const closedWithin = (ms: number): Promise<boolean> =>
       this.#closed ? Promise.resolve(true) : Promise.race([this.#closedP.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
     if (!(await closedWithin(this.action.replyWaitMs))) {
-      this.#killGroup('SIGTERM');
-      if (!(await closedWithin(KILL_GRACE_MS))) {
-        this.#killGroup('SIGKILL');
+      if (!(await terminateGroup(this.pid, { graceMs: KILL_GRACE_MS, ended: this.#closedP }))) {
         // A process that left the group (setsid) may still hold the pipes: stop reading them after a while.
         if (!(await closedWithin(KILL_GRACE_MS))) {
           this.child.stdout.destroy();

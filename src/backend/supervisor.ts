@@ -16,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { pinSocket } from '../adapters/pinned-socket.js';
+import { signalGroup, sweepGroup, terminateGroup } from '../adapters/process-group.js';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -160,12 +161,7 @@ export function createBackend(options: SupervisorOptions): Backend {
   const onProcessExit = (): void => killGroup('SIGKILL'); // last resort when keygate exits without stop()
 
   function killGroup(sig: NodeJS.Signals): void {
-    if (child?.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      /* ESRCH: the group is gone already */
-    }
+    if (child?.pid !== undefined) signalGroup(child.pid, sig);
   }
 
   /** Binds the loopback socket handed over as fd 3 (the port of the last run when it is still free). */
@@ -345,38 +341,17 @@ export function createBackend(options: SupervisorOptions): Backend {
         // own workers gracefully; workers signalled directly die mid-request and gunicorn 20's master then
         // logs a traceback. After stopTimeoutMs the whole group gets SIGKILL.
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
-        try {
-          process.kill(proc.pid!, 'SIGTERM');
-        } catch {
-          /* exited meanwhile */
-        }
-        const timer = setTimeout(() => killGroup('SIGKILL'), config.stopTimeoutMs);
-        await gone;
-        clearTimeout(timer);
+        if (!(await terminateGroup(proc.pid!, { leaderOnly: true, graceMs: config.stopTimeoutMs, ended: gone }))) await gone;
         log.info(`backend pid ${proc.pid} stopped`, { gate: 'backend' });
       }
       // Anything left in the group after its leader is gone (children it did not stop): SIGTERM, a moment, SIGKILL.
-      if (groupAlive()) {
-        killGroup('SIGTERM');
-        for (let i = 0; i < 20 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 50));
-        killGroup('SIGKILL');
-      }
+      if (child?.pid !== undefined) await sweepGroup(child.pid);
       process.off('exit', onProcessExit);
       up = false;
       current = undefined;
       cleanupRuntime();
     },
   };
-
-  function groupAlive(): boolean {
-    if (child?.pid === undefined) return false;
-    try {
-      process.kill(-child.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   // Never a recursive removal: under separation the backend owns the inner folder and could plant a symlink
   // for root to follow (review H1). The socket is unlinked, the folders keygate made are rmdir'ed, and one the
