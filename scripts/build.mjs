@@ -117,7 +117,7 @@ for (const [file, name] of Object.entries(LATE)) {
 }
 // The in-memory workers (src/adapters/in-memory-worker.ts), each a TypeScript entry bundled whole on its own:
 // the hash worker (src/hash-worker.ts, the second hashing thread) and the keystore worker (src/unlock-worker.ts,
-// reloads). iife: their top-level names stay in a function (a worker's eval code runs as a script, where
+// reloads: it is handed the late/keystore part's source, so node-forge is in the entry once). iife: their top-level names stay in a function (a worker's eval code runs as a script, where
 // `var crypto` would try to replace Node's global crypto).
 const WORKERS = { hash: 'src/hash-worker.ts', unlock: 'src/unlock-worker.ts' };
 const workerSources = {};
@@ -125,6 +125,9 @@ for (const [name, entry] of Object.entries(WORKERS)) {
   const r = await build({ ...common, format: 'iife', banner: { js: '"use strict";' }, define: {}, entryPoints: [entry], write: false, outfile: `${name}-worker.js`, metafile: true });
   workerSources[name] = r.outputFiles[0].text;
   partInputs[`worker/${name}`] = r.metafile;
+  // The unlock worker compiles the late/keystore part it is handed: a node-forge of its own would be a second copy.
+  const forge = Object.keys(Object.values(r.metafile.outputs)[0].inputs).filter((p) => p.includes('node_modules/node-forge/'));
+  if (forge.length) throw new Error(`worker ${name}: node-forge bundled into a worker (late/keystore has it): ${forge[0]}`);
 }
 // The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
 // yargs (the full command line: help, every command's flags; src/gate-args.ts parses the gate's commands

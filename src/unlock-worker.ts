@@ -1,13 +1,16 @@
 // A worker thread's entry: unlocks one keystore and posts back the PEMs, so a reload (SIGHUP, rotated keystore)
-// does not stall the event loop that is serving requests (node-forge and the key derivation are synchronous:
-// ~30 ms at 10,000 iterations, seconds at 600,000). scripts/build.mjs bundles this file on its own (with its own
-// copy of node-forge) and embeds it in dist/main.js as a part (src/late-runtime.ts); src/adapters/unlock-off-thread.ts
-// starts it from that text.
+// does not stall the event loop that is serving requests (node-forge and the key derivation are synchronous).
+// scripts/build.mjs bundles this file on its own and embeds it in dist/main.js as a part; src/adapters/
+// unlock-off-thread.ts starts it from that text. The keystore code itself is not in this bundle: the main
+// thread passes the source of the entry's one keystore part (late/keystore, with the entry's one node-forge) as
+// workerData, compiled here as src/late-runtime.ts compiles parts.
 // The password reaches it by postMessage, in this process's memory: never argv, environment, disk or a log.
-import { parentPort } from 'node:worker_threads';
-import { unlockKeystore, type UnlockOptions } from './adapters/keystore.js';
-import { Secret } from './adapters/secret.js';
-import { KeygateError, describeCause } from './errors.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { compileFunction } from 'node:vm';
+import { isBuiltin } from 'node:module';
+import type { UnlockOptions } from './adapters/keystore.js';
+import * as secret from './adapters/secret.js';
+import * as errors from './errors.js';
 
 export interface UnlockJob {
   readonly bytes: Uint8Array;
@@ -15,12 +18,34 @@ export interface UnlockJob {
   readonly options: UnlockOptions;
 }
 
+/** What the main thread gives the worker at its start. */
+export interface UnlockWorkerData {
+  /** The late/keystore part's CommonJS source. */
+  readonly keystore: string;
+}
+
+type Keystore = typeof import('./adapters/keystore.js');
+
+/** The keystore part, compiled with this worker's errors and secret modules as its shared ones (one KeygateError). */
+function loadKeystore(source: string): Keystore {
+  const shared: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret };
+  const requirePart = (id: string): unknown => {
+    if (id in shared) return shared[id];
+    if (isBuiltin(id)) return require(id);
+    throw new Error(`the keystore part asked for ${id}, which is not a built-in`); // a build bug
+  };
+  const mod = { exports: {} as unknown };
+  compileFunction(source, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: 'keygate:late/keystore' })(requirePart, mod, mod.exports, '');
+  return mod.exports as Keystore;
+}
+
 parentPort?.once('message', (job: UnlockJob) => {
   try {
-    const unlocked = unlockKeystore(Buffer.from(job.bytes), new Secret(job.password), job.options);
+    const { unlockKeystore } = loadKeystore((workerData as UnlockWorkerData).keystore);
+    const unlocked = unlockKeystore(Buffer.from(job.bytes), new secret.Secret(job.password), job.options);
     parentPort!.postMessage({ ok: unlocked });
   } catch (err) {
-    const error = err instanceof KeygateError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'INTERNAL', message: describeCause(err) };
+    const error = err instanceof errors.KeygateError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'INTERNAL', message: errors.describeCause(err) };
     parentPort!.postMessage({ error });
   }
 });

@@ -1,6 +1,8 @@
 // Unlocks a keystore in a worker thread (src/unlock-worker.ts), for reloads: the serving event loop stays free.
+// The worker compiles the entry's own keystore part (one node-forge in the entry, not a second in the worker).
 import { startInMemoryWorker } from './in-memory-worker.js';
-import { hasParts } from '../late-runtime.js';
+import { hasParts, partSource } from '../late-runtime.js';
+import type { UnlockWorkerData } from '../unlock-worker.js';
 import { KeygateError, type ErrorCode } from '../errors.js';
 import type { UnlockedKeystore, UnlockOptions } from './keystore.js';
 import type { Secret } from './secret.js';
@@ -25,10 +27,15 @@ export interface OffThreadOptions {
   readonly timeoutMs?: number;
   /** The worker's code; the bundle's embedded unlock worker by default (tests pass one built from src/unlock-worker.ts). */
   readonly source?: string;
+  /** The keystore code the worker compiles; the bundle's late/keystore part by default (tests pass their own build). */
+  readonly keystoreSource?: string;
 }
 
 export function unlockOffThread(bytes: Buffer, secret: Secret, options: UnlockOptions, limits: OffThreadOptions = {}): Promise<UnlockedKeystore> {
-  const worker = startInMemoryWorker('unlock', { source: limits.source, env: {}, stdout: true, stderr: true });
+  const keystore = limits.keystoreSource ?? partSource('late/keystore');
+  if (keystore === undefined) return Promise.reject(new Error('unlockOffThread needs the bundle'));
+  const workerData: UnlockWorkerData = { keystore };
+  const worker = startInMemoryWorker('unlock', { source: limits.source, env: {}, stdout: true, stderr: true, workerData });
   if (worker === undefined) return Promise.reject(new Error('unlockOffThread needs the bundle'));
   const timeoutMs = limits.timeoutMs ?? UNLOCK_TIMEOUT_MS;
   return new Promise<UnlockedKeystore>((resolve, reject) => {
