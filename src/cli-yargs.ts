@@ -123,11 +123,12 @@ function globalOptions<T>(y: Argv<T>) {
 declare const KEYGATE_VERSION: string | undefined;
 export const VERSION: string = typeof KEYGATE_VERSION === 'string' ? KEYGATE_VERSION : 'dev';
 
-/** The flag names (and aliases) a command module declares. */
-function flagsOf(builder: CommandModule['builder']): Set<string> {
+/** The flag names (and aliases) a command module declares; the boolean ones are added to `booleans`. */
+function flagsOf(builder: CommandModule['builder'], booleans?: Set<string>): Set<string> {
   const y = lateLibrary<typeof Yargs>('yargs')([]);
   const built = (typeof builder === 'function' ? builder(y) : y.options(builder ?? {})) as Argv;
-  const o = (built as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]> };
+  const o = (built as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[] };
+  for (const b of o.boolean) booleans?.add(b);
   return new Set([...Object.keys(o.key), ...Object.values(o.alias).flat()]);
 }
 
@@ -142,9 +143,11 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
   const vars = Object.entries(env).filter(([k, v]) => k.startsWith('KEYGATE_') && v !== undefined && !NOT_FLAG_VARIABLES.has(k));
   if (vars.length === 0) return {}; // the usual case: no yargs builders run
   const modules = commands(() => () => undefined);
-  const global = flagsOf((y) => globalOptions(y));
+  // Which flags are booleans comes from the same declarations yargs parses (KEYGATE_X=0 is false, 1/true/yes true).
+  const booleans = new Set<string>();
+  const global = flagsOf((y) => globalOptions(y), booleans);
   const byName = new Map<string, Set<string>>();
-  for (const m of modules) for (const name of [m.command].flat()) byName.set(String(name).split(' ')[0]!, flagsOf(m.builder));
+  for (const m of modules) for (const name of [m.command].flat()) byName.set(String(name).split(' ')[0]!, flagsOf(m.builder, booleans));
   // The command: the first word that names one (global flags with a value are skipped), else serve ($0).
   let command = 'serve';
   for (let i = 0; i < argv.length; i++) {
@@ -159,7 +162,7 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
   const out: Record<string, unknown> = {};
   for (const [name, value] of vars) {
     const flag = name.slice('KEYGATE_'.length).toLowerCase().replace(/_/g, '-');
-    if (global.has(flag) || applies.has(flag)) out[flag] = /^(debug|json|force|insecure|allow-expired|dev|backend)$/.test(flag) ? TRUE_WORDS.test(value!) : value;
+    if (global.has(flag) || applies.has(flag)) out[flag] = booleans.has(flag) ? TRUE_WORDS.test(value!) : value;
     else if (![...byName.values()].some((flags) => flags.has(flag))) {
       const all = new Set([...global, ...[...byName.values()].flatMap((flags) => [...flags])].filter((f) => f.length > 1));
       const near = didYouMean(flag, all, (f) => `KEYGATE_${f.toUpperCase().replace(/-/g, '_')}`);
