@@ -355,8 +355,16 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     }
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
-      if (socketPath) server.listen(socketPath, ok);
-      else server.listen(config.port, config.host, ok);
+      if (socketPath) {
+        // bind(2) runs inside listen(): under umask 177 the socket is 0600 from its first moment, not only after
+        // the chmod below (another local user could connect in between).
+        const umask = process.umask(0o177);
+        try {
+          server.listen(socketPath, ok);
+        } finally {
+          process.umask(umask);
+        }
+      } else server.listen(config.port, config.host, ok);
     });
     if (socketPath) chmodSync(socketPath, 0o600);
   } catch (err) {
