@@ -8,10 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { IS_ROOT, ROOT, SENTINEL, curl, keygate, tempDir, vaultCalls, type Served } from './helpers/project.js';
 import { PYTHON, alive, backendPid, backendProject, missingPeer, waitFor, type BackendProject } from './helpers/backend.js';
+import { AdminClient } from '../src/admin/client.js';
 
 const SERVER_UID = 64101;
 const BACKEND_UID = 64102;
@@ -232,5 +234,57 @@ test('separated: a backend that points its socket at another server, and fills i
     assert.equal(readFileSync(join(canaryDir, 'keep'), 'utf8'), 'root\'s file\n');
   } finally {
     server.kill();
+  }
+});
+
+test('separated: the admin channel\'s restart-backend is a request on the control pipe; the root half restarts the backend once, not on every request', { skip, timeout: 300_000 }, async () => {
+  const p = attackProject('gunicorn', true);
+  const config = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8')) as Record<string, unknown>;
+  config['admin'] = { port: 0 };
+  writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
+  assert.equal(keygate(p.dir, ['admin', 'keygen', '--server']).code, 0);
+  const clientDir = tempDir('kg-admin-client-');
+  const { privateKey, publicKey } = generateKeyPairSync('ed448');
+  writeFileSync(join(clientDir, 'ops.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+  assert.equal(keygate(p.dir, ['admin', 'add-user', 'ops', join(clientDir, 'ops.pem'), '--actions', 'status,restart-backend']).code, 0);
+  // The serving half (server.user) reads the channel's key (that user's, 0600) and writes the audit log.
+  chownTree(join(p.dir, 'admin'), SERVER_UID);
+  mkdirSync(join(p.dir, 'log'), { mode: 0o700 });
+  chownTree(join(p.dir, 'log'), SERVER_UID);
+  writeFileSync(join(p.dir, 'filelist.template'), readFileSync(join(p.dir, 'filelist.template'), 'utf8') + 'admin\n');
+  assert.equal(keygate(p.dir, ['generate-filelist']).code, 0);
+  const pin = keygate(p.dir, ['pin']);
+  assert.equal(pin.code, 0, pin.stderr);
+  const store = JSON.parse(readFileSync(p.store, 'utf8')) as { scripts: { sha256: string }[] };
+  store.scripts[0]!.sha256 = pin.stdout.trim().split('\n').pop()!;
+  writeFileSync(p.store, JSON.stringify(store));
+  chownTree(join(p.dir, 'dev/cspm'), SERVER_UID);
+  const served = await serveWithInheritedFd(p.dir, '/dev/null');
+  try {
+    const url = await waitFor(() => /admin channel listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.stderr())?.[1], 20_000, 'the admin channel').catch((err: Error) => {
+      throw new Error(`${err.message}\n${served.stderr()}`);
+    });
+    const c = await AdminClient.login({ url }, 'ops', privateKey, createPublicKey(readFileSync(join(p.dir, 'admin/server.pem'))));
+    const first = backendPid(served)!;
+    assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, first);
+    assert.equal((await c.request('cmd', 'restart-backend')).status, 200);
+    // A second request at once is refused by the root half: restarts cannot be asked for in a storm.
+    assert.equal((await c.request('cmd', 'restart-backend')).status, 200);
+    const second = await waitFor(() => backendPid(served, 2), 30_000, 'the backend started again');
+    assert.notEqual(second, first);
+    assert.match(readFileSync(`/proc/${second}/status`, 'utf8'), new RegExp(`^Uid:\\s+${BACKEND_UID}\\s`, 'm'));
+    await waitFor(() => /a restart request was ignored/.test(served.stderr()), 10_000, 'the ignored second request');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(backendPid(served, 3), undefined, 'the second request restarted the backend again');
+    // The serving half learns the new pid on the control pipe.
+    let seen: unknown;
+    for (let i = 0; i < 40 && seen !== second; i++) {
+      seen = JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid;
+      if (seen !== second) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(seen, second);
+    assert.equal(await served.stop(), 0, served.stderr());
+  } finally {
+    served.child.kill('SIGKILL');
   }
 });
