@@ -54,7 +54,7 @@ export async function parseWithYargs(argv: readonly string[], io: Io, invocation
 
 const NO_COMMAND = 'no command given';
 
-/** `keystore create ` for `keystore create --x`: the help that lists this command's flags (F-8), else ''. */
+/** `keystore create ` for `keystore create --x`: the help that lists this command's flags, else ''. */
 function helpWords(argv: readonly string[], commands: CommandList): string {
   const [first, second] = argv;
   if (first === undefined || first.startsWith('-')) return '';
@@ -134,8 +134,8 @@ function flagsOf(builder: CommandModule['builder'], booleans?: Set<string>): Set
 
 /**
  * The KEYGATE_<FLAG> variables that apply to the command argv names (serve when none), as flag → value.
- * yargs' own .env() cannot do this: with .strict(), KEYGATE_PORT (a serve flag) made `verify` fail with
- * "Unknown argument: port", and it read process.env, not the injected io.env. A variable for another command's
+ * yargs' own .env() cannot do this: with .strict(), KEYGATE_PORT (a serve flag) would make `verify` fail with
+ * "Unknown argument: port", and it reads process.env, not the injected io.env. A variable for another command's
  * flag is left alone; one that names no flag of any command is a usage error (a typo must not pass silently).
  * Precedence stays flags > variables > config file > defaults: the values go in as a yargs config object.
  */
@@ -185,7 +185,7 @@ function buildParser(argv: readonly string[], io: Io, modules: readonly CommandM
       .demandCommand(1, NO_COMMAND)
       .version(VERSION)
       .alias('version', 'v')
-      // yargs lays out the help text on every run (cacheHelpMessage, ~15 ms); do it only when help is asked for.
+      // yargs lays out the help text on every run (cacheHelpMessage), a cost only help should pay: only then wrap.
       .wrap(argv.length === 0 || argv.includes('--help') || argv.includes('-h') ? Math.min(110, (io.stdout as { columns?: number }).columns ?? 100) : null)
       .usage('$0 <command> [options]\n\nVerify every file, then ask the vault for the keystore password, then serve HTTPS.')
       .config(fromEnv),

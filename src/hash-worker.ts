@@ -17,7 +17,7 @@ export interface HashWorkerData {
 }
 
 const data = workerData as HashWorkerData;
-// A string is made per file when it is hashed, so the worker never holds a second copy of 100,000 paths.
+// A string is made per file when it is hashed, so the worker never holds a second copy of every path.
 const names = Buffer.from(data.shared.bytes);
 const starts = new Int32Array(data.shared.starts);
 const ends = new Int32Array(data.shared.ends);

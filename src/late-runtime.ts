@@ -3,13 +3,13 @@
 // mode's supervisor and proxy, yargs' command line), the worker threads' code, and the libraries the gate path
 // does without (yargs, winston, fast-glob, picomatch, fast-xml-parser). Each is bundled on its own and stored,
 // brotli-compressed, in one comment at the end of the entry (`function __kgParts(){/* … */}`). Node scans that
-// comment but never compiles it: a few ms for 0.65 MB of base64 instead of ~150 ms for parsing and running
-// 2.6 MB of JavaScript (docs/performance.md).
+// comment but never compiles it, which costs far less than parsing and running the JavaScript it holds
+// (docs/performance.md).
 //
 // A part's bytes come from `__kgParts.toString()`: the source text Node compiled when it loaded the entry, so a
 // part is the verified entry's own bytes, not a second read of the file. Modules both sides use are passed in
-// (one KeygateError class, one Secret class, one pin slot, this module); built-ins come from Node. Under tsx (tests) there are no parts:
-// the dynamic imports load the modules directly and lateLibrary() requires the package.
+// (one KeygateError class, one Secret class, one pin slot, this module); built-ins come from Node. Under tsx
+// (tests) there are no parts: the dynamic imports load the modules directly and lateLibrary() requires the package.
 import { builtinModules, createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
 import * as errors from './errors.js';
@@ -48,7 +48,7 @@ export function partSource(name: string): string | undefined {
   const packed = partIndex.get(name);
   if (packed === undefined) throw new Error(`no part ${name} in this build`); // a build bug
   used.add(name);
-  // node:zlib only when a part is needed (~4 ms of every start otherwise)
+  // node:zlib only when a part is needed, so runs that need none do not load it
   return process.getBuiltinModule('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');
 }
 
@@ -86,11 +86,11 @@ export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch' | 'fas
 
 /**
  * A library the gate path does without, loaded on first use: from its part in the built entry, else (tsx) from
- * node_modules. Synchronous, so callers stay as they were.
+ * node_modules. Synchronous, so a caller uses it as it would a plain import.
  */
 export function lateLibrary<T>(name: LibraryName): T {
   const m = (hasParts() ? runPart(`library/${name}`) : createRequire(import.meta.url)(name)) as { default?: unknown; __esModule?: boolean; [Symbol.toStringTag]?: string };
   // an ES module (yargs) arrives as its namespace, bundled (__esModule) or through require(esm) (Module): its
-  // default export is the library, as `import yargs from 'yargs'` gave it; a CommonJS one is its module.exports
+  // default export is the library, as `import yargs from 'yargs'` gives it; a CommonJS one is its module.exports
   return (m !== null && typeof m === 'object' && 'default' in m && (m.__esModule === true || m[Symbol.toStringTag] === 'Module') ? m.default : m) as T;
 }

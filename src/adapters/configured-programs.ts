@@ -22,7 +22,7 @@ export function readConfiguredPrograms(base: string, nodePath: string, env: Read
     return {}; // no config, or bad JSON: serve reports that from verified bytes
   }
   const real = (p: string | undefined): string | undefined => {
-    if (!p || !isAbsolute(p)) return undefined; // isAbsolute, not '/': `C:\...` on Windows (issue 23)
+    if (!p || !isAbsolute(p)) return undefined; // isAbsolute, not '/': `C:\...` on Windows
     try {
       return realpathSync(p);
     } catch {

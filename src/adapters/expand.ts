@@ -87,7 +87,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
     caseSensitiveMatch: !WIN32,
   };
 
-  // Folders are walked with readdir (≈2× faster than fast-glob on 15k files, findings §2.5); globs use fast-glob.
+  // Folders are walked with readdir (faster than fast-glob for whole folders, findings §2.5); globs use fast-glob.
   // Excludes match with picomatch, the matcher fast-glob itself uses, so both paths agree on the syntax.
   // picomatch and fast-glob are loaded only for templates that use them (most list folders and files).
   const isExcluded = excludes.length ? lateLibrary<typeof Picomatch>('picomatch')(excludes, { dot: true, nocase: WIN32 }) : () => false;

@@ -1,9 +1,9 @@
 // Hashing many files fast, warm or cold page cache, with bounded memory.
 //
 // What is fast in Node 20 here (shared/notes/pkcs12-and-hashing-findings.md §2, and docs/performance.md):
-// - warm cache: synchronous reads into a reused buffer (~15 µs a file); fs.promises and streams are 3-7× slower;
+// - warm cache: synchronous reads into a reused buffer; fs.promises and streams are several times slower;
 // - cold cache: many reads in flight (callback API, the libuv pool) keep the disk busy; a sync loop waits on it;
-// - 2 cores: a second thread hashes the other half; a worker costs ~30 ms to start, so only for big lists.
+// - 2 cores: a second thread hashes the other half; a worker is slow to start, so only for big lists.
 // So: the main thread and (for big lists) one worker pull batches of files from a shared counter. Each thread
 // starts with sync reads and times each batch; when a batch is slow for its size (the disk, not the CPU, is
 // the limit) that thread switches to keeping many async reads in flight for the rest. One typed loop
@@ -91,7 +91,7 @@ export class HashTable {
 
 /**
  * Hashes every path (relative to base, or absolute), in order, into a HashTable. No object per file, no
- * copy between threads: a 100,000-file tree stays well under 150 MB.
+ * copy between threads, so memory stays bounded however big the tree (peak RSS: docs/performance.md).
  */
 export async function hashFilesRaw(paths: PathTable, options: HashOptions): Promise<HashTable> {
   const strategy = options.strategy ?? 'auto';
@@ -112,10 +112,10 @@ export async function hashFilesRaw(paths: PathTable, options: HashOptions): Prom
     strategy !== 'sync' && total >= WORKER_MIN_FILES
       ? startInMemoryWorker('hash', {
           workerData: { prefix, shared: paths.toShared(), counterBuffer: counter.buffer, digestsSab: table.digests, statusSab: table.status, adaptive, startCold },
-          // Huge lists: keep the worker's young generation small (its garbage is short-lived) to bound peak RSS;
-          // 2 MB measured as fast as 8 on 100,000 files (169 -> 160 MB peak); smaller lists run without the limit.
+          // Huge lists: keep the worker's young generation small (its garbage is short-lived) to bound peak RSS
+          // at no cost in speed (docs/performance.md); smaller lists run without the limit.
           ...(total > 50_000 ? { resourceLimits: { maxYoungGenerationSizeMb: 2 } } : {}),
-          env: process.getBuiltinModule('node:worker_threads').SHARE_ENV, // loaded here: ~3 ms a start that never needs it
+          env: process.getBuiltinModule('node:worker_threads').SHARE_ENV, // loaded here, so a start that never needs it does not load it
           stdout: false,
         })
       : undefined;

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 
 /**
  * Writes a file atomically (temp + rename) so a crash never leaves half a manifest or key, and safely in a folder
- * others can write (review M1): a random temp name opened O_EXCL|O_NOFOLLOW (a planted file or link fails the
+ * others can write: a random temp name opened O_EXCL|O_NOFOLLOW (a planted file or link fails the
  * open), the mode set on the descriptor, fsync, then rename, which replaces a link at the final name itself.
  */
 export function writeAtomic(file: string, data: string | Uint8Array, mode?: number): void {

@@ -68,11 +68,11 @@ export function runHashLoop(job: HashJob, finish: () => void): void {
     }
   };
   // Absolute paths are built per file (a short-lived string) rather than kept in a second 100k-entry array.
-  // Windows: `C:/x` is absolute too (issue 23: a drive path was joined to the base and reported missing).
+  // Windows: `C:/x` is absolute too; joined to the base, a drive path would be reported missing.
   const fullPath = WIN32 ? (p: string): string => (p.charCodeAt(0) === 47 || p.charCodeAt(1) === 58 ? p : prefix + p) : (p: string): string => (p.charCodeAt(0) === 47 ? p : prefix + p);
 
   // A read of a regular file returns less than asked only at its end. So a first read that is short but not
-  // empty is the whole file: open, read, close and no fstat (~10% of the per-file cost). An empty first read
+  // empty is the whole file: open, read, close and no fstat (a fair share of the per-file cost). An empty first read
   // or a full one is checked with fstat before going on (a FIFO reads as empty, /dev/zero never ends).
   const hashSync = (file: string): [Outcome, number] => {
     let fd: number | undefined;

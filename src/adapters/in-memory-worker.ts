@@ -19,7 +19,7 @@ export function startInMemoryWorker(name: InMemoryWorkerName, options: Omit<Work
   const { source, ...rest } = options;
   const code = source ?? inMemoryWorkerSource(name);
   if (code === undefined) return undefined;
-  // node:worker_threads is loaded on the first worker, not at every start (~3 ms: docs/performance.md)
+  // node:worker_threads is loaded on the first worker, so starts that start none do not pay for it (docs/performance.md)
   const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
   return new WorkerThread(code, { ...rest, eval: true });
 }

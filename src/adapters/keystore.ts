@@ -5,7 +5,7 @@
 // cannot open PBES2 files with non-ASCII passwords.
 
 // node-forge's modules one by one, not its index: the index also loads TLS, SSH, ed25519 and the TLS cipher
-// suites, ~40 % of forge that a keystore never uses, compiled at every start and every reload
+// suites, a large part of forge that a keystore never uses but every start and reload would compile
 // (docs/performance.md). pki brings asn1, oids, pbe (with aes, des, rc2), pem, pbkdf2, pkcs12, rsa and x509.
 import forge from 'node-forge/lib/forge.js';
 import 'node-forge/lib/pki.js';
@@ -37,8 +37,8 @@ export interface UnlockOptions {
 }
 
 // forge runs PBKDF2 in JavaScript whenever the PRF is given as a forge digest object, which is always the case
-// when it opens a PBES2 keystore (pbe.js getCipherForPBES2): ~100 ms of SHA-1 in JS for keytool's 10,000
-// iterations. Route those calls to node:crypto's native pbkdf2Sync; the bytes are the same.
+// when it opens a PBES2 keystore (pbe.js getCipherForPBES2): slow SHA-1 in JS that blocks the event loop at
+// keytool's iteration counts. Route those calls to node:crypto's native pbkdf2Sync; the bytes are the same.
 // Every derivation forge can start is capped (MAX_KDF_ITERATIONS), on the native path and on the JS fallback
 // alike: the count comes from the keystore file, which is attacker input.
 const jsPbkdf2 = forge.pkcs5.pbkdf2;
@@ -53,7 +53,7 @@ const jsPbkdf2 = forge.pkcs5.pbkdf2;
 };
 
 // Likewise forge's PKCS#12 KDF (legacy RC2/3DES keystores from openssl -legacy and keytool's legacy mode):
-// ~400 ms of JS hashing for keytool's 50,000 iterations. Same derivation, native hashes.
+// JS hashing that blocks the event loop at keytool's iteration counts. Same derivation, native hashes.
 const forgePbe = (forge as unknown as { pbe: { generatePkcs12Key: unknown } }).pbe; // not in @types/node-forge
 const jsPkcs12Key = forgePbe.generatePkcs12Key;
 /** forge's own pure-JS PKCS#12 KDF, unpatched: the reference the native one is tested against. */
@@ -69,8 +69,8 @@ forgePbe.generatePkcs12Key = function nativePkcs12Key(password: string | null | 
 };
 
 // forge's MAC check calls pkcs12.generateKey, an alias of generatePkcs12Key taken when forge loaded
-// (node-forge lib/pkcs12.js `p12.generateKey = forge.pbe.generatePkcs12Key`), so the patch above missed it: the
-// MAC of an algorithm the native check leaves to forge (MD5, say) ran uncapped in JS. Same function, capped.
+// (node-forge lib/pkcs12.js `p12.generateKey = forge.pbe.generatePkcs12Key`), which the patch above does not
+// reach: the MAC of an algorithm the native check leaves to forge (MD5, say) would run uncapped. Same function, capped.
 const forgeP12 = forge.pkcs12 as unknown as { generateKey: (password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown) => unknown };
 forgeP12.generateKey = function cappedMacKey(password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
   capIterations(iter, id === 3 ? 'MAC' : 'key derivation');
@@ -78,7 +78,7 @@ forgeP12.generateKey = function cappedMacKey(password: unknown, salt: unknown, i
 };
 
 // forge reads an RSA-PSS PrivateKeyInfo as a plain RSA key (it does not check the algorithm OID), and
-// keyDer() then re-wraps it as rsaEncryption: the key no longer matched its RSA-PSS certificate. Refuse every
+// keyDer() then re-wraps it as rsaEncryption: the key would no longer match its RSA-PSS certificate. Refuse every
 // algorithm but rsaEncryption here, so such keys stay as the original PKCS#8 in bag.asn1 (like EC keys).
 const forgePrivateKeyFromAsn1 = forge.pki.privateKeyFromAsn1;
 forge.pki.privateKeyFromAsn1 = function rsaOnlyPrivateKeyFromAsn1(obj: forge.asn1.Asn1): forge.pki.rsa.PrivateKey {
@@ -144,7 +144,7 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     });
   }
   const password = secret.reveal();
-  // The MAC first, natively (pkcs12-mac.ts: forge's JS key derivation is 10-30x slower and blocks the loop).
+  // The MAC first, natively (pkcs12-mac.ts: forge's JS key derivation is far slower and blocks the loop).
   const mac = checkPfxMac(asn1, password, (der) => forge.asn1.derToOid(der));
   if (typeof mac === 'object') throw tooManyIterations(name, mac.tooManyIterations, 'MAC');
   if (mac === 'bad') throw badPassword(name);
@@ -244,8 +244,8 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
   // The served chain: walk issuers from the leaf through the other certs that are not another key's leaf.
   const otherLeafIds = new Set(keys.filter((k) => k !== chosen).map((k) => k.localKeyId).filter(Boolean));
   const pool = x509s.filter((c) => c !== leaf && !(c.bag.localKeyId && otherLeafIds.has(c.bag.localKeyId)));
-  // No fixed depth: each certificate of the pool joins the chain at most once, so the pool bounds the walk
-  // (it used to stop after 8 intermediates without a word).
+  // No fixed depth: each certificate of the pool joins the chain at most once, so the pool bounds the walk and
+  // no long chain is cut short silently.
   const chain: X509Certificate[] = [];
   let current = leaf.cert;
   for (;;) {
@@ -375,7 +375,7 @@ export interface CreatedKeystore {
 
 /**
  * Creates an RSA key and a self-signed server certificate (SAN, serverAuth) in a PKCS#12 keystore with a MAC
- * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is ~100× slower).
+ * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is far slower and blocks the loop).
  */
 export function createKeystore(secret: Secret, options: CreateOptions): CreatedKeystore {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: options.keySize });
@@ -389,8 +389,8 @@ export function createKeystore(secret: Secret, options: CreateOptions): CreatedK
   const start = new Date(Date.now() - 5 * 60 * 1000); // tolerate small clock skew
   cert.validity.notBefore = start;
   cert.validity.notAfter = new Date(start.getTime() + options.days * 86_400_000);
-  // CN only unless told (keystore create --subject): seed 000's "OU=PAM Test, O=PAM-Exchange, C=CH" does not
-  // belong in a production certificate (issue 20)
+  // CN only unless told (keystore create --subject): test attributes such as "OU=PAM Test, O=PAM-Exchange, C=CH"
+  // do not belong in a production certificate
   const attrs = [
     { shortName: 'CN', value: options.commonName },
     ...(['OU', 'O', 'C'] as const).filter((k) => options.subject?.[k] !== undefined).map((k) => ({ shortName: k, value: options.subject![k]! })),

@@ -1,7 +1,8 @@
 // Logging to the injected stderr stream: text for people, `--log-format json` for machines, and with
 // `--log-file` the JSON lines appended to a file as well (winston's File transport, loaded only then: the gate
-// path does no winston work, docs/performance.md). The lines are the ones winston's printf and json formats
-// wrote before (keys sorted as safe-stable-stringify sorts them); logger.test.ts holds both side by side.
+// path does no winston work, docs/performance.md). The lines are exactly what winston's printf and json formats
+// write (keys sorted as safe-stable-stringify sorts them), so readers of the logs see one format; logger.test.ts
+// holds both side by side.
 // Secrets never reach here: callers pass only messages and secret-free fields (test/secret-hygiene.test.ts).
 
 import type Winston from 'winston';
@@ -61,7 +62,7 @@ export function textLine(level: Level, message: string, fields?: Record<string, 
 }
 
 // C0 (but tab), DEL and C1: what a terminal or the journal would act on (ESC sequences, a bare \r, the 8-bit CSI
-// \x9b). Backend output and file names reach messages verbatim (review L5).
+// \x9b). Backend output and file names reach messages verbatim, so they must be escaped here.
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 const HAS_CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/; // no /g: .test() must not keep a lastIndex
 
@@ -96,7 +97,7 @@ function fileLogger(filename: string, level: Level): Winston.Logger {
 }
 
 function formatValue(v: unknown): string {
-  // quoted when it holds a space or a control (ESC is no \s: it passed raw before)
+  // quoted when it holds a space or a control (ESC is no \s, so /\s/ alone would pass it raw)
   if (typeof v === 'string') return /\s/.test(v) || HAS_CONTROL.test(v) ? escapeControls(JSON.stringify(v)) : v;
   return escapeControls(JSON.stringify(v) ?? 'undefined');
 }

@@ -1,6 +1,6 @@
 // The PKCS#12 MAC check with Node's native hashes instead of node-forge's JavaScript ones.
-// forge derives the MAC key (RFC 7292 appendix B, iterated hashing) in pure JS: ~60 ms at 2,048 iterations,
-// ~200 ms at keytool's 10,000, seconds at 100,000+ (findings §1.5), all of it blocking the event loop. The
+// forge derives the MAC key (RFC 7292 appendix B, iterated hashing) in pure JS, blocking the event loop for a
+// time that grows with the keystore's iteration count (findings §1.5). The
 // same derivation with node:crypto runs the hash natively. After a successful check the caller removes the
 // MAC from the structure so forge does not derive it a second time.
 
@@ -81,8 +81,8 @@ const bytes = (node: Asn1): Buffer => {
 /**
  * The most iterations any one key derivation of a keystore may ask for (MAC, PBKDF2, PKCS#12 KDF). A keystore
  * file is writable by design (rotation), so its counts are attacker input: OpenSSL writes 2,048, keytool
- * 10,000, OWASP asks 600,000; 10,000,000 native SHA-256 iterations take about a second here, while node-forge's
- * JavaScript needed 15 s for the MAC alone at 10,000,001 (issue 9 point 3). Above it we refuse, never delegate.
+ * 10,000, OWASP asks 600,000; the cap leaves room above those while bounding how long a hostile count blocks
+ * an unlock, natively or in node-forge's far slower JavaScript. Above it we refuse, never delegate.
  */
 export const MAX_KDF_ITERATIONS = 10_000_000;
 

@@ -1,9 +1,9 @@
 // Reads a small input file (manifest, template, keystore) with a hard size cap that holds for every kind of
 // file. stat().size is 0 for a FIFO and for /dev/zero, so a cap taken from stat() lets a FIFO hang the start
-// (open() waits for a writer, in a system call where no signal handler runs) and /dev/zero fill memory
-// (issue 9 point 11). So: open with O_NONBLOCK (a FIFO opens at once), fstat the descriptor we will read (no
-// race with a rename between stat and open), refuse anything but a regular file, and read at most the cap,
-// whatever the file claims its size is. The hasher (file-hash.ts) follows the same rule for listed files.
+// (open() waits for a writer, in a system call where no signal handler runs) and /dev/zero fill memory.
+// So: open with O_NONBLOCK (a FIFO opens at once), fstat the descriptor we will read (no race with a rename
+// between stat and open), refuse anything but a regular file, and read at most the cap, whatever the file
+// claims its size is. The hasher (file-hash.ts) follows the same rule for listed files.
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { KeygateError, describeCause, type ErrorCode } from '../errors.js';
@@ -89,6 +89,6 @@ export function readRegularFile(path: string, maxBytes: number, what: string, op
 
 /**
  * Largest keystore accepted. A PKCS#12 with a key and a chain is a few KB; even thousands of entries stay far
- * below this, and forge would need seconds per MB to parse anything bigger.
+ * below this, and forge's parse time grows with the size, so anything bigger only stalls the start.
  */
 export const MAX_KEYSTORE_BYTES = 4 * 1024 * 1024;

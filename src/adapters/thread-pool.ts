@@ -1,6 +1,6 @@
 // libuv's thread pool does keygate's async file reads. Four threads (Node's default) leave a cold disk idle:
-// on the bench tree 8 threads cut a cold verify by ~15% (docs/performance.md). libuv reads
-// UV_THREADPOOL_SIZE once, at the pool's first use, which in a CommonJS entry has not happened yet here.
+// more threads keep it busy and shorten a cold verify (docs/performance.md). libuv reads UV_THREADPOOL_SIZE
+// once, at the pool's first use, which in a CommonJS entry has not happened yet here.
 import { stat } from 'node:fs';
 
 /** Threads for libuv's pool unless the user chose a number. */

@@ -11,15 +11,14 @@ type Answer = { ok: UnlockedKeystore } | { error: { code: string; message: strin
 
 /**
  * Whether this build can unlock off the main thread (the bundle embeds the worker; sources run under tsx do
- * not). Asked of the bundle, not by decompressing the worker's part: that would cost every start ~3 ms.
+ * not). Asked of the bundle, not by decompressing the worker's part, which every start would then pay for.
  */
 export const canUnlockOffThread = hasParts();
 
 /**
  * How long a reload's unlock may take before the worker is terminated. Every key derivation is capped
- * (pkcs12-mac.ts MAX_KDF_ITERATIONS, about a second each at the cap), so a sound keystore answers in well
- * under a second; a worker still busy after this is stuck on something we did not foresee, and a reload that
- * never settles would block every later one (issue 9 point 3).
+ * (pkcs12-mac.ts MAX_KDF_ITERATIONS), so a sound keystore answers long before this; a worker still busy after
+ * it is stuck on something we did not foresee, and a reload that never settles would block every later one.
  */
 export const UNLOCK_TIMEOUT_MS = 20_000;
 

@@ -179,7 +179,7 @@ export function parseCspmXml(text: string): { status: number; password?: string 
   let doc: unknown;
   try {
     // htmlEntities: XML requires numeric character references (&#38; &#x26;) to be decoded, and with this off
-    // fast-xml-parser leaves them as written, so a password a producer escaped that way came out wrong
+    // fast-xml-parser leaves them as written, so a password a producer escaped that way would come out wrong
     // (KEYSTORE_BAD_PASSWORD and a wasted bypass-cache call). It also knows HTML's named entities, which no XML
     // producer may emit undeclared; decoding happens once, so `&amp;#38;` stays the text `&#38;`.
     const parser = new (xmlParser())({ ignoreAttributes: true, parseTagValue: false, trimValues: false, processEntities: true, htmlEntities: true, allowBooleanAttributes: false });

@@ -1,4 +1,4 @@
-// /auth's signature check, the same work whether or not the name exists (review L4): an unknown name is checked
+// /auth's signature check, the same work whether or not the name exists: an unknown name is checked
 // against a decoy key made at start, so neither the status nor the time of the answer says which names exist.
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Who is on the other end of an admin connection, for the /auth rate limit (review L4): per address, every local
+// Who is on the other end of an admin connection, for the /auth rate limit: per address, every local
 // user shares 127.0.0.1 and could lock the operators out. Node has no SO_PEERCRED, but for a loopback TCP peer the
 // kernel lists its socket's owner uid in /proc/net/tcp{,6} (world-readable), found by the two endpoints.
 

@@ -88,7 +88,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
- * The /auth rate-limit key of a connection (review L4). A loopback peer is keyed by its socket's uid, so one local
+ * The /auth rate-limit key of a connection. A loopback peer is keyed by its socket's uid, so one local
  * user cannot use up another's logins; a unix-socket peer by "unix": the socket is 0600, so only keygate's own
  * uid and root can connect (Node cannot read SO_PEERCRED, and /proc/net/unix does not name a socket's peer).
  */

@@ -1,5 +1,5 @@
-// The reverse proxy from keygate's TLS listener to the backend, on node:http (no dependency: ~150 lines that the
-// manifest covers, where http-proxy passes hop-by-hop headers through and is unmaintained; see
+// The reverse proxy from keygate's TLS listener to the backend, on node:http (no dependency: code the manifest
+// covers, where http-proxy passes hop-by-hop headers through and is unmaintained; see
 // ../shared/notes/mtls-backend-pki.md §2.1). The header policy is the security boundary, so it is one pure
 // function, forwardHeaders(), tested on its own:
 //   1. every header named in Connection, and every hop-by-hop header, is dropped FIRST (a client must not be able
@@ -13,8 +13,8 @@
 //      peer certificate (src/server/client-auth.ts) when client authentication is on.
 // The body's framing never comes from the client's header list: it comes from what Node's parser framed
 // (requestFraming), for every method, as Go's ReverseProxy keeps it in Request.ContentLength. Otherwise a
-// Connection token or the hop-by-hop set could unframe a body, which the backend then reads as a second request
-// (outside review H1). A request with both Transfer-Encoding and Content-Length is refused (400): Node's parser
+// Connection token or the hop-by-hop set could unframe a body, which the backend then reads as a second request.
+// A request with both Transfer-Encoding and Content-Length is refused (400): Node's parser
 // refuses it before us; the check stays as a second wall.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -137,7 +137,7 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
 /**
  * The backend's response headers for the client: hop-by-hop and Connection-named ones removed, and Alt-Svc,
  * which would send clients to an endpoint keygate does not front (Caddy strips it too). In a 101 (upgrade)
- * the handshake's own Connection and Upgrade stay; nothing else is treated differently (review L3).
+ * the handshake's own Connection and Upgrade stay; nothing else is treated differently.
  */
 export function responseHeaders(raw: readonly string[], upgrade = false): string[] {
   const named = connectionTokens(raw);
@@ -176,8 +176,8 @@ export interface Proxy {
 
 /**
  * Streams one side into the other with backpressure (Readable.pipe: pause on a full buffer, resume on drain).
- * Not stream.pipeline: that builds an AbortController, end-of-stream watchers and a destroyer per call, a
- * measured ~10 % of keygate's CPU per proxied request (docs/performance.md). Errors are handled here instead:
+ * Not stream.pipeline: that builds an AbortController, end-of-stream watchers and a destroyer per call, a cost
+ * every proxied request would pay (docs/performance.md). Errors are handled here instead:
  * a source that fails mid-body (backend reset, client gone) destroys the destination, so a cut body is never
  * ended as if complete; the destination's own close is handled by the caller (it destroys the backend request).
  */
@@ -198,8 +198,8 @@ function sendHead(res: ServerResponse, status: number, reason: string | undefine
 }
 
 // ---- the fast path: requests without a body, over keygate's own keep-alive pool -----------------------------
-// node:http's client (ClientRequest + Agent + IncomingMessage) cost ~100 µs of CPU per request here, 2-3× the
-// TLS server side (docs/performance.md, "Backend proxy"). A request without a body is written as one string on
+// node:http's client (ClientRequest + Agent + IncomingMessage) costs more CPU per request than the whole TLS
+// server side (docs/performance.md, "Backend proxy"). A request without a body is written as one string on
 // a pooled socket and the answer is parsed here, strictly, because the backend is less trusted than the gate:
 // status line and fields checked character by character, one framing only (Content-Length, chunked, or to the
 // close), Content-Length with Transfer-Encoding refused, head size capped, a connection reused only when the
@@ -214,11 +214,11 @@ const MAX_CHUNK_LINE = 4096;
 const MAX_IDLE = 64;
 /** Backend connections keygate's pool holds at once, busy and idle (the upload path's Agent has its own 256). */
 const MAX_BACKEND_CONNECTIONS = 256;
-/** How long a request waits for a pooled connection when all are busy, before a 503 (review L6). */
+/** How long a request waits for a pooled connection when all are busy, before a 503. */
 const QUEUE_WAIT_MS = 1_000;
 /** Requests waiting at once; more get the 503 at once (a bound on queued memory and timers). */
 const MAX_WAITING = 1_024;
-/** Upgraded tunnels open at once, handshakes included; more get a 503 (review L3). */
+/** Upgraded tunnels open at once, handshakes included; more get a 503 (a bound on sockets held). */
 const MAX_TUNNELS = 1_024;
 /** A tunnel with no byte either way for this long is closed: nginx's proxy_read_timeout default. */
 const TUNNEL_IDLE_MS = 60_000;
@@ -544,7 +544,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
           cs = remaining === 0 ? Chunk.Trailer : Chunk.Data;
         } else if (text === '') return complete(i < buf.length);
         else if (text.indexOf(':') <= 0 || CTL.test(text)) return fail('chunked body: invalid trailer field');
-        // trailer fields are not forwarded (as node:http's pipe did not)
+        // trailer fields are checked but not forwarded
       }
     }
   };
@@ -607,7 +607,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     },
     onClose() {
       if (finished) return;
-      // A close-delimited body ends at a FIN (onEnd); a close after an error (RST) is a cut body (review L1).
+      // A close-delimited body ends at a FIN (onEnd); a close after an error (RST) is a cut body.
       if (resp?.body === 'close' && !conn!.error) return complete(false);
       // A reused connection the backend had closed before our request reached it: once more on a new one.
       if (!got && reused && !retried && IDEMPOTENT.has(method)) {

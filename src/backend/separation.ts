@@ -169,7 +169,7 @@ export function separatedBackend(env: Readonly<Record<string, string | undefined
   const ch = new net.Socket({ fd: controlFd, readable: true, writable: true });
   ch.on('error', () => undefined);
   // The socket lives in the backend's folder: the path is pinned to the socket inode the backend bound (of its
-  // uid, not a symlink) each time it comes up, and the proxy connects to that inode only (review M1).
+  // uid, not a symlink) each time it comes up, and the proxy connects to that inode only.
   let pinned: PinnedSocket | undefined;
   const pin = (): void => {
     pinned?.close();

@@ -6,8 +6,8 @@
 //            server.backend.env + passEnv, stdin closed, stdout/stderr into keygate's log (source=backend), and
 //            with watchdog on it runs under `setpriv --pdeathsig TERM` so it is told to stop even if keygate
 //            is SIGKILLed. Ready = an HTTP answer on its socket (readyPath: a 2xx/3xx there).
-//   exit:    the tree is verified again (a restart re-reads the app's files), the group is killed (leftover workers would keep serving a socket keygate no longer fronts), the
-//            proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
+//   exit:    the tree is verified again (a restart re-reads the app's files), the group is killed (leftover
+//            workers would keep serving a socket keygate no longer fronts), the proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
 //            maxDelayMs; n resets once it stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so
 //            systemd's own policy takes over.
 //   stop:    SIGTERM to the backend's main process (it stops its workers), stopTimeoutMs, then SIGKILL to the
@@ -354,7 +354,7 @@ export function createBackend(options: SupervisorOptions): Backend {
   };
 
   // Never a recursive removal: under separation the backend owns the inner folder and could plant a symlink
-  // for root to follow (review H1). The socket is unlinked, the folders keygate made are rmdir'ed, and one the
+  // for root to follow. The socket is unlinked, the folders keygate made are rmdir'ed, and one the
   // backend left files in stays, with a warning.
   function cleanupRuntime(): void {
     if (!runtime) return;

@@ -49,7 +49,7 @@ export const INTEGRITY_FLAGS = {
 export function withFlags<T>(y: Argv<T>, flags: FlagTable, global = false): Argv<T> {
   const options: Record<string, Options> = {};
   for (const [name, { type, choices, ...spec }] of Object.entries(flags)) {
-    // a flag with choices is given to yargs without its type, as before: help shows the choices, not [string]
+    // a flag with choices is given to yargs without its type, so help shows the choices, not [string]
     options[name] = { ...spec, ...(choices ? { choices: [...choices] } : { type }), ...(global ? { global: true } : {}) };
   }
   return y.options(options) as Argv<T>;

@@ -1,5 +1,5 @@
 // doctor: would a production start pass? Config, pin, trust anchors, vault client, backend program, certificate
-// expiry, each one line with its fix (issue 20, review C). It never asks the vault and never opens the keystore
+// expiry, each one line with its fix. It never asks the vault and never opens the keystore
 // (that needs the password): the certificate is read from the .crt beside it, or doctor says it cannot check.
 // Exit 0 when every check passes, 3 when any would stop a production start (docs/errors.md).
 

@@ -29,7 +29,7 @@ const NOT_APP_FILES = new Set(['package.json', 'package-lock.json', 'npm-shrinkw
 
 function readFacts(project: string, python: boolean, env: Readonly<Record<string, string | undefined>>): ProjectFacts {
   const pkgFile = join(project, 'package.json');
-  // A Python service needs no package.json (F-14): asked for, or recognised by its files when there is none.
+  // A Python service needs no package.json: asked for, or recognised by its files when there is none.
   if (python || (!fileExists(pkgFile) && PYTHON_MARKERS.some((f) => fileExists(join(project, f))))) return pythonFacts(project, env);
   if (!fileExists(pkgFile)) {
     throw new KeygateError('NOT_A_PROJECT', `failed to init: ${project} has no package.json, nor app.py, wsgi.py or requirements.txt`, {
@@ -182,7 +182,7 @@ const init: Handler = async (ctx, args) => {
   // that path is a file in the way like the others (it may be one PAM rotates).
   const devKeystore = dev ? devKeystoreFiles(resolve(project, choices.keystore)) : undefined;
   const reuseKeystore = devKeystore !== undefined && !devKeystoreStale(devKeystore, readStore(join(project, DEV_EMULATOR, 'a2a-store.json')), facts.name, new Date());
-  // Production init over a dev setup: the emulator (a plain-text password store) and the dev CA go (F-10).
+  // Production init over a dev setup: the emulator (a plain-text password store) and the dev CA go.
   const leftovers = dev ? [] : devLeftovers(project, resolve(project, choices.keystore), facts.name);
   // Nothing is written unless everything can be: one refusal lists every file in the way.
   const inTheWay = [...files.map(([f]) => f), ...(devKeystore && !reuseKeystore ? [devKeystore.keystore] : [])].filter((f) => fileExists(f));
@@ -247,7 +247,7 @@ async function registerWithEmulator(ctx: Context, project: string, entryAbs: str
 }
 
 /**
- * init --dev --refresh: the dev loop after editing keygate.config.json or filelist.template (F-2). Re-generates,
+ * init --dev --refresh: the dev loop after editing keygate.config.json or filelist.template. Re-generates,
  * re-pins and re-registers with the project's emulator; writes none of the files init made, nor the keystore.
  */
 async function refreshDev(ctx: Context, project: string): Promise<ExitStatus> {

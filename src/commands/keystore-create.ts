@@ -98,8 +98,8 @@ export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): P
 }
 
 /**
- * `--out` when given, else keystore.path of the keygate.config.json in this folder (F-8: the default wrote
- * keystore/keygate.p12 while serve read keystore/<name>.p12), else keystore/keygate.p12.
+ * `--out` when given, else keystore.path of the keygate.config.json in this folder (so the keystore lands where
+ * serve reads it), else keystore/keygate.p12.
  */
 function defaultOut(cwd: string): string {
   try {

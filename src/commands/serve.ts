@@ -48,7 +48,7 @@ const loadBackend = () => Promise.all([import('../backend/supervisor.js'), impor
 // Privilege separation (server.backend.user): the root half's orchestration, the serving half's backend view.
 const loadSeparation = () => import('../backend/separation.js');
 
-/** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (20 s) and some slack. */
+/** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (UNLOCK_TIMEOUT_MS) and some slack. */
 const RELOAD_UNLOCK_BUDGET_MS = 25_000;
 /** Reads and validates the config from verified bytes; defaults when the file does not exist. */
 export function loadConfig(tree: VerifiedTree): Config {
@@ -376,7 +376,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   return EXIT.OK;
 }
 
-/** A 409 from init --dev's emulator: its fix is the dev loop's own command, not PAM's A2A Script (F-2, F-15). */
+/** A 409 from init --dev's emulator: its fix is the dev loop's own command, not PAM's A2A Script. */
 function devRegisterHint(err: unknown, config: Config, base: string, env: Readonly<Record<string, string | undefined>>): unknown {
   if (!(err instanceof KeygateError) || err.code !== 'VAULT_DENIED' || (err.details as { status?: number } | undefined)?.status !== 409) return err;
   if (config.vault.provider !== 'cspm' || !vaultClientPath(config.vault, base, env).startsWith(`${resolve(base, 'keygate/dev-cspm')}/`)) return err;
@@ -385,7 +385,7 @@ function devRegisterHint(err: unknown, config: Config, base: string, env: Readon
 
 /**
  * `serve`, for the gate's own parser (src/gate-args.ts) and for yargs (src/cli-yargs.ts). Named, never the
- * default: a bare `keygate` prints usage (issue 20: a user's loop blocked for ten minutes on a start).
+ * default: a bare `keygate` prints usage instead of starting a server that blocks whoever ran it.
  */
 export const serveGate: GateCommand = {
   name: 'serve',

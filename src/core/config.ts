@@ -369,7 +369,7 @@ function separationProblems(config: Config): string[] {
 
 /**
  * Where JSON.parse stopped, as `line L, column C: <reason>` (1-based). V8 names only the offset before Node 22
- * and adds "(line … column …)" after; both are read from the offset, so every Node says the same (issue 20).
+ * and adds "(line … column …)" after; both are read from the offset, so every Node says the same.
  */
 export function describeJsonError(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);

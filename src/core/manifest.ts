@@ -130,8 +130,8 @@ export function serializeTable(paths: PathTable, digests: Uint8Array, style: Pat
 
 /**
  * A parsed manifest: paths in a PathTable and digests in one buffer, 32 bytes per line, in file order. It is a
- * ReadonlyMap<path, hex> for callers that want one; verify uses the index and binary digests, so a
- * 100,000-line manifest costs ~6 MB outside V8's heap instead of ~20 MB of strings inside it.
+ * ReadonlyMap<path, hex> for callers that want one; verify uses the index and binary digests, so a large
+ * manifest is compact bytes outside V8's heap, not a string per line inside it (docs/performance.md).
  */
 export class ManifestIndex implements ReadonlyMap<string, string> {
   constructor(

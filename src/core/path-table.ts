@@ -48,8 +48,8 @@ function equalFolded(x: Buffer, a0: number, a1: number, y: Buffer, b0: number, b
 
 /**
  * Byte order of bytes[a0..a1) and bytes[b0..b1). A JS loop, four bytes at a time (big-endian words compare
- * like their bytes): sorting 100,000 paths calls it ~1.7 million times, where Buffer.compare's native call
- * costs more than the comparison.
+ * like their bytes): a sort calls it n log n times, and Buffer.compare's native call costs more than the
+ * comparison itself.
  */
 export function compareSpans(bytes: Buffer, a0: number, a1: number, b0: number, b1: number): number {
   const n = Math.min(a1 - a0, b1 - b0);

@@ -1,4 +1,4 @@
-// "did you mean …" for unknown flags and config keys, in one place (issue 20). Pure.
+// "did you mean …" for unknown flags and config keys, in one place so every message suggests alike. Pure.
 
 /** Levenshtein distance (insert, delete, substitute, and a swap of two neighbours counts as one edit). */
 export function editDistance(a: string, b: string): number {

@@ -114,7 +114,7 @@ function substitute(s: string, vars: TemplateVariables, templateName: string, li
     }
     if (name === 'VAULT_CLIENT') {
       if (vars.vaultClient) return vars.vaultClient;
-      // unset is the usual case (F-1: getting-started §4 never exported it), and "not absolute" misled
+      // unset is the usual case (a shell or unit without the export), so say so rather than "not absolute"
       const home = vars.env['CSPM_CLIENT_HOME'];
       if (!home) {
         throw invalid(

@@ -71,7 +71,7 @@ export function resolvePaths(
 
 /**
  * Refuses a folder that is no keygate project (neither template nor manifest), with that said plainly instead of
- * "restore the manifest" or "create filelist.template" (issue 10: a start from the wrong folder).
+ * "restore the manifest" or "create filelist.template", which misleads someone who started in the wrong folder.
  */
 export function assertProject(paths: IntegrityPaths): void {
   if (fileExists(paths.template) || fileExists(paths.manifest)) return;
@@ -84,7 +84,7 @@ export function assertProject(paths: IntegrityPaths): void {
 export const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
 
 // Template and manifest are read through readRegularFile: a FIFO or /dev/zero in their place is refused at once
-// (stat().size is 0 for both, so a cap taken from stat() could hang or fill memory: issue 9 point 11).
+// (stat().size is 0 for both, so a cap taken from stat() could hang or fill memory).
 const TEMPLATE_HINT = 'create filelist.template (syntax: docs/template.md) or pass --template <file>';
 
 function readTemplate(paths: IntegrityPaths): Buffer {
@@ -348,7 +348,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     }
   };
   // Every listed file is hashed in the manifest's order (the template too, but its trusted result is the one
-  // above), so result i belongs to manifest line i: no path → result map for 100,000 files.
+  // above), so result i belongs to manifest line i and no path → result map is built.
   const table = await hashFilesRaw(manifest.paths, { base, strategy: env.strategy, onProgress: env.onProgress, meanwhile: expand });
   const hashes: HashLookup = (i) => (i === templateLine ? templateResult : table.sameDigest(i, manifest.digests, i * 32) ? 'same' : table.result(i));
 
@@ -453,7 +453,7 @@ function parseConfigJson(bytes: Buffer, file: string): unknown {
  * Every command, before the template or the entry is read: keygate.config.json, when there is one, must be JSON,
  * and its backend program absolute. Its bytes are read here unverified, as readConfiguredPrograms and
  * configuredEntry read them, only to say what is wrong: a broken config otherwise surfaced as a template error
- * or a missing dist/main.js, a relative program as "names no server.backend.command" (issue 20).
+ * or a missing dist/main.js, a relative program as "names no server.backend.command".
  */
 export function assertConfigReadable(base: string, env: Readonly<Record<string, string | undefined>> = {}): void {
   const file = resolve(base, CONFIG_FILE);

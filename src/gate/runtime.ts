@@ -1,7 +1,7 @@
 // Step 1 of the gated start: node must not have been told to load or run anything before the entry, nor to
 // change how it loads code, TLS or libraries. An allow-list, not a deny-list: Node keeps adding options that
 // load code (--require, --import, --loader, --experimental-*, --snapshot-blob, --openssl-config, ...), and a
-// deny-list missed NODE_OPTIONS='"--require" x' (Node's own quoting) before this.
+// deny-list misses spellings such as NODE_OPTIONS='"--require" x' (Node's own quoting).
 // This is a tripwire, not a barrier: whatever such an option loads has already run when keygate sees it
 // (docs/security.md). It still stops the start before the vault is asked.
 

@@ -26,7 +26,7 @@ export async function providerFor(config: Config, base: string, env: Readonly<Re
   return cspmProvider({ clientPath, alias: config.vault.alias, output: config.vault.output, limits, env });
 }
 
-/** Steps 4–5: fetch and unlock, retrying once with the cache bypassed when the cached password is stale. */
+/** Steps 6–7: fetch and unlock, retrying once with the cache bypassed when the cached password is stale. */
 export async function fetchAndUnlock(
   ctx: Context,
   provider: SecretProvider,
@@ -37,7 +37,7 @@ export async function fetchAndUnlock(
   // neither hang the start nor fill the memory.
   const bytes = readRegularFile(keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
     code: 'KEYSTORE_UNREADABLE',
-    // keystore create now defaults --out to keystore.path; the password must be the one the vault holds (F-8)
+    // keystore create writes keystore.path by default; the password must be the one the vault holds
     hint: `check keystore.path in keygate.config.json, or create it: keygate keystore create --out ${keystorePath} --password-file <file holding the password the vault has for vault.alias>`,
   });
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {

@@ -259,7 +259,7 @@ export class ClientAuth {
     if (this.config.mode === 'off') return undefined;
     const crl = [...this.#crls.values()].flat().map((c) => toPem(c.der, 'X509 CRL'));
     // rejectUnauthorized stays false in required mode too: Node would close a failed chain after the handshake
-    // without any event (_tls_wrap onServerSocketSecure), so nothing could log why (F-12). onConnection refuses
+    // without any event (_tls_wrap onServerSocketSecure), so nothing could log why. onConnection refuses
     // it instead, in the same emit, before any request is read; only the no-certificate alert is lost.
     return { requestCert: true, rejectUnauthorized: false, ca: this.#caPem, ...(crl.length ? { crl } : {}) };
   }
@@ -282,7 +282,7 @@ export class ClientAuth {
 
   /**
    * A handshake TLS refused (required mode: no certificate, an unknown CA, a revoked one). Without this line
-   * an operator could not tell "client revoked" from "client never connected" (F-12). Plain HTTP on the port,
+   * an operator could not tell "client revoked" from "client never connected". Plain HTTP on the port,
    * scanners and resets are no certificate refusal and stay quiet.
    */
   onTlsClientError = (err: Error & { code?: string; reason?: string }, socket: TLSSocket): void => {

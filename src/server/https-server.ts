@@ -24,7 +24,7 @@ export const INTERMEDIATE_CIPHERS = [
 const HSTS = 'max-age=63072000';
 
 /**
- * Open client connections at most (review L6): each holds a TLS state and, proxied, a backend socket. Beyond it
+ * Open client connections at most: each holds a TLS state and, proxied, a backend socket. Beyond it
  * Node closes a new connection at accept, before any TLS byte, so the client sees a reset, not a 503 (no HTTP
  * can be spoken before the handshake). Idle keep-alive connections end after keepAliveTimeout and free slots.
  */

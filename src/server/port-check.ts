@@ -8,7 +8,7 @@ import { KeygateError, describeCause } from '../errors.js';
 export async function assertPortFree(host: string, port: number): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
-    const probe = process.getBuiltinModule('node:net').createServer(); // loaded only by serve (~3 ms)
+    const probe = process.getBuiltinModule('node:net').createServer(); // loaded here, so only serve pays for node:net
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         new KeygateError('SERVER_LISTEN_FAILED', `failed to listen on ${host}:${port}: ${describeCause(err)} (checked before asking the vault)`, {

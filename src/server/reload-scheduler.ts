@@ -1,7 +1,7 @@
 // When TLS reloads run (SIGHUP, a rewritten keystore). Each reload asks the vault with bypassCache=true, so it is
 // rate-limited: anyone who can touch the keystore file must not be able to make keygate call PAM every second.
 // And none is lost: a request while one runs, or while one waits out the rate limit, is coalesced into the next
-// run (before, a change that arrived during a reload was dropped for good). A run is time-bound: a hung one
+// run, so a keystore change that lands during a reload is still applied. A run is time-bound: a hung one
 // (a vault client that never answers, a worker that never returns) releases the scheduler after timeoutMs, and
 // its late result is ignored, so it cannot block every later reload or overwrite a newer context.
 

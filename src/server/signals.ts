@@ -2,8 +2,8 @@
 // action: Ctrl-C ends a long verify or generate at once, even inside a synchronous hash loop (a JS handler could
 // only run after it). serve holds them from its first step: SIGINT/SIGTERM then abort a signal that serve checks
 // between its gates and drains on, SIGHUP calls the reload listeners. Once held, the handlers stay until the
-// process exits: a second signal while keygate is finishing must not fall back to the default action (it exited
-// 143 after "stopped").
+// process exits: a second signal while keygate is finishing must not fall back to the default action, which
+// would exit 143 after "stopped".
 
 export interface Signals {
   readonly signal: AbortSignal;

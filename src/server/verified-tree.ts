@@ -186,7 +186,7 @@ export class VerifiedTree {
 }
 
 // Built-ins that would run a file from disk, unverified, in (or beside) the process that holds the secret: a
-// Worker reads its file when it starts (a file swapped after the start stole the password), fork() starts a
+// Worker reads its file when it starts (a file swapped after the start could steal the password), fork() starts a
 // node that loads it. Verified code gets them refusing a file; eval'd Workers (code the verified module holds)
 // and everything else are Node's own. A guard against the accident, not a barrier against verified code that
 // means harm: an in-process handler is as privileged as keygate (docs/security.md; use backend mode).
