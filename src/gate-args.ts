@@ -1,8 +1,9 @@
 // The gate's own argument parser: the common shapes of the gate's commands (serve, verify, check, pin,
 // generate-filelist) parsed from the same flag tables yargs gets, without loading yargs, which every start
 // would otherwise parse (docs/performance.md). It never reports an error and never guesses: anything it does
-// not fully understand (help, version, an unknown or repeated flag, a value it would have to coerce, a KEYGATE_* variable that is not
-// one of this command's flags) returns undefined, and yargs parses the whole line, with its own messages.
+// not fully understand (help, version, an unknown or repeated flag, a value it would have to coerce, a
+// KEYGATE_* variable that is not one of this command's flags) returns undefined, and yargs parses the whole
+// line, with its own messages.
 // Pure: argv and env in, args out. gate-args.test.ts holds its answers against yargs' on the same lines.
 
 /** One flag, as yargs' `.options()` takes it (the same object is given to yargs). */

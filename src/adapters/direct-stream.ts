@@ -1,9 +1,9 @@
 // stdout and stderr for the commands, written with one writeSync per write instead of through Node's
 // process.stdout / process.stderr. Why: Node builds those streams on first access, and on a pipe (systemd's
 // journal, CI, a parent process) that loads net.Socket and the stream machinery, a cost every start would pay
-// for each (docs/performance.md). A line written this way is written at once and in order, as Node's own writes to files
-// and pipes on Linux are. Node's stream is still used where a direct write cannot go on: a descriptor that is
-// non-blocking and full (EAGAIN) hands the rest, and every later write, to it.
+// for each (docs/performance.md). A line written this way is written at once and in order, as Node's own writes
+// to files and pipes on Linux are. Node's stream is still used where a direct write cannot go on: a descriptor
+// that is non-blocking and full (EAGAIN) hands the rest, and every later write, to it.
 
 import type { OutStream } from './out-stream.js';
 

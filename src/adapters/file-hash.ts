@@ -115,7 +115,7 @@ export async function hashFilesRaw(paths: PathTable, options: HashOptions): Prom
           // Huge lists: keep the worker's young generation small (its garbage is short-lived) to bound peak RSS
           // at no cost in speed (docs/performance.md); smaller lists run without the limit.
           ...(total > 50_000 ? { resourceLimits: { maxYoungGenerationSizeMb: 2 } } : {}),
-          env: process.getBuiltinModule('node:worker_threads').SHARE_ENV, // loaded here, so a start that never needs it does not load it
+          env: process.getBuiltinModule('node:worker_threads').SHARE_ENV, // loaded here: starts that never need it skip it
           stdout: false,
         })
       : undefined;

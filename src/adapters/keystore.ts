@@ -70,7 +70,8 @@ forgePbe.generatePkcs12Key = function nativePkcs12Key(password: string | null | 
 
 // forge's MAC check calls pkcs12.generateKey, an alias of generatePkcs12Key taken when forge loaded
 // (node-forge lib/pkcs12.js `p12.generateKey = forge.pbe.generatePkcs12Key`), which the patch above does not
-// reach: the MAC of an algorithm the native check leaves to forge (MD5, say) would run uncapped. Same function, capped.
+// reach: the MAC of an algorithm the native check leaves to forge (MD5, say) would run uncapped. Same function,
+// capped.
 const forgeP12 = forge.pkcs12 as unknown as { generateKey: (password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown) => unknown };
 forgeP12.generateKey = function cappedMacKey(password: unknown, salt: unknown, id: number, iter: number, n: number, md?: unknown): unknown {
   capIterations(iter, id === 3 ? 'MAC' : 'key derivation');
@@ -375,7 +376,8 @@ export interface CreatedKeystore {
 
 /**
  * Creates an RSA key and a self-signed server certificate (SAN, serverAuth) in a PKCS#12 keystore with a MAC
- * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is far slower and blocks the loop).
+ * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is far slower
+ * and blocks the loop).
  */
 export function createKeystore(secret: Secret, options: CreateOptions): CreatedKeystore {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: options.keySize });

@@ -7,9 +7,9 @@
 //            with watchdog on it runs under `setpriv --pdeathsig TERM` so it is told to stop even if keygate
 //            is SIGKILLed. Ready = an HTTP answer on its socket (readyPath: a 2xx/3xx there).
 //   exit:    the tree is verified again (a restart re-reads the app's files), the group is killed (leftover
-//            workers would keep serving a socket keygate no longer fronts), the proxy answers 502 meanwhile, and the backend is restarted after initialDelayMs·2^(n-1) capped at
-//            maxDelayMs; n resets once it stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so
-//            systemd's own policy takes over.
+//            workers would keep serving a socket keygate no longer fronts), the proxy answers 502 meanwhile,
+//            and the backend is restarted after initialDelayMs·2^(n-1) capped at maxDelayMs; n resets once it
+//            stays up resetAfterMs; past maxRestarts keygate gives up (exit 6) so systemd's own policy takes over.
 //   stop:    SIGTERM to the backend's main process (it stops its workers), stopTimeoutMs, then SIGKILL to the
 //            group; whatever is left in the group then gets SIGTERM and SIGKILL; the runtime folder is removed.
 

@@ -1,5 +1,6 @@
-// keygate admin: the admin channel's offline tools (docs/admin.md), one file per action in commands/admin/. They write files only; the running service
-// reads the registry and the server key from verified bytes, so every change is followed by
+// keygate admin: the admin channel's offline tools (docs/admin.md), one file per action in commands/admin/.
+// They write files only; the running service reads the registry and the server key from verified bytes, so
+// every change is followed by
 // `keygate generate-filelist && keygate pin` (and the new entry hash registered in the vault).
 //   keygen NAME         an Ed448 key pair as remo_serv's build_key_pair makes it: NAME_key.pem (PKCS#8, encrypted
 //                       with the password from --password-file or a prompt, 0600) and NAME.pem (SPKI)

@@ -111,7 +111,7 @@ function defaultOut(cwd: string): string {
   return 'keystore/keygate.p12';
 }
 
-/** `--subject "O=Acme, OU=Web, C=DE"`: the attributes beside CN (none by default: the seed's PAM Test subject is gone). */
+/** `--subject "O=Acme, OU=Web, C=DE"`: the attributes beside CN (none by default: a production certificate needs none). */
 export function parseSubjectFlag(text: string | undefined): { OU?: string; O?: string; C?: string } {
   const out: { OU?: string; O?: string; C?: string } = {};
   if (text === undefined || text.trim() === '') return out;

@@ -1,6 +1,6 @@
 // Which path rules apply: POSIX, or Windows (drive letters, `\` as a separator, names compared without case).
-// Pure: every core function that cares takes a PathStyle; HOST_PATH_STYLE is only their default, so the
-// callers on Linux stay as they were and unit tests exercise both styles on any host (docs/windows.md).
+// Pure: every core function that cares takes a PathStyle; HOST_PATH_STYLE is only their default, so callers
+// need not pass one and unit tests exercise both styles on any host (docs/windows.md).
 
 export type PathStyle = 'posix' | 'win32';
 

@@ -1,8 +1,8 @@
 // A set of paths kept as UTF-8 bytes outside V8's heap, in insertion order, with an index per path.
 //
-// Why: verify and generate hold every path of the tree for the whole run. As 100,000 JS strings in a Map or a
-// Set they survive V8's young-generation collections, which makes V8 grow its young generation to the maximum
-// (tens of MB of RSS beyond the data itself: docs/performance.md, "peak RSS"). Here a path costs its bytes, two
+// Why: verify and generate hold every path of the tree for the whole run. As JS strings in a Map or a Set
+// they survive V8's young-generation collections, which makes V8 grow its young generation to the maximum
+// (RSS well beyond the data itself: docs/performance.md, "peak RSS"). Here a path costs its bytes, two
 // int32 offsets and a slot in an open-addressing table, all in ArrayBuffers; a JS string is made only when
 // a caller asks for one (and dies young).
 //

@@ -350,8 +350,8 @@ export interface CsrDecision {
 
 /**
  * What a certificate signed from this CSR may carry: subject attributes of the allowed types, and SANs of the
- * profile's types inside the name constraints. Requested extensions are never copied (the seed's helper copied
- * them all, CA:TRUE included): the profile decides basicConstraints, key usage and EKU.
+ * profile's types inside the name constraints. Requested extensions are never copied (a CSR could ask for
+ * CA:TRUE): the profile decides basicConstraints, key usage and EKU.
  */
 export function decideCsr(kind: LeafKind, req: CsrRequest, caConstraints?: NameConstraints): CsrDecision {
   const dropped: string[] = [];

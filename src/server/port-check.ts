@@ -1,6 +1,6 @@
 // Finds a taken port before the vault is asked: each systemd restart of a unit whose port is taken would
 // otherwise ask the vault and unlock the keystore, then fail at listen. A probe bind, closed at once: the port
-// can still be taken in the moment between this and the real listen, which then fails as before.
+// can still be taken in the moment between this and the real listen, which then fails as it would anyway.
 
 import { KeygateError, describeCause } from '../errors.js';
 
