@@ -1,8 +1,8 @@
 // Logging to the injected stderr stream: text for people, `--log-format json` for machines, and with
 // `--log-file` the JSON lines appended to a file as well (winston's File transport, loaded only then: the gate
 // path does no winston work, docs/performance.md). The lines are exactly what winston's printf and json formats
-// write (keys sorted as safe-stable-stringify sorts them), so readers of the logs see one format; logger.test.ts
-// holds both side by side.
+// write (keys sorted as safe-stable-stringify sorts them), so a line reads the same whichever wrote it;
+// logger.test.ts holds both side by side.
 // Secrets never reach here: callers pass only messages and secret-free fields (test/secret-hygiene.test.ts).
 
 import type Winston from 'winston';
