@@ -249,8 +249,6 @@ test('separated: the admin channel\'s restart-backend is a request on the contro
   assert.equal(keygate(p.dir, ['admin', 'add-user', 'ops', join(clientDir, 'ops.pem'), '--actions', 'status,restart-backend']).code, 0);
   // The serving half (server.user) reads the channel's key (that user's, 0600) and writes the audit log.
   chownTree(join(p.dir, 'admin'), SERVER_UID);
-  mkdirSync(join(p.dir, 'log'), { mode: 0o700 });
-  chownTree(join(p.dir, 'log'), SERVER_UID);
   writeFileSync(join(p.dir, 'filelist.template'), readFileSync(join(p.dir, 'filelist.template'), 'utf8') + 'admin\n');
   assert.equal(keygate(p.dir, ['generate-filelist']).code, 0);
   const pin = keygate(p.dir, ['pin']);
@@ -259,6 +257,14 @@ test('separated: the admin channel\'s restart-backend is a request on the contro
   store.scripts[0]!.sha256 = pin.stdout.trim().split('\n').pop()!;
   writeFileSync(p.store, JSON.stringify(store));
   chownTree(join(p.dir, 'dev/cspm'), SERVER_UID);
+  // Without a folder the serving user can write the audit log into: refused before the vault is asked.
+  const refused = keygate(p.dir, ['serve']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /failed to set up the admin audit log .*: .* is not writable by uid 64101 \(EACCES\) \[ADMIN_INVALID\]/);
+  assert.match(refused.stderr, /fix: create its folder for the user keygate serves as \(server\.user\): install -d -m 0700 -o <that user> /);
+  assert.equal(vaultCalls(p).length, 0);
+  mkdirSync(join(p.dir, 'log'), { mode: 0o700 });
+  chownTree(join(p.dir, 'log'), SERVER_UID);
   const served = await serveWithInheritedFd(p.dir, '/dev/null');
   try {
     const url = await waitFor(() => /admin channel listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.stderr())?.[1], 20_000, 'the admin channel').catch((err: Error) => {

@@ -3,8 +3,8 @@
 // and the server's Ed448 key, both from verified bytes (they must be in the manifest), the key also 0600.
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { KeygateError } from '../errors.js';
 import type { VerifiedTree } from '../server/verified-tree.js';
 import { BUILTIN_ACTIONS, type AdminConfig } from './config.js';
@@ -65,7 +65,30 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
       hint: 'list the program in filelist.template, or use a root-owned system program (chmod go-w), then keygate generate-filelist && keygate pin',
     });
   }
+  const auditProblem = writableFolderProblem(dirname(resolve(tree.base, config.auditLog)));
+  if (auditProblem) {
+    throw new KeygateError('ADMIN_INVALID', `failed to set up the admin audit log ${resolve(tree.base, config.auditLog)}: ${auditProblem}`, {
+      hint: `create its folder for the user keygate serves as (server.user): install -d -m 0700 -o <that user> ${dirname(resolve(tree.base, config.auditLog))}`,
+    });
+  }
   return { serverKey, serverFingerprint: keyFingerprint(createPublicKey(serverKey)), users: parsed.users };
+}
+
+/**
+ * Why this process could not write a file in `dir` (it or the nearest folder above that exists must let it
+ * create entries), or undefined. Checked before the vault is asked: under privilege separation the serving
+ * user, not root, writes the audit log, and a folder it cannot create stopped the channel only after the unlock.
+ */
+function writableFolderProblem(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      accessSync(d, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || dirname(d) === d) return `${d} is not writable by uid ${process.getuid?.() ?? '?'} (${code ?? 'error'})`;
+    }
+  }
 }
 
 /**
