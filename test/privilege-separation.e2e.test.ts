@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -63,9 +63,10 @@ function chownTree(path: string, uid: number): void {
  * serve, with fd 30 open on a secret file, as a parent's `30<file` would leave it (Node marks fds below 10 or so
  * close-on-exec itself; a higher one stays open unless keygate closes it).
  */
-async function serveWithInheritedFd(dir: string, secretFile: string): Promise<Served> {
+async function serveWithInheritedFd(dir: string, secretFile: string, wrapper: readonly string[] = []): Promise<Served> {
   const fd = openSync(secretFile, 'r');
-  const child = spawn(process.execPath, ['dist/main.js', 'serve'], {
+  const [file, ...args] = [...wrapper, process.execPath, 'dist/main.js', 'serve'];
+  const child = spawn(file!, args, {
     cwd: dir,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
     stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(27).fill('ignore'), fd],
@@ -107,13 +108,13 @@ interface Report {
   status: Record<string, string>;
 }
 
-async function attackFromInside(kind: Kind, separated: boolean): Promise<{ report: Report; secretFile: string; served: Served; project: BackendProject }> {
+async function attackFromInside(kind: Kind, separated: boolean, wrapper: readonly string[] = []): Promise<{ report: Report; secretFile: string; served: Served; project: BackendProject }> {
   const project = attackProject(kind, separated);
   const secretDir = tempDir('kg-inherited-');
   chmodSync(secretDir, 0o700);
   const secretFile = join(secretDir, 'inherited-secret.txt');
   writeFileSync(secretFile, 'FD-SENTINEL\n', { mode: 0o600 });
-  const served = await serveWithInheritedFd(project.dir, secretFile);
+  const served = await serveWithInheritedFd(project.dir, secretFile, wrapper);
   const r = curl(`${served.url}attack`, project.crt, ['--max-time', '120']);
   assert.equal(r.code, 0, `${r.stderr}\n${served.stderr()}`);
   return { report: JSON.parse(r.stdout) as Report, secretFile, served, project };
@@ -292,5 +293,33 @@ test('separated: the admin channel\'s restart-backend is a request on the contro
     assert.equal(await served.stop(), 0, served.stderr());
   } finally {
     served.child.kill('SIGKILL');
+  }
+});
+
+/**
+ * What systemd does for ProtectProc=invisible and ProcSubset=pid (the unit init --backend writes): a private mount
+ * namespace whose /proc is mounted hidepid=invisible,subset=pid. Reproduced with unshare and mount, since CI runs
+ * no systemd; undefined when this kernel or container refuses it (the test is then skipped, with the reason).
+ */
+const PROTECT_PROC = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t proc -o hidepid=invisible,subset=pid proc /proc && exec "$@"', 'sh'];
+function protectProcUnavailable(): string | undefined {
+  if (skip) return skip;
+  const r = spawnSync(PROTECT_PROC[0]!, [...PROTECT_PROC.slice(1), '/bin/true'], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : `unshare + mount -t proc -o hidepid=invisible,subset=pid refused here: ${r.stderr.trim()}`;
+}
+
+test('separated, with the unit\'s ProtectProc=invisible and ProcSubset=pid: the attacker inside gunicorn cannot even see a keygate process; the vault still identifies its caller', { skip: protectProcUnavailable(), timeout: 300_000 }, async () => {
+  const { report, served, project } = await attackFromInside('gunicorn', true, PROTECT_PROC);
+  try {
+    // Planted once without the wrapper: pids held the supervisor and the serving process (the first test here).
+    assert.deepEqual(report.pids, [], `keygate processes visible to the backend: ${JSON.stringify(report.pids)}`);
+    assert.equal(report.uid, BACKEND_UID);
+    assert.equal(curl(`${served.url}hello`, project.crt).stdout, 'attacker ready\n');
+    const calls = vaultCalls(project);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.status, 400, 'the vault client, running as server.user, still read its caller in /proc');
+    assert.equal(calls[0]!.uid, SERVER_UID);
+  } finally {
+    assert.equal(await served.stop(), 0, served.stderr());
   }
 });
