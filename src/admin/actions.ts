@@ -40,7 +40,7 @@ export function parseCommandLine(line: string): { name: string; args: string[] }
 const ok = (text: string): ActionResult => ({ status: 200, output: Buffer.from(text.endsWith('\n') ? text : `${text}\n`), result: 'ok' });
 const refuse = (status: number, why: string): ActionResult => ({ status, output: Buffer.from(`${why}\n`), result: `refused: ${why}` });
 
-/** Whether `name` is an action this channel offers (keygate's own that the host supports, or the config's). */
+/** The action names this channel offers: keygate's own that the host supports, then the config's. */
 export function offeredActions(config: AdminConfig, host: AdminHost): string[] {
   const own = ['status', 'verify', 'reload-tls', 'tail-log'];
   if (host.restartBackend) own.push('restart-backend');

@@ -1,7 +1,7 @@
 // The admin audit log: one JSON line per request (Teleport's audit events, OpenSSH's per-session syslog line),
 // appended to a 0600 file. What it holds is fixed here: time, user, key fingerprint, source, action, a digest of
-// the argument, result, request number. Never the session key, a token or a payload (remo_serv logged the
-// session's Fernet key at INFO).
+// the argument, result, request number. Never the session key, a token or a payload: whoever reads the log
+// could decrypt the session (remo_serv logs the session's Fernet key at INFO).
 
 import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // A Node client of the admin channel (the tests' second client beside the Python one): the same wire protocol
-// as remo_serv's clientlib, but strict where it was lax: the server's signature is checked against a pinned
+// as remo_serv's clientlib, but strict where clientlib is lax: the server's signature is checked against a pinned
 // key, every response token must authenticate, belong to this request and be in order, and a response without
 // its end token is an error (no plaintext let through, no silent truncation).
 

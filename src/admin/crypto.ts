@@ -35,8 +35,8 @@ export function b64uEncode(bytes: Uint8Array): string {
 }
 
 /**
- * Strict padded base64url: the canonical encoding of its bytes or a ProtocolError (remo_serv answered 500 to
- * missing padding; we answer 400). `+/` are refused too: the Python client never sends them.
+ * Strict padded base64url: the canonical encoding of its bytes or a ProtocolError, so a malformed token is a
+ * 400 (remo_serv crashes into a 500 on missing padding). `+/` are refused too: the Python client never sends them.
  */
 export function b64uDecode(text: string, what: string): Buffer {
   if (text.length % 4 !== 0 || !B64URL.test(text)) throw new ProtocolError(`${what} is not padded base64url`);

@@ -1,4 +1,4 @@
-// /get and /put kept to their folders (remo_serv read and wrote any path as the server user). A read opens
+// /get and /put kept to their folders (remo_serv reads and writes any path as the server user). A read opens
 // the file with O_NOFOLLOW and then asks the kernel where the open file really is (/proc/self/fd), so neither
 // `..`, nor a symlink anywhere on the path, nor a swap between check and open reaches outside the folder.
 // A write goes to a fresh temp file in the drop folder (O_EXCL, 0600) and is renamed over the name: atomic.
@@ -38,6 +38,7 @@ export function readJailed(base: string, folders: readonly string[], requested: 
   const path = isAbsolute(requested) ? requested : resolve(base, requested);
   let fd: number;
   try {
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; this way it opens and fstat refuses it below.
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -94,7 +94,7 @@ export function decodeRequestBody(f: Fernet, path: string, body: Buffer, hasLeng
 
 /**
  * A response body: first token B + (E if that is all, else .) + req + 0 + status (3 digits) + data, then
- * `..` tokens, then an empty `.E` token, each followed by CRLF. The status is the real one (remo_serv wrote
+ * `..` tokens, then an empty `.E` token, each followed by CRLF. The status is the real one (remo_serv writes
  * "200" whatever happened); the stock client only decodes 2xx bodies, so it sees 200 there too.
  */
 export function encodeResponse(f: Fernet, req: number, status: number, data: Uint8Array, chunk = RESPONSE_CHUNK): Buffer {

@@ -89,7 +89,7 @@ export class SessionTable {
   }
 }
 
-/** Token buckets by key: `burst` attempts at once, refilled at `perMinute`. Bounded in memory. */
+/** Token buckets by key: `burst` attempts at once, refilled at `perMinute`. Bounded: the keys come from peers. */
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; atS: number }>();
   readonly #burst: number;

@@ -1,7 +1,7 @@
 // A minimal read-only SQLite reader, enough to list one rowid table of a database file's bytes
 // (https://www.sqlite.org/fileformat2.html: header, table b-tree pages, overflow chains, records).
 // Why not a library: node:sqlite needs Node 22.5+, better-sqlite3 is a native addon to compile or download,
-// sql.js is a ~1 MB wasm bundle; `keygate admin import-sqlite` only reads remo_serv's `users(user, pub)` once.
+// sql.js puts a wasm SQLite in the bundle; `keygate admin import-sqlite` only reads remo_serv's `users(user, pub)` once.
 // Pure: bytes in, rows out; every malformed input is a SqliteFormatError (bounds, loops and sizes checked).
 
 export class SqliteFormatError extends Error {}

@@ -66,8 +66,8 @@ export interface Pkcs12Input {
 
 /**
  * A PFX: one encrypted SafeContents with the certificates, one plain SafeContents with the shrouded key, and a
- * MAC over both (without the MAC a wrong password may go unnoticed, findings §1.4). Key and leaf share a
- * localKeyId so readers pair them.
+ * MAC over both (without the MAC a wrong password may go unnoticed, shared/notes/pkcs12-and-hashing-findings.md
+ * §1.4). Key and leaf share a localKeyId so readers pair them.
  */
 export function buildPkcs12(input: Pkcs12Input): Buffer {
   const { password, profile } = input;
