@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineSplitter } from './supervisor.js';
+import { createBackend, lineSplitter } from './supervisor.js';
+import { validateConfig } from '../core/config.js';
+import { KeygateError } from '../errors.js';
 import { parseControlLine } from './separation.js';
 import { parseGetent } from './identity.js';
 
@@ -27,4 +29,18 @@ test('the control channel takes only its three messages; getent lines give numer
   assert.deepEqual(parseGetent('svc:x:998:997:svc:/nonexistent:/usr/sbin/nologin', 'passwd'), { id: 998, gid: 997 });
   assert.deepEqual(parseGetent('svc:x:997:', 'group'), { id: 997 });
   assert.equal(parseGetent('svc:x:abc:1::/:/bin/sh', 'passwd'), undefined);
+});
+
+test('readiness: a backend that trickles its answer a byte at a time is given up at readyTimeoutMs, not held for hours', { timeout: 30_000 }, async () => {
+  // A header byte every 200 ms never lets the socket go idle: only an absolute deadline per probe ends it.
+  const trickle = "const s=require('net').createServer(c=>{c.write('HTTP/1.1 200 OK\\r\\nX-A: ');setInterval(()=>c.write('a'),200)}).listen(process.argv[1]);process.on('SIGTERM',()=>process.exit(0))";
+  const checked = validateConfig({ server: { backend: { command: ['${NODE}', '-e', trickle, '${SOCKET}'], listen: 'unix', readyTimeoutMs: 1500, watchdog: false, sameUser: true } } });
+  assert.ok(checked.ok, JSON.stringify(checked));
+  const lines: string[] = [];
+  const log = { info: () => undefined, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m), debug: () => undefined, close: async () => undefined };
+  const backend = createBackend({ config: checked.config.server.backend!, base: process.cwd(), nodePath: process.execPath, env: {}, log, onGiveUp: () => undefined });
+  const started = Date.now();
+  await assert.rejects(backend.start(), (err: unknown) => err instanceof KeygateError && err.code === 'BACKEND_NOT_READY');
+  assert.ok(Date.now() - started < 10_000, `start took ${Date.now() - started} ms`);
+  await backend.stop();
 });

@@ -461,12 +461,19 @@ function probe(target: BackendTarget, path: string, timeoutMs: number, ownerUid?
     }
   }
   return new Promise<number | string>((done) => {
+    // An absolute deadline, not only the socket's idle timeout: a backend that trickles a header byte at a time
+    // would otherwise hold the probe (and the start, and a stop waiting on it) open for hours.
+    const deadline = setTimeout(() => req.destroy(new Error('timed out')), timeoutMs);
     const req = http.request({ ...to, path, method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'keygate-readiness' } }, (res) => {
-      res.resume();
+      clearTimeout(deadline);
+      res.destroy(); // the status is all the probe needs; a body streamed without end is not read
       done(res.statusCode ?? 0);
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? '' : describeCause(err)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
+      done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? '' : describeCause(err));
+    });
     req.end();
   }).finally(release);
 }
