@@ -234,10 +234,12 @@ function packagesOf(inputs) {
  * (esbuild's metafile, paths relative to the checkout). The JavaScript does not depend on the Node that builds;
  * the packed bytes do (see partsComment).
  */
-function partsManifest(parts) {
+function partsManifest(parts, early) {
   return {
     $comment: 'what each part of dist/main.js was built from (scripts/build.mjs); npm run parts -- list|extract <dir> reads them from the entry',
     builtWith: { node: process.version, esbuild: JSON.parse(readFileSync('node_modules/esbuild/package.json', 'utf8')).version },
+    // The code before the parts comment, pin slot zeroed: what runs first, and what finds the parts.
+    early,
     parts: Object.entries(parts).map(([name, text]) => {
       const inputs = Object.keys(Object.values(partInputs[name].outputs)[0].inputs).sort();
       return { name, sha256: sha256(text), bytes: Buffer.byteLength(text), packedBytes: packedBytes[name], packages: packagesOf(inputs), sources: inputs.filter((p) => !p.includes('node_modules/')) };
@@ -251,6 +253,9 @@ const partTexts = {
 };
 const parts = partsComment(partTexts);
 mkdirSync('dist', { recursive: true });
-writeBuilt('dist/parts.json', `${JSON.stringify(partsManifest(partTexts), null, 2)}\n`, 0o644);
+const early = Object.fromEntries(
+  mainBuild.outputFiles.map((out) => [out.path.split('/').pop(), createHash('sha256').update(Buffer.from(`${Buffer.from(out.contents).toString('latin1')}\n`.replace(PIN, UNPINNED_SLOT), 'latin1')).digest('hex')]),
+);
+writeBuilt('dist/parts.json', `${JSON.stringify(partsManifest(partTexts, early), null, 2)}\n`, 0o644);
 for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1') + parts, 0o755);
 writeBuilt('dist/package.json', '{"type":"commonjs"}\n', 0o644);

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { brotliDecompressSync } from 'node:zlib';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 const OPEN = '\nfunction __kgParts(){/*\n';
 const CLOSE = '\n*/}\n';
@@ -21,9 +21,13 @@ function usage(message) {
 
 /** The entry's early part (everything before the comment) and its parts, decompressed. */
 function readEntry(file) {
-  const text = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  const text = bytes.toString('utf8');
   const at = text.lastIndexOf(OPEN);
   if (at < 0 || !text.endsWith(CLOSE)) usage(`${file} holds no parts comment: is it a keygate entry built by scripts/build.mjs?`);
+  // The early part by bytes, its pin slot zeroed, as the build hashed it.
+  const earlyBytes = bytes.subarray(0, bytes.lastIndexOf(Buffer.from(OPEN)) + 1).toString('latin1').replace(/@@KEYGATE_PIN@@:[0-9a-f]{64}/, `@@KEYGATE_PIN@@:${'0'.repeat(64)}`);
+  const earlySha256 = createHash('sha256').update(Buffer.from(earlyBytes, 'latin1')).digest('hex');
   const parts = text
     .slice(at + OPEN.length, text.length - CLOSE.length)
     .split('\n')
@@ -31,19 +35,27 @@ function readEntry(file) {
       const colon = line.indexOf(':');
       return { name: line.slice(0, colon), code: brotliDecompressSync(Buffer.from(line.slice(colon + 1), 'base64')).toString('utf8') };
     });
-  return { early: text.slice(0, at + 1), parts };
+  return { early: text.slice(0, at + 1), earlySha256, parts };
 }
 
 const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0); // a reader that stopped early (| head)
+  throw err;
+});
 const args = process.argv.slice(2);
 const entryAt = args.indexOf('--entry');
 const entry = resolve(entryAt >= 0 ? (args.splice(entryAt, 2)[1] ?? usage('--entry needs a file')) : 'dist/main.js');
 const [command, dir] = args;
 if (!existsSync(entry)) usage(`${entry} does not exist: npm run build`);
-const { early, parts } = readEntry(entry);
+const { early, earlySha256, parts } = readEntry(entry);
 const manifestFile = join(dirname(entry), 'parts.json');
-const recorded = existsSync(manifestFile) ? new Map(JSON.parse(readFileSync(manifestFile, 'utf8')).parts.map((p) => [p.name, p])) : undefined;
+const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined;
+const recorded = manifest ? new Map(manifest.parts.map((p) => [p.name, p])) : undefined;
+// The early part runs first and finds the parts: an entry whose parts match but whose early code differs is not
+// the one the build recorded.
+const earlyVerdict = !manifest ? 'no parts.json beside the entry' : manifest.early?.[basename(entry)] === earlySha256 ? 'as recorded' : 'DIFFERS from parts.json';
 const verdict = (p) => {
   if (!recorded) return 'no parts.json beside the entry';
   const r = recorded.get(p.name);
@@ -51,7 +63,7 @@ const verdict = (p) => {
 };
 
 if (command === 'list') {
-  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), ${parts.length} parts\n`);
+  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlySha256} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts\n`);
   for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${sha256(p.code)}  ${verdict(p)}\n`);
 } else if (command === 'extract') {
   if (!dir) usage('extract needs a folder');
@@ -67,9 +79,10 @@ if (command === 'list') {
   if (!recorded) usage(`${manifestFile} does not exist: npm run build writes it`);
   const bad = parts.filter((p) => verdict(p) !== 'as recorded').map((p) => `${p.name}: ${verdict(p)}`);
   const missing = [...recorded.keys()].filter((n) => !parts.some((p) => p.name === n)).map((n) => `${n}: in parts.json, not in the entry`);
+  if (earlyVerdict !== 'as recorded') bad.unshift(`the early part: ${earlyVerdict}`);
   for (const line of [...bad, ...missing]) process.stderr.write(`parts: ${line}\n`);
   if (bad.length || missing.length) process.exit(1);
-  process.stdout.write(`${entry}: all ${parts.length} parts are the ones ${manifestFile} records\n`);
+  process.stdout.write(`${entry}: the early part and all ${parts.length} parts are the ones ${manifestFile} records\n`);
 } else {
   usage(command ? `unknown command ${command}` : 'no command');
 }

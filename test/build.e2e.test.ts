@@ -41,7 +41,7 @@ test('npm run build works in a folder whose path holds a space, and gives the sa
   assert.deepEqual(records(spaced), records(ROOT));
 });
 
-test('npm run parts: every part of a built entry listed, extracted as plain JavaScript, and checked against parts.json; a changed part is named', () => {
+test('npm run parts: every part of a built entry listed, extracted as plain JavaScript, and checked against parts.json; a changed part, or early part, is named', () => {
   const list = parts(ROOT, ['list']);
   assert.equal(list.status, 0, list.stderr);
   for (const name of ['late/vault', 'late/keystore', 'late/cli', 'worker/hash', 'library/yargs']) assert.match(list.stdout, new RegExp(`^${name} +\\d+ bytes  sha256 [0-9a-f]{64}  as recorded$`, 'm'));
@@ -64,4 +64,14 @@ test('npm run parts: every part of a built entry listed, extracted as plain Java
   const check = parts(ROOT, ['check', '--entry', join(copy, 'main.js')]);
   assert.equal(check.status, 1);
   assert.match(check.stderr, /^parts: late\/server: DIFFERS from parts\.json$/m);
+
+  // The early part changed (it runs first and finds the parts: here it would hand the entry other ones), every
+  // part as built: check names the early part. A pin in the slot is not a change.
+  const pinned = readFileSync(join(ROOT, 'dist/main.js'), 'latin1').replace(/@@KEYGATE_PIN@@:[0-9a-f]{64}/, `@@KEYGATE_PIN@@:${'a'.repeat(64)}`);
+  writeFileSync(join(copy, 'main.js'), pinned, 'latin1');
+  assert.equal(parts(ROOT, ['check', '--entry', join(copy, 'main.js')]).status, 0, 'a pinned entry is the recorded one');
+  writeFileSync(join(copy, 'main.js'), pinned.replace("'use strict';", "'use strict';__kgParts=function(){};"), 'latin1');
+  const early = parts(ROOT, ['check', '--entry', join(copy, 'main.js')]);
+  assert.equal(early.status, 1);
+  assert.match(early.stderr, /^parts: the early part: DIFFERS from parts\.json$/m);
 });
