@@ -15,11 +15,12 @@ const file = join(base, 'lib', 'shop.version');
 writeFileSync(file, '3\n');
 
 /** root:root 0755 folders and a 0644 file, except what `over` says. */
-function statWith(over: Record<string, { uid?: number; mode?: number }>): (p: string) => Stats {
+function statWith(over: Record<string, { uid?: number; mode?: number; link?: boolean }>): (p: string) => Stats {
   return (p) => {
     const dir = p !== file;
     const o = over[p] ?? {};
-    return { uid: o.uid ?? 0, mode: (dir ? 0o40000 : 0o100000) | (o.mode ?? (dir ? 0o755 : 0o644)), isDirectory: () => dir } as unknown as Stats;
+    if (o.link) return { uid: o.uid ?? 0, mode: 0o120777, isDirectory: () => false, isSymbolicLink: () => true } as unknown as Stats;
+    return { uid: o.uid ?? 0, mode: (dir ? 0o40000 : 0o100000) | (o.mode ?? (dir ? 0o755 : 0o644)), isDirectory: () => dir, isSymbolicLink: () => false } as unknown as Stats;
   };
 }
 
@@ -44,4 +45,10 @@ test('a state file not made yet is judged by its nearest folder that exists', ()
   const later = join(base, 'lib', 'new', 'deeper', 'shop.version');
   assert.equal(stateChainProblem(later, statWith({})), undefined);
   assert.match(stateChainProblem(later, statWith({ [join(base, 'lib')]: { mode: 0o777 } }))!, /lib is owned by uid 0 with mode 777/);
+});
+
+test('a symlink on the path as written that another user owns is refused, wherever it leads; root\'s may stay', () => {
+  const later = join(base, 'kg', 'shop.version'); // base/kg does not exist: a link planted there before install
+  assert.match(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 1000 } }))!, new RegExp(`^${join(base, 'kg')} is a symlink owned by uid 1000`));
+  assert.equal(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 0 } })), undefined);
 });

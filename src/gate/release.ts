@@ -59,6 +59,18 @@ function refusal(err: unknown, where: string): KeygateError {
  * not exist yet is judged by its nearest existing folder.
  */
 export function stateChainProblem(path: string, stat: (p: string) => Stats = lstatSync): string | undefined {
+  // The path as written first: a symlink on it that another user owns can be re-pointed after any check of
+  // where it leads (one planted in /tmp before the state folder exists, for instance).
+  for (let p = path; ; p = dirname(p)) {
+    let st: Stats | undefined;
+    try {
+      st = stat(p);
+    } catch {
+      st = undefined; // not there (yet): judged below by the nearest folder that exists
+    }
+    if (st?.isSymbolicLink() && st.uid !== 0) return `${p} is a symlink owned by uid ${st.uid}; only root may write it`;
+    if (dirname(p) === p) break;
+  }
   let real = path;
   for (;;) {
     try {
