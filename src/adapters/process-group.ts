@@ -34,7 +34,8 @@ export async function terminateGroup(pgid: number, t: Termination): Promise<bool
     }
   } else signalGroup(pgid, 'SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([t.ended.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), t.graceMs)))]);
+  // unref: the grace alone must not keep a stopping keygate alive (the child's own handle does while it runs).
+  const inTime = await Promise.race([t.ended.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), t.graceMs).unref()))]);
   clearTimeout(timer);
   if (!inTime) signalGroup(pgid, 'SIGKILL');
   return inTime;
