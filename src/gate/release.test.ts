@@ -29,26 +29,29 @@ test('sound: root\'s all the way up', () => {
 });
 
 test('a folder anyone else can write, or owned by another user, anywhere above it, is named', () => {
-  assert.match(stateChainProblem(file, statWith({ [join(base, 'lib')]: { mode: 0o775 } }))!, new RegExp(`^${join(base, 'lib')} is owned by uid 0 with mode 775`));
-  assert.match(stateChainProblem(file, statWith({ [base]: { uid: 1000, mode: 0o700 } }))!, new RegExp(`^${base} is owned by uid 1000`));
-  assert.match(stateChainProblem(file, statWith({ '/': { mode: 0o777 } }))!, /^\/ is owned by uid 0 with mode 777/);
-  assert.match(stateChainProblem(file, statWith({ [file]: { uid: 64101 } }))!, /is owned by uid 64101 with mode 644/);
+  assert.match(stateChainProblem(file, statWith({ [join(base, 'lib')]: { mode: 0o775 } }))!.message, new RegExp(`^${join(base, 'lib')} is owned by uid 0 with mode 775`));
+  assert.match(stateChainProblem(file, statWith({ [base]: { uid: 1000, mode: 0o700 } }))!.message, new RegExp(`^${base} is owned by uid 1000`));
+  assert.match(stateChainProblem(file, statWith({ '/': { mode: 0o777 } }))!.message, /^\/ is owned by uid 0 with mode 777/);
+  assert.match(stateChainProblem(file, statWith({ [file]: { uid: 64101 } }))!.message, /is owned by uid 64101 with mode 644/);
 });
 
 test('a root-owned sticky folder may be passed through; the file itself is never excused', () => {
   assert.equal(stateChainProblem(file, statWith({ [dirname(base)]: { mode: 0o1777 } })), undefined);
-  assert.match(stateChainProblem(file, statWith({ [dirname(base)]: { uid: 1000, mode: 0o1777 } }))!, /is owned by uid 1000/);
-  assert.match(stateChainProblem(file, statWith({ [file]: { mode: 0o1666 } }))!, /mode 1666/);
+  assert.match(stateChainProblem(file, statWith({ [dirname(base)]: { uid: 1000, mode: 0o1777 } }))!.message, /is owned by uid 1000/);
+  assert.match(stateChainProblem(file, statWith({ [file]: { mode: 0o1666 } }))!.message, /mode 1666/);
 });
 
 test('a state file not made yet is judged by its nearest folder that exists', () => {
   const later = join(base, 'lib', 'new', 'deeper', 'shop.version');
   assert.equal(stateChainProblem(later, statWith({})), undefined);
-  assert.match(stateChainProblem(later, statWith({ [join(base, 'lib')]: { mode: 0o777 } }))!, /lib is owned by uid 0 with mode 777/);
+  assert.match(stateChainProblem(later, statWith({ [join(base, 'lib')]: { mode: 0o777 } }))!.message, /lib is owned by uid 0 with mode 777/);
 });
 
 test('a symlink on the path as written that another user owns is refused, wherever it leads; root\'s may stay', () => {
   const later = join(base, 'kg', 'shop.version'); // base/kg does not exist: a link planted there before install
-  assert.match(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 1000 } }))!, new RegExp(`^${join(base, 'kg')} is a symlink owned by uid 1000`));
+  assert.match(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 1000 } }))!.message, new RegExp(`^${join(base, 'kg')} is a symlink owned by uid 1000`));
   assert.equal(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 0 } })), undefined);
+  // Each problem carries the fix for its own kind: the planted link is replaced, an owner is changed.
+  assert.equal(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 1000 } }))!.fix, `rm ${join(base, 'kg')} && install -d -m 0755 -o root ${join(base, 'kg')}`);
+  assert.equal(stateChainProblem(file, statWith({ [base]: { uid: 1000, mode: 0o700 } }))!.fix, `chown root:root ${base} && chmod go-w ${base}`);
 });

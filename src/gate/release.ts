@@ -58,7 +58,16 @@ function refusal(err: unknown, where: string): KeygateError {
  * passed through: nobody else can rename or remove root's entry in it. undefined when sound. A path that does
  * not exist yet is judged by its nearest existing folder.
  */
-export function stateChainProblem(path: string, stat: (p: string) => Stats = lstatSync): string | undefined {
+export interface StateChainProblem {
+  /** The file, folder or link at fault. */
+  readonly path: string;
+  /** "<path> is …": the whole reason, for the one-line error. */
+  readonly message: string;
+  /** The command that makes `path` root's alone. */
+  readonly fix: string;
+}
+
+export function stateChainProblem(path: string, stat: (p: string) => Stats = lstatSync): StateChainProblem | undefined {
   // The path as written first: a symlink on it that another user owns can be re-pointed after any check of
   // where it leads (one planted in /tmp before the state folder exists, for instance).
   for (let p = path; ; p = dirname(p)) {
@@ -68,7 +77,9 @@ export function stateChainProblem(path: string, stat: (p: string) => Stats = lst
     } catch {
       st = undefined; // not there (yet): judged below by the nearest folder that exists
     }
-    if (st?.isSymbolicLink() && st.uid !== 0) return `${p} is a symlink owned by uid ${st.uid}; only root may write it`;
+    if (st?.isSymbolicLink() && st.uid !== 0) {
+      return { path: p, message: `${p} is a symlink owned by uid ${st.uid}; only root may write it`, fix: `rm ${p} && install -d -m 0755 -o root ${p}` };
+    }
     if (dirname(p) === p) break;
   }
   let real = path;
@@ -77,7 +88,9 @@ export function stateChainProblem(path: string, stat: (p: string) => Stats = lst
       real = realpathSync(real);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(real) === real) return `${real}: ${describeCause(err)}`;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(real) === real) {
+        return { path: real, message: `${real}: ${describeCause(err)}`, fix: `chown root:root ${real} && chmod go-w ${real}` };
+      }
       real = dirname(real);
     }
   }
@@ -85,7 +98,9 @@ export function stateChainProblem(path: string, stat: (p: string) => Stats = lst
     const st = stat(p);
     const w = st.mode & 0o022;
     const sticky = !first && st.isDirectory() && (st.mode & 0o1000) !== 0;
-    if (st.uid !== 0 || (w !== 0 && !sticky)) return `${p} is owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8)}; only root may write it`;
+    if (st.uid !== 0 || (w !== 0 && !sticky)) {
+      return { path: p, message: `${p} is owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8)}; only root may write it`, fix: `chown root:root ${p} && chmod go-w ${p}` };
+    }
     const up = dirname(p);
     if (up === p) return undefined;
     p = up;
@@ -101,10 +116,7 @@ export function readStateFile(file: string): number {
   const fix = { hint: 'as root: keygate release accept (creates it from the release that verifies now)' };
   if (!fileExists(file)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it does not exist`, fix);
   const problem = stateChainProblem(file);
-  if (problem) {
-    const path = problem.slice(0, problem.indexOf(' is owned by'));
-    throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${problem}`, { hint: `chown root:root ${path} && chmod go-w ${path}` });
-  }
+  if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${problem.message}`, { hint: problem.fix });
   const text = readRegularFile(file, 64, 'release state', { code: 'RELEASE_STATE_UNSAFE', ...fix }).toString('utf8').trim();
   if (!/^[1-9]\d{0,15}$/.test(text)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it holds ${JSON.stringify(text.slice(0, 40))}, not a version`, fix);
   return Number(text);

@@ -22,7 +22,7 @@ const accept: Handler = async (ctx, a) => {
   // The folder chain is judged before root writes anything there, and again once its folders exist.
   const unsafe = (): void => {
     const problem = stateChainProblem(state);
-    if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to accept: the release state ${state} would not be root's alone: ${problem}`, { hint: 'put the state file in a folder only root can write (--state-file /var/lib/keygate/<project>.version), then keygate pin --release-keys again' });
+    if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to accept: the release state ${state} would not be root's alone: ${problem.message}`, { hint: 'put the state file in a folder only root can write (--state-file /var/lib/keygate/<project>.version), then keygate pin --release-keys again' });
   };
   unsafe();
   if (!fileExists(state)) {
