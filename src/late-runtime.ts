@@ -10,8 +10,8 @@
 // part is the verified entry's own bytes, not a second read of the file. Modules both sides use are passed in
 // (one KeygateError class, one Secret class, one pin slot, this module); built-ins come from Node. Under tsx
 // (tests) there are no parts: the dynamic imports load the modules directly and lateLibrary() requires the package.
-import { builtinModules, createRequire } from 'node:module';
-import { compileFunction } from 'node:vm';
+import { createRequire } from 'node:module';
+import { runPartSource } from './part-module.js';
 import * as errors from './errors.js';
 import * as secret from './adapters/secret.js';
 import * as pinSlot from './pin-slot.js';
@@ -64,17 +64,9 @@ function runPart(name: string): unknown {
   if (loaded.has(name)) return loaded.get(name);
   const source = partSource(name);
   if (source === undefined) throw new Error(`no part ${name}: not the built entry`);
-  const nodeRequire = createRequire(import.meta.url);
-  const requirePart = (id: string): unknown => {
-    if (id in SHARED) return SHARED[id];
-    if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
-    throw new Error(`the part ${name} asked for ${id}, which is not a built-in: it must be bundled`); // a build bug
-  };
-  const mod = { exports: {} as unknown };
-  const fn = compileFunction(source, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: `keygate:${name}` });
-  fn(requirePart, mod, mod.exports, import.meta.url);
-  loaded.set(name, mod.exports);
-  return mod.exports;
+  const exports = runPartSource(name, source, SHARED, createRequire(import.meta.url), import.meta.url);
+  loaded.set(name, exports);
+  return exports;
 }
 
 /** A late module (scripts/build.mjs turns its dynamic imports into this). */

@@ -3,11 +3,10 @@
 // scripts/build.mjs bundles this file on its own and embeds it in dist/main.js as a part; src/adapters/
 // unlock-off-thread.ts starts it from that text. The keystore code itself is not in this bundle: the main
 // thread passes the source of the entry's one keystore part (late/keystore, with the entry's one node-forge) as
-// workerData, compiled here as src/late-runtime.ts compiles parts.
+// workerData, run here by the same src/part-module.ts that runs the main thread's parts.
 // The password reaches it by postMessage, in this process's memory: never argv, environment, disk or a log.
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileFunction } from 'node:vm';
-import { isBuiltin } from 'node:module';
+import { runPartSource } from './part-module.js';
 import type { UnlockOptions } from './adapters/keystore.js';
 import * as secret from './adapters/secret.js';
 import * as errors from './errors.js';
@@ -26,18 +25,9 @@ export interface UnlockWorkerData {
 
 type Keystore = typeof import('./adapters/keystore.js');
 
-/** The keystore part, compiled with this worker's errors and secret modules as its shared ones (one KeygateError). */
-function loadKeystore(source: string): Keystore {
-  const shared: Record<string, unknown> = { 'keygate:errors': errors, 'keygate:secret': secret };
-  const requirePart = (id: string): unknown => {
-    if (id in shared) return shared[id];
-    if (isBuiltin(id)) return require(id);
-    throw new Error(`the keystore part asked for ${id}, which is not a built-in`); // a build bug
-  };
-  const mod = { exports: {} as unknown };
-  compileFunction(source, ['require', 'module', 'exports', '__kgSelfUrl'], { filename: 'keygate:late/keystore' })(requirePart, mod, mod.exports, '');
-  return mod.exports as Keystore;
-}
+/** The keystore part, run with this worker's errors and secret modules as its shared ones (one KeygateError). */
+const loadKeystore = (source: string): Keystore =>
+  runPartSource('late/keystore', source, { 'keygate:errors': errors, 'keygate:secret': secret }, require, '') as Keystore;
 
 parentPort?.once('message', (job: UnlockJob) => {
   try {
