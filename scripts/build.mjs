@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
-import { createHash } from 'node:crypto';
+import { PARTS_CLOSE, PARTS_OPEN, PIN, UNPINNED_SLOT, earlySha256, textSha256 } from './entry-format.mjs';
 
 const common = {
   bundle: true,
@@ -176,8 +176,6 @@ if (process.env.KEYGATE_BUILD_REPORT) {
   }
   for (const [k, v] of Object.entries(byPackage).sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(v / 1024).toFixed(1).padStart(8)} KB  ${k}`);
 }
-const PIN = /@@KEYGATE_PIN@@:[0-9a-f]{64}/;
-const UNPINNED_SLOT = `@@KEYGATE_PIN@@:${'0'.repeat(64)}`;
 /**
  * Writes a built file, unless the file there already holds the same code: an entry that differs only by its
  * pin is kept as it is, so rebuilding unchanged sources (npm test, bench and scan build first) leaves the demo
@@ -215,10 +213,9 @@ function partsComment(parts) {
     packedBytes[name] = packed.length;
     return `${name}:${packed.toString('base64')}`;
   });
-  return `\nfunction __kgParts(){/*\n${lines.join('\n')}\n*/}\n`;
+  return `${PARTS_OPEN}${lines.join('\n')}${PARTS_CLOSE}`;
 }
 const packedBytes = {};
-const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 /** name@version of each npm package among a build's inputs (read from its package.json). */
 function packagesOf(inputs) {
   const dirs = new Set(inputs.filter((p) => p.includes('node_modules/')).map((p) => {
@@ -242,7 +239,7 @@ function partsManifest(parts, early) {
     early,
     parts: Object.entries(parts).map(([name, text]) => {
       const inputs = Object.keys(Object.values(partInputs[name].outputs)[0].inputs).sort();
-      return { name, sha256: sha256(text), bytes: Buffer.byteLength(text), packedBytes: packedBytes[name], packages: packagesOf(inputs), sources: inputs.filter((p) => !p.includes('node_modules/')) };
+      return { name, sha256: textSha256(text), bytes: Buffer.byteLength(text), packedBytes: packedBytes[name], packages: packagesOf(inputs), sources: inputs.filter((p) => !p.includes('node_modules/')) };
     }),
   };
 }
@@ -254,7 +251,7 @@ const partTexts = {
 const parts = partsComment(partTexts);
 mkdirSync('dist', { recursive: true });
 const early = Object.fromEntries(
-  mainBuild.outputFiles.map((out) => [out.path.split('/').pop(), createHash('sha256').update(Buffer.from(`${Buffer.from(out.contents).toString('latin1')}\n`.replace(PIN, UNPINNED_SLOT), 'latin1')).digest('hex')]),
+  mainBuild.outputFiles.map((out) => [out.path.split('/').pop(), earlySha256(Buffer.concat([out.contents, Buffer.from('\n')]))]),
 );
 writeBuilt('dist/parts.json', `${JSON.stringify(partsManifest(partTexts, early), null, 2)}\n`, 0o644);
 for (const out of mainBuild.outputFiles) writeBuilt(out.path, Buffer.from(out.contents).toString('latin1') + parts, 0o755);

@@ -7,12 +7,10 @@
 // bytes, so an auditor reads exactly the code that the entry would run, and compares each with the parts
 // manifest the build wrote beside it (dist/parts.json: sha256 of each part's JavaScript and what it came from).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { PARTS_CLOSE as CLOSE, PARTS_OPEN as OPEN, earlySha256, textSha256 } from './entry-format.mjs';
 import { brotliDecompressSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
 
-const OPEN = '\nfunction __kgParts(){/*\n';
-const CLOSE = '\n*/}\n';
 
 function usage(message) {
   process.stderr.write(`parts: ${message}\n  usage: npm run parts -- list|check [--entry dist/main.js] | extract <dir> [--entry dist/main.js]\n`);
@@ -26,8 +24,7 @@ function readEntry(file) {
   const at = text.lastIndexOf(OPEN);
   if (at < 0 || !text.endsWith(CLOSE)) usage(`${file} holds no parts comment: is it a keygate entry built by scripts/build.mjs?`);
   // The early part by bytes, its pin slot zeroed, as the build hashed it.
-  const earlyBytes = bytes.subarray(0, bytes.lastIndexOf(Buffer.from(OPEN)) + 1).toString('latin1').replace(/@@KEYGATE_PIN@@:[0-9a-f]{64}/, `@@KEYGATE_PIN@@:${'0'.repeat(64)}`);
-  const earlySha256 = createHash('sha256').update(Buffer.from(earlyBytes, 'latin1')).digest('hex');
+  const earlyHash = earlySha256(bytes.subarray(0, bytes.lastIndexOf(Buffer.from(OPEN)) + 1));
   const parts = text
     .slice(at + OPEN.length, text.length - CLOSE.length)
     .split('\n')
@@ -35,10 +32,9 @@ function readEntry(file) {
       const colon = line.indexOf(':');
       return { name: line.slice(0, colon), code: brotliDecompressSync(Buffer.from(line.slice(colon + 1), 'base64')).toString('utf8') };
     });
-  return { early: text.slice(0, at + 1), earlySha256, parts };
+  return { early: text.slice(0, at + 1), earlyHash, parts };
 }
 
-const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(0); // a reader that stopped early (| head)
@@ -49,22 +45,22 @@ const entryAt = args.indexOf('--entry');
 const entry = resolve(entryAt >= 0 ? (args.splice(entryAt, 2)[1] ?? usage('--entry needs a file')) : 'dist/main.js');
 const [command, dir] = args;
 if (!existsSync(entry)) usage(`${entry} does not exist: npm run build`);
-const { early, earlySha256, parts } = readEntry(entry);
+const { early, earlyHash, parts } = readEntry(entry);
 const manifestFile = join(dirname(entry), 'parts.json');
 const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined;
 const recorded = manifest ? new Map(manifest.parts.map((p) => [p.name, p])) : undefined;
 // The early part runs first and finds the parts: an entry whose parts match but whose early code differs is not
 // the one the build recorded.
-const earlyVerdict = !manifest ? 'no parts.json beside the entry' : manifest.early?.[basename(entry)] === earlySha256 ? 'as recorded' : 'DIFFERS from parts.json';
+const earlyVerdict = !manifest ? 'no parts.json beside the entry' : manifest.early?.[basename(entry)] === earlyHash ? 'as recorded' : 'DIFFERS from parts.json';
 const verdict = (p) => {
   if (!recorded) return 'no parts.json beside the entry';
   const r = recorded.get(p.name);
-  return !r ? 'NOT IN parts.json' : r.sha256 === sha256(p.code) ? 'as recorded' : 'DIFFERS from parts.json';
+  return !r ? 'NOT IN parts.json' : r.sha256 === textSha256(p.code) ? 'as recorded' : 'DIFFERS from parts.json';
 };
 
 if (command === 'list') {
-  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlySha256} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts\n`);
-  for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${sha256(p.code)}  ${verdict(p)}\n`);
+  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlyHash} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts\n`);
+  for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${textSha256(p.code)}  ${verdict(p)}\n`);
 } else if (command === 'extract') {
   if (!dir) usage('extract needs a folder');
   mkdirSync(dir, { recursive: true });
