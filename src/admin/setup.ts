@@ -65,10 +65,11 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
       hint: 'list the program in filelist.template, or use a root-owned system program (chmod go-w), then keygate generate-filelist && keygate pin',
     });
   }
-  const auditProblem = writableFolderProblem(dirname(resolve(tree.base, config.auditLog)));
+  const auditFile = resolve(tree.base, config.auditLog);
+  const auditProblem = writableFolderProblem(dirname(auditFile));
   if (auditProblem) {
-    throw new KeygateError('ADMIN_INVALID', `failed to set up the admin audit log ${resolve(tree.base, config.auditLog)}: ${auditProblem}`, {
-      hint: `create its folder for the user keygate serves as (server.user): install -d -m 0700 -o <that user> ${dirname(resolve(tree.base, config.auditLog))}`,
+    throw new KeygateError('ADMIN_INVALID', `failed to set up the admin audit log ${auditFile}: ${auditProblem}`, {
+      hint: `create its folder for the user keygate serves as (server.user): install -d -m 0700 -o <that user> ${dirname(auditFile)}`,
     });
   }
   return { serverKey, serverFingerprint: keyFingerprint(createPublicKey(serverKey)), users: parsed.users };
