@@ -15,6 +15,7 @@ import { ROOT, SENTINEL, demoProject, keygate, serve, serveRefused, tempDir, vau
 import { backendPid, backendProject, missingPeer as missingBackendPeer, waitFor } from './helpers/backend.js';
 import { AdminClient } from '../src/admin/client.js';
 import { b64uEncode } from '../src/admin/crypto.js';
+import { addAdminChannel } from './helpers/admin-channel.js';
 
 const PYTHON = '/usr/bin/python3';
 function missingPeer(): string | undefined {
@@ -246,22 +247,7 @@ test('refused before the vault: a server key others can read; the admin commands
 
 test('backend mode: restart-backend restarts it through its supervisor (the second serve of this file)', { skip: missingPeer() ?? missingBackendPeer('python') }, async () => {
   const p = backendProject('plain');
-  // The admin channel added to that project: registry and key by the CLI, then the manifest and pin redone and
-  // the new entry hash registered with the emulator.
-  const config = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8'));
-  config.admin = { port: 0 };
-  writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(config, null, 2));
-  ok(keygate(p.dir, ['admin', 'keygen', '--server']), 'keygen --server');
-  const { privateKey, publicKey } = generateKeyPairSync('ed448');
-  writeFileSync(join(clientDir, 'ops.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
-  ok(keygate(p.dir, ['admin', 'add-user', 'ops', join(clientDir, 'ops.pem'), '--actions', 'status,restart-backend']), 'add-user');
-  writeFileSync(join(p.dir, 'filelist.template'), readFileSync(join(p.dir, 'filelist.template'), 'utf8') + 'admin\n');
-  ok(keygate(p.dir, ['generate-filelist']), 'generate-filelist');
-  const pin = keygate(p.dir, ['pin']);
-  ok(pin, 'pin');
-  const store = JSON.parse(readFileSync(p.store, 'utf8'));
-  store.scripts[0].sha256 = pin.stdout.trim().split('\n').pop();
-  writeFileSync(p.store, JSON.stringify(store));
+  const privateKey = addAdminChannel(p, 'ops', 'status,restart-backend');
   const s = await serve(p.dir);
   try {
     const url = await waitFor(() => /admin channel listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(s.stderr())?.[1], 20_000, 'the admin channel');

@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { IS_ROOT, ROOT, SENTINEL, curl, keygate, tempDir, vaultCalls, type Served } from './helpers/project.js';
 import { PYTHON, alive, backendPid, backendProject, missingPeer, waitFor, type BackendProject } from './helpers/backend.js';
 import { AdminClient } from '../src/admin/client.js';
+import { addAdminChannel } from './helpers/admin-channel.js';
 
 const SERVER_UID = 64101;
 const BACKEND_UID = 64102;
@@ -240,23 +241,9 @@ test('separated: a backend that points its socket at another server, and fills i
 
 test('separated: the admin channel\'s restart-backend is a request on the control pipe; the root half restarts the backend once, not on every request', { skip, timeout: 300_000 }, async () => {
   const p = attackProject('gunicorn', true);
-  const config = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8')) as Record<string, unknown>;
-  config['admin'] = { port: 0 };
-  writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
-  assert.equal(keygate(p.dir, ['admin', 'keygen', '--server']).code, 0);
-  const clientDir = tempDir('kg-admin-client-');
-  const { privateKey, publicKey } = generateKeyPairSync('ed448');
-  writeFileSync(join(clientDir, 'ops.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
-  assert.equal(keygate(p.dir, ['admin', 'add-user', 'ops', join(clientDir, 'ops.pem'), '--actions', 'status,restart-backend']).code, 0);
+  const privateKey = addAdminChannel(p, 'ops', 'status,restart-backend');
   // The serving half (server.user) reads the channel's key (that user's, 0600) and writes the audit log.
   chownTree(join(p.dir, 'admin'), SERVER_UID);
-  writeFileSync(join(p.dir, 'filelist.template'), readFileSync(join(p.dir, 'filelist.template'), 'utf8') + 'admin\n');
-  assert.equal(keygate(p.dir, ['generate-filelist']).code, 0);
-  const pin = keygate(p.dir, ['pin']);
-  assert.equal(pin.code, 0, pin.stderr);
-  const store = JSON.parse(readFileSync(p.store, 'utf8')) as { scripts: { sha256: string }[] };
-  store.scripts[0]!.sha256 = pin.stdout.trim().split('\n').pop()!;
-  writeFileSync(p.store, JSON.stringify(store));
   chownTree(join(p.dir, 'dev/cspm'), SERVER_UID);
   // Without a folder the serving user can write the audit log into: refused before the vault is asked.
   const refused = keygate(p.dir, ['serve']);
