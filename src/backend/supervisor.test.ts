@@ -33,7 +33,8 @@ test('the control channel takes only its three messages; getent lines give numer
 
 test('readiness: a backend that trickles its answer a byte at a time is given up at readyTimeoutMs, not held for hours', { timeout: 30_000 }, async () => {
   // A header byte every 200 ms never lets the socket go idle: only an absolute deadline per probe ends it.
-  const trickle = "const s=require('net').createServer(c=>{c.write('HTTP/1.1 200 OK\\r\\nX-A: ');setInterval(()=>c.write('a'),200)}).listen(process.argv[1]);process.on('SIGTERM',()=>process.exit(0))";
+  // Each probe the deadline cuts is a closed connection: the backend must stop writing to it, not crash on EPIPE.
+  const trickle = "require('net').createServer(c=>{c.on('error',()=>{});c.write('HTTP/1.1 200 OK\\r\\nX-A: ');const t=setInterval(()=>c.write('a'),200);c.on('close',()=>clearInterval(t))}).listen(process.argv[1]);process.on('SIGTERM',()=>process.exit(0))";
   const checked = validateConfig({ server: { backend: { command: ['${NODE}', '-e', trickle, '${SOCKET}'], listen: 'unix', readyTimeoutMs: 1500, watchdog: false, sameUser: true } } });
   assert.ok(checked.ok, JSON.stringify(checked));
   const lines: string[] = [];
