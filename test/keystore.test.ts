@@ -173,7 +173,7 @@ test('every broken keystore gets its own clear error', () => {
   assert.ok(open('x-expired.p12', { allowExpired: true }).keyPem);
 });
 
-test('keygate keystore create: RSA 4096, SAN, 10 years, keystore 0600 and .crt 0644, CN-only subject, opened by openssl and keytool', () => {
+test('keygate keystore create: RSA 4096, SAN, 10 years, the modern p12 profile, keystore 0600 and .crt 0644, CN-only subject, opened by openssl and keytool', () => {
   const proj = tempDir('kg-create-');
   copyEntry(proj);
   writeFileSync(join(proj, 'pw.txt'), `${SENTINEL}\n`);
@@ -185,7 +185,10 @@ test('keygate keystore create: RSA 4096, SAN, 10 years, keystore 0600 and .crt 0
   const pass = ['-passin', `file:${join(proj, 'pw.txt')}`];
   const info = run('openssl', ['pkcs12', '-in', 'keystore/svc.p12', '-info', '-noout', ...pass], { cwd: proj });
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stderr, /MAC: sha1/);
+  // written by the PKI's one PKCS#12 writer (src/pki/pkcs12.ts, profile modern), as openssl 3 writes by default
+  assert.match(info.stderr, /MAC: sha256, Iteration 10000/);
+  assert.match(info.stderr, /PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC, Iteration 10000, PRF hmacWithSHA256/);
+  assert.match(info.stderr, /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 10000, PRF hmacWithSHA256/);
   const text = run('openssl', ['x509', '-in', 'keystore/svc.crt', '-noout', '-text'], { cwd: proj }).stdout;
   assert.match(text, /Public-Key: \(4096 bit\)/);
   assert.match(text, /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1/);
@@ -350,7 +353,7 @@ test('a chain of 10 intermediates is served whole (the walk used to stop after 8
   assert.equal(u.chainPem.length, 10);
 });
 
-test('keygate keystore create: --subject adds O/OU/C, a bad one is a usage error, and with no --out it writes keystore.path from ./keygate.config.json', () => {
+test('keygate keystore create: --subject adds O/OU/C, a bad one (or a bad --dns) is a usage error, and with no --out it writes keystore.path from ./keygate.config.json', () => {
   const proj = tempDir('kg-create-');
   copyEntry(proj);
   writeFileSync(join(proj, 'pw.txt'), `${SENTINEL}\n`);
@@ -363,4 +366,8 @@ test('keygate keystore create: --subject adds O/OU/C, a bad one is a usage error
   const bad = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--subject', 'L=Zurich', '--force']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, 'keygate: error: failed to parse --subject: "L=Zurich" is not OU=…, O=… or C=… (CN is --cn) [USAGE]\n  fix: node dist/main.js keystore create --subject "O=Example Ltd, C=GB" …\n');
+  // the self-signed certificate follows the PKI's server profile too: a SAN that is no DNS name is refused
+  const badDns = keygate(proj, ['keystore', 'create', '--password-file', 'pw.txt', '--dns', 'not a name', '--force']);
+  assert.equal(badDns.code, 2, badDns.stderr);
+  assert.match(badDns.stderr, /^keygate: error: refused to create the keystore: .*not a name.* \[PKI_POLICY\]\n/);
 });

@@ -1,6 +1,6 @@
 // PKCS#12 keystores: unlock with node-forge (it reads every variant we meet, including RC2 legacy files Node's
-// own `pfx` cannot) and hand Node key + cert + chain as PEM, never `pfx`. Create: RSA + self-signed cert that
-// openssl and keytool open. Traps handled here are from shared/notes/pkcs12-and-hashing-findings.md §1:
+// own `pfx` cannot) and hand Node key + cert + chain as PEM, never `pfx`. It only reads: keygate writes
+// keystores in one place, src/pki/pkcs12.ts. Traps handled here are from shared/notes/pkcs12-and-hashing-findings.md §1:
 // forge returns EC keys/certs as raw ASN.1 (bag.asn1), accepts any password when there is no MAC, and
 // cannot open PBES2 files with non-ASCII passwords.
 
@@ -10,7 +10,7 @@
 import forge from 'node-forge/lib/forge.js';
 import 'node-forge/lib/pki.js';
 import 'node-forge/lib/md.all.js';
-import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, pbkdf2Sync, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
 import { IterationCapError, MAX_KDF_ITERATIONS, NODE_HASH, capIterations, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
@@ -354,68 +354,4 @@ function badPassword(name: string): KeygateError {
   return new KeygateError('KEYSTORE_BAD_PASSWORD', `failed to open ${name}: the password does not match (MAC check failed)`, {
     hint: 'the vault holds a different password than the keystore: check the PAM target account, or re-sync the keystore password in PAM',
   });
-}
-
-export interface CreateOptions {
-  readonly alias: string;
-  readonly commonName: string;
-  /** Subject attributes beside CN (none by default). */
-  readonly subject?: { OU?: string; O?: string; C?: string };
-  readonly keySize: 2048 | 3072 | 4096;
-  readonly days: number;
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-  /** PBKDF2 / MAC iterations. */
-  readonly iterations?: number;
-}
-
-export interface CreatedKeystore {
-  readonly p12: Buffer;
-  readonly certPem: string;
-}
-
-/**
- * Creates an RSA key and a self-signed server certificate (SAN, serverAuth) in a PKCS#12 keystore with a MAC
- * and AES-256 key encryption. The key pair comes from Node's native generator (forge's JS one is far slower
- * and blocks the loop).
- */
-export function createKeystore(secret: Secret, options: CreateOptions): CreatedKeystore {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: options.keySize });
-  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
-  const pub = forge.pki.setRsaPublicKey(key.n, key.e);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = pub;
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive (RFC 5280 §4.1.2.2)
-  cert.serialNumber = serial.toString('hex');
-  const start = new Date(Date.now() - 5 * 60 * 1000); // tolerate small clock skew
-  cert.validity.notBefore = start;
-  cert.validity.notAfter = new Date(start.getTime() + options.days * 86_400_000);
-  // CN only unless told (keystore create --subject): test attributes such as "OU=PAM Test, O=PAM-Exchange, C=CH"
-  // do not belong in a production certificate
-  const attrs = [
-    { shortName: 'CN', value: options.commonName },
-    ...(['OU', 'O', 'C'] as const).filter((k) => options.subject?.[k] !== undefined).map((k) => ({ shortName: k, value: options.subject![k]! })),
-  ];
-  cert.setSubject(attrs);
-  cert.setIssuer(attrs);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    {
-      name: 'subjectAltName',
-      altNames: [...options.dnsNames.map((value) => ({ type: 2, value })), ...options.ipAddresses.map((ip) => ({ type: 7, ip }))],
-    },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(key, forge.md.sha256.create());
-  const asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert], secret.reveal(), {
-    algorithm: 'aes256',
-    friendlyName: options.alias,
-    generateLocalKeyId: true,
-    count: options.iterations ?? 10_000, // keytool's default iteration count
-    saltSize: 16,
-  });
-  return { p12: toBuf(forge.asn1.toDer(asn1).getBytes()), certPem: forge.pki.certificateToPem(cert) };
 }

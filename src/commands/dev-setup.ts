@@ -18,7 +18,7 @@ import { Secret } from '../adapters/secret.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 import { readStore, writeStore, type EmulatorStore } from '../adapters/emulator-store.js';
 import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
-import { writeKeystoreFromCa } from './keystore-create.js';
+import { writeKeystore } from './keystore-create.js';
 
 /** The files of a dev keystore `<name>.p12`: what clients trust is `<name>.crt`, the CA's certificate. */
 export interface DevKeystoreFiles {
@@ -68,10 +68,10 @@ export async function createDevKeystore(files: DevKeystoreFiles, store: Emulator
   const keystorePassword = randomBytes(32).toString('base64url');
   const caKey = e.generateKey('ec', 0);
   const plan = caPlan({ permittedDns: ['localhost'], permittedIp: ['127.0.0.0/8', '::1/128'].map(parseCidr) });
-  const caPem = await e.createCaCertificate(parseSubject(`CN=keygate dev CA ${alias},OU=development only`), caKey, plan, validity('ca', undefined, new Date()));
+  const caPem = await e.createSelfSignedCertificate(parseSubject(`CN=keygate dev CA ${alias},OU=development only`), caKey, plan, validity('ca', undefined, new Date()));
   writeAtomicIn(files.caKey, e.keyPem(caKey, new Secret(caPassword)), 0o600);
   writeAtomicIn(files.trust, caPem, 0o644);
-  await writeKeystoreFromCa(
+  await writeKeystore(
     new Secret(keystorePassword),
     { out: files.keystore, crt: files.serverCert, force: true, alias: 'keygate', commonName: 'localhost', keySize: 2048, days: 397, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] },
     { cert: files.trust, key: files.caKey, password: new Secret(caPassword), insecure: false, keyType: 'ec', days: undefined },

@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
-import type { CreateOptions } from '../adapters/keystore.js';
 import { Secret } from '../adapters/secret.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
@@ -30,7 +29,16 @@ export function readPasswordFile(file: string): Secret {
   return new Secret(value);
 }
 
-export interface KeystoreCreateArgs extends CreateOptions {
+export interface KeystoreCreateArgs {
+  readonly alias: string;
+  readonly commonName: string;
+  /** Subject attributes beside CN (none by default). */
+  readonly subject?: { OU?: string; O?: string; C?: string };
+  readonly keySize: 2048 | 3072 | 4096;
+  /** Validity of a self-signed certificate (a CA's profile sets its own: IssuingCa.days). */
+  readonly days: number;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
   readonly out: string;
   readonly crt: string;
   readonly force: boolean;
@@ -49,11 +57,13 @@ export interface IssuingCa {
 }
 
 /**
- * Writes a keystore whose server certificate the dev CA issues (profile: src/pki/policy.ts leafPlan 'server'),
- * as a modern PKCS#12 (AES-256, SHA-256 MAC) holding the leaf and the CA; the .crt beside it is the leaf.
+ * Writes the keystore (0600) and its .crt (0644), refusing to overwrite without force. The server certificate
+ * (profile: src/pki/policy.ts leafPlan 'server') is self-signed, or issued by the dev CA when one is given; the
+ * p12 is the PKI's one writer (src/pki/pkcs12.ts, profile 'modern': AES-256, SHA-256 MAC, what openssl 3 writes)
+ * and holds the leaf, plus the CA when it issued it. node-forge only reads keystores.
  */
-export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateArgs, ca: IssuingCa): Promise<{ p12: string; crt: string; sha256: string; days: number }> {
-  const [{ leafPlan, parseSubject, validity, checkSan }, e] = await Promise.all([import('../pki/policy.js'), import('../pki/engine.js')]);
+export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs, ca?: IssuingCa): Promise<{ p12: string; crt: string; sha256: string; days: number }> {
+  const [{ BACKDATE_MS, checkRdn, checkSan, leafPlan, validity }, e] = await Promise.all([import('../pki/policy.js'), import('../pki/engine.js')]);
   for (const f of [args.out, args.crt]) {
     if (fileExists(f) && !args.force) {
       throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
@@ -66,14 +76,18 @@ export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateAr
       throw new KeygateError('PKI_INPUT_INVALID', `failed to read the ${what} ${f}: ${describeCause(err)}`, { hint: 'create the CA first: keygate pki ca create' });
     }
   };
-  const loaded = e.loadCa(read(ca.cert, 'CA certificate'), read(ca.key, 'CA key'), ca.password, ca.insecure, { cert: ca.cert, key: ca.key });
+  const loaded = ca ? e.loadCa(read(ca.cert, 'CA certificate'), read(ca.key, 'CA key'), ca.password, ca.insecure, { cert: ca.cert, key: ca.key }) : undefined;
   try {
+    const keyType = ca?.keyType ?? 'rsa';
     const sans = [...args.dnsNames.map((value) => checkSan({ type: 'dns', value })), ...args.ipAddresses.map((value) => checkSan({ type: 'ip', value }))];
-    const plan = leafPlan('server', ca.keyType, sans, loaded.nameConstraints);
-    const v = validity('server', ca.days, new Date());
-    const key = e.generateKey(ca.keyType, args.keySize);
-    const certPem = await e.issueCertificate(loaded, parseSubject(`CN=${args.commonName.replace(/([,\\])/g, '\\$1')}`), key, plan, v);
-    const p12 = e.makePkcs12(e.keyPem(key, undefined), certPem, [loaded.certPem], args.alias, secret, 'modern');
+    const plan = leafPlan('server', keyType, sans, loaded?.nameConstraints);
+    const subject = [checkRdn('CN', args.commonName), ...(['OU', 'O', 'C'] as const).filter((k) => args.subject?.[k] !== undefined).map((k) => checkRdn(k, args.subject![k]!))];
+    const key = e.generateKey(keyType, args.keySize);
+    const now = new Date();
+    // Self-signed, the lifetime is the operator's (--days, 10 years by default): no CA profile caps it.
+    const v = loaded ? validity('server', ca!.days, now) : { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + args.days * 86_400_000), days: args.days };
+    const certPem = loaded ? await e.issueCertificate(loaded, subject, key, plan, v) : await e.createSelfSignedCertificate(subject, key, plan, v);
+    const p12 = e.makePkcs12(e.keyPem(key, undefined), certPem, loaded ? [loaded.certPem] : [], args.alias, secret, 'modern');
     writeAtomicIn(args.out, p12, 0o600);
     writeAtomicIn(args.crt, certPem, 0o644); // a certificate is public: clients and curl --cacert read it
     return { p12: args.out, crt: args.crt, sha256: sha256(p12), days: v.days };
@@ -81,20 +95,6 @@ export async function writeKeystoreFromCa(secret: Secret, args: KeystoreCreateAr
     if (err instanceof Error && err.name === 'PolicyError') throw new KeygateError('PKI_POLICY', `refused to create the keystore: ${err.message}`, { hint: 'see docs/pki.md for the server profile' });
     throw err;
   }
-}
-
-/** Writes the keystore (0600) and its .crt (0644); refuses to overwrite without force. */
-export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs): Promise<{ p12: string; crt: string; sha256: string }> {
-  const { createKeystore } = await import('../adapters/keystore.js'); // node-forge: loaded only here
-  for (const f of [args.out, args.crt]) {
-    if (fileExists(f) && !args.force) {
-      throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
-    }
-  }
-  const created = createKeystore(secret, args);
-  writeAtomicIn(args.out, created.p12, 0o600);
-  writeAtomicIn(args.crt, created.certPem, 0o644); // a certificate is public: clients and curl --cacert read it
-  return { p12: args.out, crt: args.crt, sha256: sha256(created.p12) };
 }
 
 /**
@@ -153,14 +153,14 @@ const createHandler: Handler = async (ctx, a) => {
       keyType,
       days: a['days'] as number | undefined,
     };
-    const written = await writeKeystoreFromCa(secret, args, ca);
+    const written = await writeKeystore(secret, args, ca);
     ctx.log.info(`created ${written.p12} (${keyType === 'ec' ? 'EC P-256' : `RSA ${args.keySize}`}, ${written.days} days, alias ${args.alias}, issued by ${ca.cert}) and ${written.crt}; clients trust ${ca.cert}`);
     ctx.io.stdout.write(`${written.p12}\n`);
     return EXIT.OK;
   }
   if (a['key-type'] === 'ec') throw new KeygateError('USAGE', 'failed to parse flags: --key-type ec needs --ca-cert (the self-signed keystore is RSA)', { hint: 'keygate pki ca create, then keygate keystore create --ca-cert pki/ca.crt --key-type ec' });
   const written = await writeKeystore(secret, args);
-  ctx.log.info(`created ${written.p12} (RSA ${args.keySize}, ${args.days} days, alias ${args.alias}) and ${written.crt}`);
+  ctx.log.info(`created ${written.p12} (RSA ${args.keySize}, ${written.days} days, alias ${args.alias}) and ${written.crt}`);
   ctx.io.stdout.write(`${written.p12}\n`);
   return EXIT.OK;
 };

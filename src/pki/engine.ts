@@ -103,8 +103,8 @@ export interface Validity {
 /** A new serial (policy.serialFromRandom over 16 random bytes). */
 export const newSerial = (): string => serialFromRandom(randomBytes(16));
 
-/** A self-signed CA certificate for `key`, PEM. */
-export async function createCaCertificate(subject: readonly Rdn[], key: KeyObject, plan: ExtensionPlan, v: Validity): Promise<string> {
+/** A self-signed certificate for `key` as the plan says (the dev CA's, or a keystore's own server certificate), PEM. */
+export async function createSelfSignedCertificate(subject: readonly Rdn[], key: KeyObject, plan: ExtensionPlan, v: Validity): Promise<string> {
   const signer = await webSigningKey(key);
   const spki = spkiOf(key);
   const cert = await x509.X509CertificateGenerator.create({

@@ -20,7 +20,7 @@ const caCreate = pkiAction(async (ctx, a) => {
   const password = insecure ? undefined : await passwordFrom(ctx, a['password-file'], 'password-file', 'password to encrypt the new CA key: ', true);
   const e = await engine();
   const key = e.generateKey(a['key-type'] as KeyType, a['rsa-bits'] as number);
-  const certPem = await e.createCaCertificate(subject, key, plan, v);
+  const certPem = await e.createSelfSignedCertificate(subject, key, plan, v);
   writeAtomicIn(keyFile, e.keyPem(key, password), 0o600);
   writeAtomicIn(certFile, certPem, 0o644);
   if (insecure) ctx.log.warn(`the CA key ${keyFile} is NOT encrypted (--insecure): anyone who reads it can issue certificates your peers trust`);
