@@ -1,6 +1,9 @@
 // npm run parts -- list [--entry <file>]          the parts of a built entry: name, size, sha256, manifest match
 // npm run parts -- extract <dir> [--entry <file>]  each part as a readable .js file (and the early part as main.js)
 // npm run parts -- check [--entry <file>]          exit 1 unless every part is the one dist/parts.json records
+// --manifest <file> names the parts.json to compare with: by default the one beside the entry, else the one of
+// the build this script came with (a deployed keygate/main.cjs has none beside it). Installed from npm:
+// node node_modules/keygate/scripts/parts.mjs check --entry keygate/main.cjs
 //
 // A built entry (dist/main.js, the file PAM hashes) carries its late parts brotli-compressed in one comment at its
 // end (scripts/build.mjs explains why). This reads them the way src/late-runtime.ts does, from the entry's own
@@ -9,11 +12,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PARTS_CLOSE as CLOSE, PARTS_OPEN as OPEN, earlySha256, textSha256 } from './entry-format.mjs';
 import { brotliDecompressSync } from 'node:zlib';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 
 function usage(message) {
-  process.stderr.write(`parts: ${message}\n  usage: npm run parts -- list|check [--entry dist/main.js] | extract <dir> [--entry dist/main.js]\n`);
+  process.stderr.write(`parts: ${message}\n  usage: npm run parts -- list|check [--entry dist/main.js] [--manifest dist/parts.json] | extract <dir> [--entry …] [--manifest …]\n`);
   process.exit(2);
 }
 
@@ -41,25 +45,35 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 const args = process.argv.slice(2);
-const entryAt = args.indexOf('--entry');
-const entry = resolve(entryAt >= 0 ? (args.splice(entryAt, 2)[1] ?? usage('--entry needs a file')) : 'dist/main.js');
+/** Takes `--name <value>` out of args; undefined when absent. */
+function option(name) {
+  const at = args.indexOf(name);
+  return at < 0 ? undefined : (args.splice(at, 2)[1] ?? usage(`${name} needs a file`));
+}
+const entry = resolve(option('--entry') ?? 'dist/main.js');
+const manifestOption = option('--manifest');
 const [command, dir] = args;
 if (!existsSync(entry)) usage(`${entry} does not exist: npm run build`);
 const { early, earlyHash, parts } = readEntry(entry);
-const manifestFile = join(dirname(entry), 'parts.json');
+const beside = join(dirname(entry), 'parts.json');
+const ours = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'parts.json');
+const manifestFile = manifestOption ? resolve(manifestOption) : existsSync(beside) ? beside : ours;
+if (manifestOption && !existsSync(manifestFile)) usage(`${manifestFile} does not exist`);
 const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined;
 const recorded = manifest ? new Map(manifest.parts.map((p) => [p.name, p])) : undefined;
 // The early part runs first and finds the parts: an entry whose parts match but whose early code differs is not
-// the one the build recorded.
-const earlyVerdict = !manifest ? 'no parts.json beside the entry' : manifest.early?.[basename(entry)] === earlyHash ? 'as recorded' : 'DIFFERS from parts.json';
+// the one the build recorded. Matched by hash, not by file name: a deployed entry is dist/main.js renamed.
+const earlyAs = manifest ? Object.keys(manifest.early ?? {}).find((name) => manifest.early[name] === earlyHash) : undefined;
+const earlyVerdict = !manifest ? 'no parts.json found' : earlyAs ? `as recorded (dist/${earlyAs})` : 'DIFFERS from parts.json';
+const shown = relative(process.cwd(), manifestFile) || manifestFile;
 const verdict = (p) => {
-  if (!recorded) return 'no parts.json beside the entry';
+  if (!recorded) return 'no parts.json found';
   const r = recorded.get(p.name);
   return !r ? 'NOT IN parts.json' : r.sha256 === textSha256(p.code) ? 'as recorded' : 'DIFFERS from parts.json';
 };
 
 if (command === 'list') {
-  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlyHash} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts\n`);
+  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlyHash} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts${manifest ? `; compared with ${shown}` : ''}\n`);
   for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${textSha256(p.code)}  ${verdict(p)}\n`);
 } else if (command === 'extract') {
   if (!dir) usage('extract needs a folder');
@@ -72,13 +86,13 @@ if (command === 'list') {
   if (existsSync(manifestFile)) writeFileSync(join(dir, 'parts.json'), readFileSync(manifestFile));
   process.stdout.write(`${dir}: main.js and ${parts.length} parts (${parts.map((p) => `${p.name}.js`).join(', ')})${recorded ? ', parts.json' : ''}\n`);
 } else if (command === 'check') {
-  if (!recorded) usage(`${manifestFile} does not exist: npm run build writes it`);
+  if (!recorded) usage(`no parts.json beside ${entry} or in ${dirname(ours)}: npm run build writes it, or pass --manifest <file>`);
   const bad = parts.filter((p) => verdict(p) !== 'as recorded').map((p) => `${p.name}: ${verdict(p)}`);
   const missing = [...recorded.keys()].filter((n) => !parts.some((p) => p.name === n)).map((n) => `${n}: in parts.json, not in the entry`);
-  if (earlyVerdict !== 'as recorded') bad.unshift(`the early part: ${earlyVerdict}`);
+  if (!earlyAs) bad.unshift(`the early part: ${earlyVerdict}`);
   for (const line of [...bad, ...missing]) process.stderr.write(`parts: ${line}\n`);
   if (bad.length || missing.length) process.exit(1);
-  process.stdout.write(`${entry}: the early part and all ${parts.length} parts are the ones ${manifestFile} records\n`);
+  process.stdout.write(`${entry}: the early part and all ${parts.length} parts are the ones ${shown} records\n`);
 } else {
   usage(command ? `unknown command ${command}` : 'no command');
 }

@@ -84,4 +84,16 @@ test('npm run parts: every part of a built entry listed, extracted as plain Java
   const early = parts(ROOT, ['check', '--entry', join(copy, 'main.js')]);
   assert.equal(early.status, 1);
   assert.match(early.stderr, /^parts: the early part: DIFFERS from parts\.json$/m);
+
+  // A deployed entry: dist/main.js copied into a project as keygate/main.cjs and pinned, no parts.json beside it.
+  // The build's own parts.json (beside the script, or --manifest) is the record, the early part matched by hash.
+  const deployed = join(tempDir('kg-parts-'), 'keygate');
+  mkdirSync(deployed);
+  writeFileSync(join(deployed, 'main.cjs'), pinned, 'latin1');
+  const inProject = parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs')]);
+  assert.equal(inProject.status, 0, inProject.stderr);
+  assert.match(parts(ROOT, ['list', '--entry', join(deployed, 'main.cjs')]).stdout, /as recorded \(dist\/main\.js\); \d+ parts; compared with dist\/parts\.json\n/);
+  assert.equal(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs'), '--manifest', join(copy, 'parts.json')]).status, 0);
+  writeFileSync(join(deployed, 'main.cjs'), pinned.replace("'use strict';", "'use strict';__kgParts=function(){};"), 'latin1');
+  assert.match(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs')]).stderr, /^parts: the early part: DIFFERS from parts\.json$/m);
 });
