@@ -8,7 +8,7 @@ import * as x509 from '@peculiar/x509';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from '../adapters/secret.js';
-import { int } from './der.js';
+import { int } from '../core/der.js';
 import { buildPkcs12, encryptPrivateKey } from './pkcs12.js';
 import {
   CA_KEY_ITERATIONS,

@@ -5,7 +5,7 @@
 
 import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { pkcs12Kdf } from '../adapters/pkcs12-mac.js';
-import { bmpString, explicit, implicitPrimitive, int, nul, octets, oid, pem, seq, set } from './der.js';
+import { bmpString, explicit, implicitPrimitive, int, nul, octets, oid, pem, seq, set } from '../core/der.js';
 import type { P12Profile } from './policy.js';
 
 const OID = {

@@ -4,7 +4,7 @@
 // certificate. Profiles follow shared/notes/mtls-backend-pki.md §3 (mkcert, smallstep, cfssl, Apple's rules).
 
 import { isIP } from 'node:net'; // a pure function: no socket is opened
-import { implicitConstructed, implicitPrimitive, readAll, readTlv, seq } from './der.js';
+import { childrenOf, contentOf, implicitConstructed, implicitPrimitive, readTlv, seq } from '../core/der.js';
 
 export type KeyType = 'ec' | 'rsa' | 'ed25519';
 export type LeafKind = 'server' | 'client';
@@ -191,16 +191,17 @@ export function decodeNameConstraints(der: Uint8Array): NameConstraints {
   if (top.tag !== 0x30) throw new PolicyError('NameConstraints: not a SEQUENCE');
   const permittedDns: string[] = [];
   const permittedIp: IpRange[] = [];
-  for (const part of readAll(top.content)) {
+  for (const part of childrenOf(der, top)) {
     if (part.tag !== 0xa0) throw new PolicyError('the CA has excluded subtrees in its name constraints, which keygate does not check');
-    for (const subtree of readAll(part.content)) {
-      const [base, ...rest] = readAll(subtree.content);
+    for (const subtree of childrenOf(der, part)) {
+      const [base, ...rest] = childrenOf(der, subtree);
       if (!base || rest.length) throw new PolicyError('the CA has name constraints with minimum/maximum, which keygate does not check');
-      if (base.tag === 0x82) permittedDns.push(base.content.toString('ascii').toLowerCase());
-      else if (base.tag === 0x87 && (base.content.length === 8 || base.content.length === 32)) {
-        const n = base.content.length / 2;
-        const address = [...base.content.subarray(0, n)];
-        const mask = [...base.content.subarray(n)];
+      const value = contentOf(der, base);
+      if (base.tag === 0x82) permittedDns.push(value.toString('ascii').toLowerCase());
+      else if (base.tag === 0x87 && (value.length === 8 || value.length === 32)) {
+        const n = value.length / 2;
+        const address = [...value.subarray(0, n)];
+        const mask = [...value.subarray(n)];
         const prefix = mask.reduce((acc, m) => acc + ((m.toString(2).match(/1/g) ?? []).length), 0);
         permittedIp.push({ address, prefix });
       } else throw new PolicyError(`the CA constrains a name type keygate does not check (tag 0x${base.tag.toString(16)})`);

@@ -15,7 +15,8 @@ import { KeygateError } from '../errors.js';
 import { watchMtime } from '../adapters/files.js';
 import { readRegularFile } from '../adapters/read-regular-file.js';
 import type { ClientAuthConfig, ClientAuthRoute } from './client-auth-config.js';
-import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, pemBlocks, toPem, type ClientIdentity, type Crl, type DnFormat } from './client-identity.js';
+import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, type ClientIdentity, type Crl, type DnFormat } from './client-identity.js';
+import { pem, pemBlocks } from '../core/der.js';
 import type { RequestHandler } from './request-handler.js';
 
 // ---- pure: routes ----------------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ export class ClientAuth {
         throw FAIL(`server.clientAuth.caFile ${caFile} holds a certificate keygate cannot read (${(err as Error).message})`, 'export the CA certificates as PEM: openssl x509 -in ca.der -inform der -out ca.crt');
       }
     }
-    this.#caPem = this.#cas.map((c) => toPem(c, 'CERTIFICATE')).join('');
+    this.#caPem = this.#cas.map((c) => pem('CERTIFICATE', c)).join('');
     const crls = loadCrls(config.crlFiles, (f) => files.verified(f), this.#cas);
     if (typeof crls === 'string') throw FAIL(`server.clientAuth.crlFiles: ${crls}`, 'use the CRL your CA issued (PEM "X509 CRL", e.g. openssl ca -gencrl), then keygate generate-filelist && keygate pin');
     this.#crls = crls;
@@ -257,7 +258,7 @@ export class ClientAuth {
   /** The options for node:tls (every secure context keygate makes, including the keystore's reloads). */
   tls(): ClientTls | undefined {
     if (this.config.mode === 'off') return undefined;
-    const crl = [...this.#crls.values()].flat().map((c) => toPem(c.der, 'X509 CRL'));
+    const crl = [...this.#crls.values()].flat().map((c) => pem('X509 CRL', c.der));
     // rejectUnauthorized stays false in required mode too: Node would close a failed chain after the handshake
     // without any event (_tls_wrap onServerSocketSecure), so nothing could log why. onConnection refuses
     // it instead, in the same emit, before any request is read; only the no-certificate alert is lost.

@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tempDir } from '../../test/helpers/project.js';
 import { makePki } from '../../test/helpers/mtls-pki.js';
-import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, parseCrl, pemBlocks } from './client-identity.js';
+import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, parseCrl } from './client-identity.js';
+import { pemBlocks } from '../core/der.js';
 
 function openssl(args: string[], cwd: string): string {
   const r = run('openssl', args, { cwd });

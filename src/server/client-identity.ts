@@ -1,55 +1,16 @@
 // Who a TLS client is, from its certificate's DER bytes: pure functions (node:crypto only for hashes and
 // signature checks; no fs, no sockets). Node has no RFC 4514 serializer (X509Certificate.subject is forward
 // order with newlines; see ../shared/notes/mtls-backend-pki.md §1.2), so the names are read from the DER here
-// with a small strict reader, as are the SANs and the CRLs that revocation needs.
+// with the strict reader of core/der.ts, as are the SANs and the CRLs that revocation needs.
 //
 // Header safety: every string made here may become an HTTP header value that the proxy's fast path writes raw.
 // So control characters and every byte outside printable ASCII are hex-escaped (as OpenSSL's RFC 2253 output
 // does): a certificate whose CN holds "\r\nX-Forwarded-For: …" cannot inject a header.
 
 import { X509Certificate, createHash, verify as verifySignature } from 'node:crypto';
+import { childrenOf, readTlv, type Tlv } from '../core/der.js';
 
-// ---- a minimal DER reader ----------------------------------------------------------------------------------
-
-export interface Tlv {
-  readonly tag: number;
-  /** First byte of the value. */
-  readonly start: number;
-  /** One past the last byte of the value. */
-  readonly end: number;
-  /** First byte of the header (the tag): bytes.subarray(head, end) is the whole element. */
-  readonly head: number;
-}
-
-/** One DER element at pos; throws on anything malformed (indefinite lengths, overruns, high tag numbers). */
-export function readTlv(buf: Uint8Array, pos: number, limit = buf.length): Tlv {
-  if (pos + 2 > limit) throw new Error('DER: truncated header');
-  const tag = buf[pos]!;
-  if ((tag & 0x1f) === 0x1f) throw new Error('DER: high tag numbers are not supported');
-  let len = buf[pos + 1]!;
-  let p = pos + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new Error('DER: unsupported length form');
-    if (p + n > limit) throw new Error('DER: truncated length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
-    p += n;
-  }
-  if (p + len > limit) throw new Error('DER: element overruns its container');
-  return { tag, start: p, end: p + len, head: pos };
-}
-
-/** The elements inside a constructed element. */
-export function childrenOf(buf: Uint8Array, parent: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let p = parent.start; p < parent.end; ) {
-    const t = readTlv(buf, p, parent.end);
-    out.push(t);
-    p = t.end;
-  }
-  return out;
-}
+// ---- DER values (the strict reader is core/der.ts) ---------------------------------------------------------
 
 function expect(t: Tlv | undefined, tag: number, what: string): Tlv {
   if (!t || t.tag !== tag) throw new Error(`DER: expected ${what}`);
@@ -305,21 +266,6 @@ export function revocationKey(issuerDer: Uint8Array, serial: string): string {
 export function certificateRevocationKey(der: Uint8Array): string {
   const c = parseCertificate(der);
   return revocationKey(c.issuerDer, c.serial);
-}
-
-// ---- PEM ---------------------------------------------------------------------------------------------------------
-
-/** The DER of every PEM block with the given label ('CERTIFICATE', 'X509 CRL'); other blocks are ignored. */
-export function pemBlocks(text: string, label: string): Buffer[] {
-  const out: Buffer[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
-  for (const m of text.matchAll(re)) if (m[1] === label) out.push(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64'));
-  return out;
-}
-
-export function toPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN ${label}-----\n${(b64.match(/.{1,64}/g) ?? []).join('\n')}\n-----END ${label}-----\n`;
 }
 
 // ---- CRLs ----------------------------------------------------------------------------------------------------------

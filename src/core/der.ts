@@ -1,5 +1,6 @@
-// A minimal DER writer (ITU-T X.690) for the few structures keygate writes itself: PKCS#12 files, encrypted
-// PKCS#8 keys and the NameConstraints extension. Only writing: reading is left to Node and @peculiar/x509.
+// DER (ITU-T X.690) for the few structures keygate handles itself. Writing: PKCS#12 files, encrypted PKCS#8 keys
+// and the NameConstraints extension. Reading (strict, definite lengths only): client certificates, CRLs and a
+// CA's NameConstraints. Certificates keygate issues are written by @peculiar/x509 (src/pki/engine.ts).
 // Why by hand: these are a dozen fixed shapes, and the PKCS#12 libraries either cannot do the modern profile
 // (node-forge: SHA-1 PRF and MAC, RSA only) or bring a second ASN.1 stack (pkijs); openssl, keytool and
 // keygate's own loader are the tests that the bytes are right (test/pki.e2e.test.ts).
@@ -71,31 +72,55 @@ export function pem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-/** One TLV read at `offset`: its tag, contents and where the next one starts (definite lengths only). */
-export function readTlv(buf: Uint8Array, offset: number): { tag: number; content: Buffer; next: number } {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (offset + 2 > b.length) throw new RangeError('DER: truncated');
-  const tag = b[offset]!;
-  let len = b[offset + 1]!;
-  let p = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > b.length) throw new RangeError('DER: bad length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
-    p += n;
-  }
-  if (p + len > b.length) throw new RangeError('DER: truncated');
-  return { tag, content: b.subarray(p, p + len), next: p + len };
+// ---- reading -----------------------------------------------------------------------------------------------
+
+export interface Tlv {
+  readonly tag: number;
+  /** First byte of the value. */
+  readonly start: number;
+  /** One past the last byte of the value. */
+  readonly end: number;
+  /** First byte of the header (the tag): bytes.subarray(head, end) is the whole element. */
+  readonly head: number;
 }
 
-/** The TLVs inside a constructed value's contents. */
-export function readAll(content: Uint8Array): { tag: number; content: Buffer }[] {
-  const out: { tag: number; content: Buffer }[] = [];
-  for (let p = 0; p < content.length; ) {
-    const t = readTlv(content, p);
-    out.push({ tag: t.tag, content: t.content });
-    p = t.next;
+/** One DER element at pos; throws on anything malformed (indefinite lengths, overruns, high tag numbers). */
+export function readTlv(buf: Uint8Array, pos: number, limit = buf.length): Tlv {
+  if (pos + 2 > limit) throw new Error('DER: truncated header');
+  const tag = buf[pos]!;
+  if ((tag & 0x1f) === 0x1f) throw new Error('DER: high tag numbers are not supported');
+  let len = buf[pos + 1]!;
+  let p = pos + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) throw new Error('DER: unsupported length form');
+    if (p + n > limit) throw new Error('DER: truncated length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
+    p += n;
   }
+  if (p + len > limit) throw new Error('DER: element overruns its container');
+  return { tag, start: p, end: p + len, head: pos };
+}
+
+/** The elements inside a constructed element. */
+export function childrenOf(buf: Uint8Array, parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let p = parent.start; p < parent.end; ) {
+    const t = readTlv(buf, p, parent.end);
+    out.push(t);
+    p = t.end;
+  }
+  return out;
+}
+
+/** The contents of an element. */
+export const contentOf = (buf: Uint8Array, t: Tlv): Buffer => Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start);
+
+/** The DER of every PEM block with the given label ('CERTIFICATE', 'X509 CRL'); other blocks are ignored. */
+export function pemBlocks(text: string, label: string): Buffer[] {
+  const out: Buffer[] = [];
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
+  for (const m of text.matchAll(re)) if (m[1] === label) out.push(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64'));
   return out;
 }
