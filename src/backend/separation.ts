@@ -141,7 +141,7 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
       }
       lastRestart = Date.now();
       log.info('restarting the backend on the admin channel\'s request', { gate: 'backend' });
-      process.kill(pid, 'SIGTERM'); // the supervisor verifies again and restarts it
+      backend.restart();
     });
   }
   const pid = backend.pid();
@@ -163,7 +163,7 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
 }
 
 /** The serving half's view of a backend the root half runs: its socket, and its state from the control channel. */
-export function separatedBackend(env: Readonly<Record<string, string | undefined>>, controlFd: number, log: Logger): Backend & { restart(): void } {
+export function separatedBackend(env: Readonly<Record<string, string | undefined>>, controlFd: number, log: Logger): Backend {
   const socketPath = env[SOCKET_ENV]!;
   const ownerUid = Number(env[SOCKET_UID_ENV]);
   const ch = new net.Socket({ fd: controlFd, readable: true, writable: true });

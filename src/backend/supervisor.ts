@@ -68,6 +68,8 @@ export interface Backend {
   start(signal?: AbortSignal): Promise<void>;
   /** Stops the backend and its group (SIGTERM, grace, SIGKILL) and removes the runtime folder. Idempotent. */
   stop(): Promise<void>;
+  /** Ends the running backend (SIGTERM): it is restarted as after any exit, the tree verified again first. */
+  restart(): void;
 }
 
 /** The backend's whole environment: explicit values and allow-listed names, nothing else (no secret is ever here). */
@@ -324,6 +326,9 @@ export function createBackend(options: SupervisorOptions): Backend {
   return {
     target: () => (up ? current : undefined),
     pid: () => (up ? child?.pid : undefined),
+    restart() {
+      if (up && child?.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    },
     async start(signal) {
       try {
         await runOnce(signal);

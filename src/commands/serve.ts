@@ -173,7 +173,7 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   };
   // Privilege separation: started as root, this process becomes the supervisor (backend as its own user, then
   // a fresh serving process as server.user) and never asks the vault; the serving process carries on below.
-  let separated: (Backend & { restart(): void }) | undefined;
+  let separated: Backend | undefined;
   if (backendConfig?.user !== undefined) {
     const sep = await loadSeparation();
     const ids = sep.separationIdentities(config.server, backendConfig);
@@ -332,15 +332,8 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
           reloadCrl:
             clientAuth && clientAuth.config.mode !== 'off' && clientAuth.config.crlFiles.length > 0 ? async () => clientAuth.reloadCrls('admin reload-crl') : undefined,
           // The supervisor restarts a backend that exits (verified again first, with its backoff and restart cap).
-          // Separated, only the root half may signal the backend: it is asked on the control channel.
-          restartBackend: separated
-            ? () => separated.restart()
-            : b
-              ? () => {
-                  const pid = b.pid();
-                  if (pid) process.kill(pid, 'SIGTERM');
-                }
-              : undefined,
+          // Separated, only the root half may signal the backend: separatedBackend asks it on the control channel.
+          restartBackend: b ? () => b.restart() : undefined,
         },
       });
     } catch (err) {
