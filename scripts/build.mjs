@@ -11,17 +11,16 @@ const common = {
   platform: 'node',
   target: 'node20',
   // CommonJS, not ESM: Node's CommonJS loader reads the entry synchronously, so nothing has used libuv's
-  // thread pool when main.ts sizes it (UV_THREADPOOL_SIZE, for cold-cache reads), and the ESM loader's ~12 ms
-  // per start is saved. dist/package.json says so, whatever the project's own package.json says.
+  // thread pool when main.ts sizes it (UV_THREADPOOL_SIZE, for cold-cache reads), and no start pays for the ESM
+  // loader (docs/performance.md). dist/package.json says so, whatever the project's own package.json says.
   format: 'cjs',
   sourcemap: false,
-  minifyWhitespace: true, // ~40% less to parse at every start; identifiers stay, so stack traces stay readable
+  minifyWhitespace: true, // less to parse at every start; identifiers stay, so stack traces stay readable
   minifySyntax: true,
   legalComments: 'none',
-  // Not tsconfig.json (that is for tsc's checks): with "strict" there, esbuild put "use strict" into some lazily
-  // initialised module wrappers and not others, and not the same ones from build to build (seen as a rebuild of
-  // unchanged sources that changed the entry, so the pin was lost). The whole bundle is strict through the
-  // banner (the workers' through theirs); the one setting that changes emitted code is given here.
+  // Not tsconfig.json (that is for tsc's checks): its "strict" makes esbuild put "use strict" into some lazily
+  // initialised module wrappers and not others, differently from build to build, and a rebuild of the same
+  // sources must give the same entry (the pin). The banners make the bundle and the workers strict instead.
   tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
   logLevel: 'warning',
   // The sources are ESM (tsx runs them as such in tests); import.meta.url becomes the bundle's own URL.
@@ -30,7 +29,7 @@ const common = {
 };
 
 // The late parts: modules only a start or `keystore create` needs, with the big dependencies they bring
-// (node-forge, execa, fast-xml-parser: over half of the bytes; node:https). Each is bundled on its own and
+// (node-forge, execa, node:https). Each is bundled on its own and
 // embedded as a string that src/late-runtime.ts compiles on first use, so verify/check/pin/generate never
 // parse them, and a start parses each only when it gets there (node-forge while the vault client runs).
 // Modules both sides use stay in the main part, passed in by these names: one KeygateError and one Secret class
@@ -88,7 +87,7 @@ const lateLoader = (runtime) => ({
     b.onLoad({ filter: /.*/, namespace: 'keygate-late' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(runtime)}).loadLate(${JSON.stringify(args.path)});`,
       loader: 'js',
-      // fileURLToPath, not .pathname: a checkout under a folder with a space (%20) broke the build.
+      // fileURLToPath, not .pathname: a checkout's path may hold a space, which .pathname gives as %20.
       resolveDir: fileURLToPath(new URL('..', import.meta.url)),
     }));
     b.onResolve({ filter: /^keygate:/ }, (args) => ({ path: args.path, external: true }));
@@ -132,9 +131,10 @@ for (const [name, entry] of Object.entries(WORKERS)) {
 // The libraries only some runs need, each bundled on its own as a part (src/late-runtime.ts lateLibrary):
 // yargs (the full command line: help, every command's flags; src/gate-args.ts parses the gate's commands
 // without it), winston (--log-file only: stderr lines are formatted by src/adapters/logger.ts itself),
-// fast-glob (glob lines in a template), picomatch (exclude lines) and fast-xml-parser (the vault's answer:
-// compiled while the vault client runs, not before it starts). On the gate path none is parsed.
-const LIBRARIES = ['yargs', 'winston', 'fast-glob', 'picomatch', 'fast-xml-parser'];
+// fast-glob (glob lines in a template), picomatch (exclude lines), fast-xml-parser (the vault's answer:
+// compiled while the vault client runs, not before it starts) and execa (the vault client and the admin
+// channel's actions: one copy for both parts). On the gate path none is parsed.
+const LIBRARIES = ['yargs', 'winston', 'fast-glob', 'picomatch', 'fast-xml-parser', 'execa'];
 const librarySources = {};
 for (const name of LIBRARIES) {
   const r = await build({
@@ -197,13 +197,11 @@ function writeBuilt(file, text, mode) {
 /**
  * Every part (late modules, workers, libraries) goes into one comment at the end of the entry, inside
  * `function __kgParts(){/* … *\/}`: one line per part, `name:` and its brotli-compressed UTF-8 as base64.
- * Why a comment and compressed: V8 scans a 2 MB string literal at every start (~70 ms here) and a comment of
- * the same size ~35 ms; 0.5 MB of base64 in a comment ~7 ms. src/late-runtime.ts takes the text from
- * `__kgParts.toString()`, the very source Node compiled, so a part is the verified entry's own bytes, read once
- * by Node, never again from disk. Quality 11 and a fixed window so a rebuild gives the same bytes (the pin).
- * The same bytes with the same Node: another Node line brings another brotli encoder (seen: Node 20 and 24 give
- * different parts for the same sources), so a rebuild there is a new entry to pin and register, as after a
- * source change. Build what you register with one Node (docs/architecture.md).
+ * Why a comment and compressed: V8 scans a comment faster than a string literal, and less of it when packed
+ * (docs/performance.md). src/late-runtime.ts takes the text from `__kgParts.toString()`, the very source Node
+ * compiled, so a part is the verified entry's own bytes, read once by Node, never again from disk. Quality 11
+ * and a fixed window so a rebuild gives the same bytes (the pin); test/build.e2e.test.ts holds Node 20 and 24
+ * to the same entry.
  */
 function partsComment(parts) {
   const lines = Object.entries(parts).map(([name, text]) => {
@@ -228,8 +226,8 @@ function packagesOf(inputs) {
 /**
  * dist/parts.json, the parts' manifest: for each part its name, the sha256 and size of its JavaScript (what
  * `npm run parts -- extract` writes), its packed size, the npm packages and the source files it was built from
- * (esbuild's metafile, paths relative to the checkout). The JavaScript does not depend on the Node that builds;
- * the packed bytes do (see partsComment).
+ * (esbuild's metafile, paths relative to the checkout). builtWith names the builder; nothing else in it, nor in
+ * the entry, depends on which Node ran the build (test/build.e2e.test.ts).
  */
 function partsManifest(parts, early) {
   return {

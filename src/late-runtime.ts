@@ -1,7 +1,7 @@
 // The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter with
 // execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel, backend
 // mode's supervisor and proxy, yargs' command line), the worker threads' code, and the libraries the gate path
-// does without (yargs, winston, fast-glob, picomatch, fast-xml-parser). Each is bundled on its own and stored,
+// does without (yargs, winston, fast-glob, picomatch, fast-xml-parser, execa). Each is bundled on its own and stored,
 // brotli-compressed, in one comment at the end of the entry (`function __kgParts(){/* … */}`). Node scans that
 // comment but never compiles it, which costs far less than parsing and running the JavaScript it holds
 // (docs/performance.md).
@@ -9,7 +9,8 @@
 // A part's bytes come from `__kgParts.toString()`: the source text Node compiled when it loaded the entry, so a
 // part is the verified entry's own bytes, not a second read of the file. Modules both sides use are passed in
 // (one KeygateError class, one Secret class, one pin slot, this module); built-ins come from Node. Under tsx
-// (tests) there are no parts: the dynamic imports load the modules directly and lateLibrary() requires the package.
+// (tests) there are no parts: the dynamic imports load the modules directly and lateLibrary() requires the package
+// (importLibrary() imports it: an ES module whose own imports tsx's require hook cannot resolve).
 import { createRequire } from 'node:module';
 import { runPartSource } from './part-module.js';
 import * as errors from './errors.js';
@@ -74,7 +75,7 @@ export function loadLate(name: string): unknown {
   return runPart(`late/${name}`);
 }
 
-export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch' | 'fast-xml-parser';
+export type LibraryName = 'yargs' | 'winston' | 'fast-glob' | 'picomatch' | 'fast-xml-parser' | 'execa';
 
 /**
  * A library the gate path does without, loaded on first use: from its part in the built entry, else (tsx) from
@@ -85,4 +86,9 @@ export function lateLibrary<T>(name: LibraryName): T {
   // an ES module (yargs) arrives as its namespace, bundled (__esModule) or through require(esm) (Module): its
   // default export is the library, as `import yargs from 'yargs'` gives it; a CommonJS one is its module.exports
   return (m !== null && typeof m === 'object' && 'default' in m && (m.__esModule === true || m[Symbol.toStringTag] === 'Module') ? m.default : m) as T;
+}
+
+/** lateLibrary for an ES-module-only library (execa) in async code: under tsx it is imported, not required. */
+export async function importLibrary<T>(name: LibraryName): Promise<T> {
+  return hasParts() ? lateLibrary<T>(name) : ((await import(name)) as T);
 }

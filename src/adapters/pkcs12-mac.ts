@@ -31,7 +31,7 @@ function repeatTo(src: Buffer, v: number): Buffer {
   return out;
 }
 
-// crypto.hash (Node 20.12+): one call per iteration instead of a Hash object; half the time at 10,000 iterations.
+// crypto.hash (Node 20.12+, feature-detected): one call per iteration instead of a Hash object (docs/performance.md).
 const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
 const digestOnce = (hash: string, data: Buffer): Buffer => (oneShot ? oneShot(hash, data, 'buffer') : createHash(hash).update(data).digest());
 

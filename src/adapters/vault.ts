@@ -3,9 +3,9 @@
 // cap, a minimal environment, no stdin. A failure is rebuilt from exit code / signal / timeout only; the
 // child's stdout and stderr never reach a message or a log (they may hold the secret).
 
-import { execa } from 'execa';
+import type * as Execa from 'execa';
 import type { XMLParser } from 'fast-xml-parser';
-import { lateLibrary } from '../late-runtime.js';
+import { importLibrary, lateLibrary } from '../late-runtime.js';
 import { KeygateError } from '../errors.js';
 export { defaultCspmClientPath } from '../core/vault-client.js';
 import { Secret } from './secret.js';
@@ -49,6 +49,7 @@ function childEnv(env: Readonly<Record<string, string | undefined>>): Record<str
 
 /** Runs a vault client safely; throws VAULT_* errors built only from status, never from output. */
 export async function runClient(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>, limits: ClientLimits, signal?: AbortSignal): Promise<ClientRun> {
+  const { execa } = await importLibrary<typeof Execa>('execa');
   const result = await execa(file, [...args], {
     ...(signal ? { cancelSignal: signal } : {}),
     reject: false,

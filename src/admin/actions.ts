@@ -3,7 +3,8 @@
 // operator actions are fixed argv from keygate.config.json (verified bytes) run by execa without a shell, the
 // user's words appended only when each matches its pattern. Nothing the user sends reaches a shell or a path.
 
-import { execa } from 'execa';
+import type * as Execa from 'execa';
+import { importLibrary } from '../late-runtime.js';
 import type { AdminAction, AdminConfig } from './config.js';
 import { readTail } from './file-jail.js';
 
@@ -104,6 +105,7 @@ async function runOperatorAction(name: string, action: AdminAction, args: readon
     if (!new RegExp(`^(?:${action.args[i]})$`).test(args[i]!)) return refuse(400, `${name}: argument ${i + 1} does not match ${action.args[i]}`);
   }
   if (payload.length && !action.stdin) return refuse(400, `${name} reads no input`);
+  const { execa } = await importLibrary<typeof Execa>('execa');
   const r = await execa(action.argv[0]!, [...action.argv.slice(1), ...args], {
     cwd,
     env: ACTION_ENV,
