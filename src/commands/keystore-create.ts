@@ -7,27 +7,10 @@ import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
-import { Secret } from '../adapters/secret.js';
+import type { Secret } from '../adapters/secret.js';
+import { readPasswordFile } from '../adapters/password-file.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
-
-/** Reads a password file, trimming only trailing whitespace (smallstep utils/read.go). */
-export function readPasswordFile(file: string): Secret {
-  let text: string;
-  try {
-    text = readWhole(file).toString('utf8');
-  } catch (err) {
-    throw new KeygateError('USAGE', `failed to read password file ${file}: ${describeCause(err)}`, { hint: 'pass a readable file with --password-file' });
-  }
-  const value = text.replace(/\s+$/, '');
-  if (value === '') throw new KeygateError('USAGE', `failed to read password file ${file}: it is empty`, {});
-  if (/[^\x20-\x7e]/.test(value)) {
-    throw new KeygateError('USAGE', `failed to use password file ${file}: only printable ASCII passwords are supported`, {
-      hint: 'keytool cannot create PBES2 keystores with non-ASCII passwords, and Java and browser clients differ on them: use printable ASCII',
-    });
-  }
-  return new Secret(value);
-}
 
 export interface KeystoreCreateArgs {
   readonly alias: string;

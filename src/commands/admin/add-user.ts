@@ -1,12 +1,12 @@
 // keygate admin add-user NAME KEY.pem: a user's public key into the registry, with its actions and optional expiry.
 
 import { resolve } from 'node:path';
-import { describeCause } from '../../errors.js';
+import { EXIT, describeCause } from '../../errors.js';
 import type { Context } from '../../context.js';
 import { readWhole } from '../../adapters/files.js';
 import { keyFingerprint } from '../../admin/crypto.js';
 import { USER_NAME, parseUserKey } from '../../admin/users.js';
-import { knownActions, parseActions, parseExpires, readRegistry, usage, writeRegistry } from './registry.js';
+import { REGISTRY_FLAGS, knownActions, parseActions, parseExpires, readRegistry, registryArgs, usage, writeRegistry, type AdminAction } from './registry.js';
 
 /** add-user: one public key into the registry. */
 export function addUser(ctx: Context, a: { name: string; keyFile: string; users: string; actions: string; expires?: string; force: boolean }): { file: string; fingerprint: string } {
@@ -28,3 +28,14 @@ export function addUser(ctx: Context, a: { name: string; keyFile: string; users:
   writeRegistry(ctx, file, registry, `added ${a.name}`);
   return { file, fingerprint: keyFingerprint(key) };
 }
+
+/** `keygate admin add-user NAME KEY.pem`. */
+export const addUserAction: AdminAction = {
+  flags: REGISTRY_FLAGS,
+  async run(ctx, words, args) {
+    if (words.length !== 2) throw usage('add-user takes NAME KEY.pem');
+    const r = addUser(ctx, { ...registryArgs(args), name: words[0]!, keyFile: words[1]! });
+    ctx.io.stdout.write(`${r.fingerprint}\n`);
+    return EXIT.OK;
+  },
+};

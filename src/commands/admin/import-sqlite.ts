@@ -1,12 +1,12 @@
 // keygate admin import-sqlite DB: every user of a remo_serv SQLite user database (users(user, pub)), all or none.
 
 import { resolve } from 'node:path';
-import { KeygateError, describeCause } from '../../errors.js';
+import { EXIT, KeygateError, describeCause } from '../../errors.js';
 import type { Context } from '../../context.js';
 import { readWhole } from '../../adapters/files.js';
 import { USER_NAME, parseUserKey } from '../../admin/users.js';
 import { SqliteFormatError, readRemoServUsers } from '../../admin/sqlite-read.js';
-import { knownActions, parseActions, parseExpires, readRegistry, writeRegistry } from './registry.js';
+import { REGISTRY_FLAGS, knownActions, parseActions, parseExpires, readRegistry, registryArgs, usage, writeRegistry, type AdminAction } from './registry.js';
 
 /** import-sqlite: every row of remo_serv's users table; one bad row and nothing is written. */
 export function importSqlite(ctx: Context, a: { db: string; users: string; actions: string; expires?: string; force: boolean }): { file: string; imported: string[] } {
@@ -44,3 +44,14 @@ export function importSqlite(ctx: Context, a: { db: string; users: string; actio
   writeRegistry(ctx, file, registry, `imported ${imported.length} user(s)`);
   return { file, imported };
 }
+
+/** `keygate admin import-sqlite users_db.sqlite`. */
+export const importSqliteAction: AdminAction = {
+  flags: REGISTRY_FLAGS,
+  async run(ctx, words, args) {
+    if (words.length !== 1) throw usage('import-sqlite takes the database file');
+    const r = importSqlite(ctx, { ...registryArgs(args), db: words[0]! });
+    ctx.io.stdout.write(`${r.imported.join('\n')}\n`);
+    return EXIT.OK;
+  },
+};

@@ -8,49 +8,17 @@ import type { Context } from '../../context.js';
 import { fileExists, writeAtomicIn } from '../../adapters/files.js';
 import { Secret } from '../../adapters/secret.js';
 import { keyFingerprint } from '../../admin/crypto.js';
-import { readPasswordFile } from '../keystore-create.js';
-import { usage } from './registry.js';
+import { readPasswordFile } from '../../adapters/password-file.js';
+import { promptPassword } from '../../adapters/terminal-password.js';
+import { EXIT } from '../../errors.js';
+import { usage, type AdminAction } from './registry.js';
 
 /** A password typed twice on the terminal, without echo (no TTY: a usage error naming --password-file). */
-async function promptPassword(ctx: Context): Promise<Secret> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw usage('failed to read the key password: no --password-file and stdin is not a terminal', 'keygate admin keygen NAME --password-file FILE');
-  // Raw mode: nothing is echoed. Typed-ahead or pasted input can hold both lines in one chunk: kept in `pending`.
-  let pending = '';
-  const lines: string[] = [];
-  let wake: (() => void) | undefined;
-  let interrupted = false;
-  const onData = (d: Buffer): void => {
-    for (const ch of d.toString('utf8')) {
-      if (ch === '\r' || ch === '\n') {
-        lines.push(pending);
-        pending = '';
-      } else if (ch === '\u0003') interrupted = true;
-      else if (ch === '\u007f' || ch === '\b') pending = pending.slice(0, -1);
-      else pending += ch;
-    }
-    wake?.();
-  };
-  const ask = async (label: string): Promise<string> => {
-    ctx.io.stderr.write(label);
-    while (lines.length === 0 && !interrupted) await new Promise<void>((r) => (wake = r));
-    ctx.io.stderr.write('\n');
-    if (interrupted) throw usage('keygen interrupted: no key written');
-    return lines.shift()!;
-  };
-  stdin.setRawMode(true);
-  stdin.on('data', onData);
-  stdin.resume();
-  try {
-    const first = await ask('password for the new key: ');
-    if (first === '') throw usage('failed to read the key password: it is empty (an admin user key is always encrypted)');
-    if ((await ask('again: ')) !== first) throw usage('failed to read the key password: the two entries differ');
-    return new Secret(first);
-  } finally {
-    stdin.off('data', onData);
-    stdin.setRawMode(false);
-    stdin.pause();
-  }
+async function askPassword(ctx: Context): Promise<Secret> {
+  const typed = await promptPassword('password for the new key: ', true, ctx.io.stderr);
+  if (typed === undefined) throw usage('failed to read the key password: no --password-file and stdin is not a terminal', 'keygate admin keygen NAME --password-file FILE');
+  if (typed === '') throw usage('failed to read the key password: it is empty (an admin user key is always encrypted)');
+  return new Secret(typed);
 }
 
 /** keygen: the private key (0600) and the public key beside it; never overwrites without --force. */
@@ -62,7 +30,7 @@ export async function keygen(ctx: Context, a: { name?: string; dir: string; serv
   const privateFile = join(dir, `${name}_key.pem`);
   const publicFile = join(dir, `${name}.pem`);
   for (const f of [privateFile, publicFile]) if (fileExists(f) && !a.force) throw usage(`failed to write ${f}: it exists`, 'pass --force to replace it (the old key is lost)');
-  const password = a.server ? undefined : a.passwordFile ? readPasswordFile(resolve(ctx.io.cwd, a.passwordFile)) : await promptPassword(ctx);
+  const password = a.server ? undefined : a.passwordFile ? readPasswordFile(resolve(ctx.io.cwd, a.passwordFile)) : await askPassword(ctx);
   const { privateKey, publicKey } = generateKeyPairSync('ed448');
   // PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC): what Python cryptography's BestAvailableEncryption reads and writes.
   const pem = password
@@ -72,3 +40,19 @@ export async function keygen(ctx: Context, a: { name?: string; dir: string; serv
   writeAtomicIn(publicFile, publicKey.export({ type: 'spki', format: 'pem' }), 0o644);
   return { privateFile, publicFile, fingerprint: keyFingerprint(publicKey) };
 }
+
+/** `keygate admin keygen [NAME]`. */
+export const keygenAction: AdminAction = {
+  flags: {
+    server: { type: 'boolean', default: false, describe: "keygen: the channel's own key (unencrypted, 0600) in admin/" },
+    dir: { type: 'string', describe: 'keygen: folder to write the keys to (default: . , admin with --server)' },
+    'password-file': { type: 'string', describe: "keygen: file holding the new key's password (else a prompt; never on argv)" },
+  },
+  async run(ctx, words, args) {
+    if (words.length > 1) throw usage('keygen takes one NAME');
+    const r = await keygen(ctx, { name: words[0], dir: String(args['dir'] ?? (args['server'] ? 'admin' : '.')), server: Boolean(args['server']), passwordFile: args['password-file'] as string | undefined, force: Boolean(args['force']) });
+    ctx.log.info(`wrote ${r.privateFile} (0600) and ${r.publicFile}`, { sha256: r.fingerprint });
+    ctx.io.stdout.write(`${r.publicFile}\n`);
+    return EXIT.OK;
+  },
+};

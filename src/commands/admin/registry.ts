@@ -2,15 +2,37 @@
 // names and expiry a user is given.
 
 import { join } from 'node:path';
-import { KeygateError } from '../../errors.js';
+import type { Options } from 'yargs';
+import { KeygateError, type ExitStatus } from '../../errors.js';
 import { renderHint } from '../../project.js';
 import type { Context } from '../../context.js';
 import { fileExists, readWhole, writeAtomicIn } from '../../adapters/files.js';
 import { validateConfig } from '../../core/config.js';
-import { BUILTIN_ACTIONS } from '../../admin/config.js';
+import { ADMIN_DEFAULTS, BUILTIN_ACTIONS } from '../../admin/config.js';
 import { FILE_OPERATIONS, parseUsers, serializeUsers, type Registry } from '../../admin/users.js';
 
 export const usage = (message: string, hint = 'keygate admin --help'): KeygateError => new KeygateError('USAGE', message, { hint });
+
+/** One `keygate admin <action>`: its own flags (all actions share one line grammar) and what it does. */
+export interface AdminAction {
+  readonly flags: Readonly<Record<string, Options>>;
+  run(ctx: Context, words: readonly string[], args: Readonly<Record<string, unknown>>): Promise<ExitStatus>;
+}
+
+/** The flags of the actions that change the registry (add-user, import-sqlite). */
+export const REGISTRY_FLAGS: Readonly<Record<string, Options>> = {
+  users: { type: 'string', default: ADMIN_DEFAULTS.users, describe: 'the user registry to change' },
+  actions: { type: 'string', default: 'status', describe: 'add-user/import-sqlite: what the user(s) may run, comma separated (actions, get, put, or *)' },
+  expires: { type: 'string', describe: 'add-user/import-sqlite: the key stops working at this ISO date' },
+};
+
+/** The registry flags as the actions read them. */
+export const registryArgs = (args: Readonly<Record<string, unknown>>) => ({
+  users: String(args['users']),
+  actions: String(args['actions']),
+  expires: args['expires'] as string | undefined,
+  force: Boolean(args['force']),
+});
 
 /** The action names this project's config offers (keygate's own, admin.actions, admin.interactive), for checking --actions. */
 export function knownActions(cwd: string): string[] {

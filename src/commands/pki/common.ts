@@ -7,9 +7,9 @@ import { EXIT, KeygateError, describeCause } from '../../errors.js';
 import type { Context, Handler } from '../../context.js';
 import { Secret } from '../../adapters/secret.js';
 import { fileExists, readWhole } from '../../adapters/files.js';
-import { readPasswordFile } from '../keystore-create.js';
+import { readPasswordFile } from '../../adapters/password-file.js';
 import { LIFETIME, sanText, type Rdn, type San } from '../../pki/policy.js';
-import { promptPassword } from '../../pki/prompt.js';
+import { promptPassword } from '../../adapters/terminal-password.js';
 
 export type Engine = typeof import('../../pki/engine.js');
 export type CrlEntry = import('../../pki/engine.js').CrlEntry;

@@ -4,8 +4,8 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { KeygateError, describeCause } from '../../errors.js';
 import { readWhole } from '../../adapters/files.js';
-import { readPasswordFile } from '../keystore-create.js';
-import { promptPassword } from '../../pki/prompt.js';
+import { readPasswordFile } from '../../adapters/password-file.js';
+import { promptPassword } from '../../adapters/terminal-password.js';
 import { keyId, rawOf } from '../../core/release.js';
 
 export async function passphrase(file: unknown, question: string, confirm: boolean): Promise<string> {
