@@ -152,7 +152,7 @@ export function flagsFromEnv(argv: readonly string[], env: Readonly<Record<strin
   let command = 'serve';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--log-format' || a === '--log-file') i++;
+    if (a.startsWith('--') && global.has(a.slice(2)) && !booleans.has(a.slice(2))) i++; // its value is not a command
     else if (!a.startsWith('-') && byName.has(a)) {
       command = a;
       break;

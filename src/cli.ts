@@ -8,7 +8,7 @@ import { createLogger, type LogFormat } from './adapters/logger.js';
 import type { Context, Handler, Io } from './context.js';
 import { invocationOf, renderHint } from './project.js';
 import { GLOBAL_FLAGS, type GateCommand } from './commands/common.js';
-import { parseGateArgs } from './gate-args.js';
+import { TRUE_WORDS, parseGateArgs } from './gate-args.js';
 import { compiledParts, hasParts } from './late-runtime.js';
 import { generateGate } from './commands/generate-filelist.js';
 import { pinGate } from './commands/pin.js';
@@ -28,7 +28,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitStatus>
     ? { chosen: { handler: gate.command.handler, args: gate.args }, usageError: undefined, parsed: gate.args }
     : await (await import('./cli-yargs.js')).parseWithYargs(argv, io, invocation, GATE_COMMANDS);
   const format: LogFormat = parsed['log-format'] === 'json' ? 'json' : 'text';
-  const debug = Boolean(parsed['debug']) || io.env['KEYGATE_DEBUG'] === '1';
+  const debug = Boolean(parsed['debug']) || TRUE_WORDS.test(io.env['KEYGATE_DEBUG'] ?? '');
   const log = createLogger({ stream: io.stderr, format, level: debug ? 'debug' : 'info', file: typeof parsed['log-file'] === 'string' ? parsed['log-file'] : undefined });
   const ctx: Context = { io, log, debug, format, invocation };
   try {
