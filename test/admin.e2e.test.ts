@@ -245,8 +245,9 @@ test('refused before the vault: a server key others can read; the admin commands
   assert.match(again.stderr, /exists/);
 });
 
-test('backend mode: restart-backend restarts it through its supervisor (the second serve of this file)', { skip: missingPeer() ?? missingBackendPeer('python') }, async () => {
-  const p = backendProject('plain');
+test('backend mode: restart-backend restarts it through its supervisor, is no crash (no backoff, not counted), and is taken once per 5 s (the second serve of this file)', { skip: missingPeer() ?? missingBackendPeer('python') }, async () => {
+  // maxRestarts 1: were a requested restart counted as a crash, the second request would stop keygate (BACKEND_GAVE_UP).
+  const p = backendProject('plain', { restart: { initialDelayMs: 1500, maxDelayMs: 4000, maxRestarts: 1, resetAfterMs: 60_000 } });
   const privateKey = addAdminChannel(p, 'ops', 'status,restart-backend');
   const s = await serve(p.dir);
   try {
@@ -255,11 +256,23 @@ test('backend mode: restart-backend restarts it through its supervisor (the seco
     const first = backendPid(s)!;
     assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, first);
     const r = await c.request('cmd', 'restart-backend');
+    const asked = Date.now();
     assert.equal(r.status, 200, r.data.toString());
+    // A second request at once is ignored: restarts cannot be asked for in a storm.
+    assert.equal((await c.request('cmd', 'restart-backend')).status, 200);
     const second = await waitFor(() => backendPid(s, 2), 30_000, 'the backend started again');
     assert.notEqual(second, first);
     assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, second);
     assert.match(s.stderr(), /verified \d+ files again before restarting the backend/);
+    assert.match(s.stderr(), /a restart request was ignored/);
+    assert.doesNotMatch(s.stderr(), /restarting in \d+ ms \(restart 1 of 1\)/, 'a requested restart is not a crash');
+    // Past the gap, a second restart: with maxRestarts 1 it would have given up, were requests counted.
+    await new Promise((done) => setTimeout(done, Math.max(0, 5_200 - (Date.now() - asked))));
+    assert.equal((await c.request('cmd', 'restart-backend')).status, 200);
+    const third = await waitFor(() => backendPid(s, 3), 30_000, 'the backend started a third time');
+    assert.notEqual(third, second);
+    assert.doesNotMatch(s.stderr(), /BACKEND_GAVE_UP/);
+    assert.equal(JSON.parse((await c.request('cmd', 'status')).data.toString()).backendPid, third);
   } finally {
     await s.stop();
   }

@@ -26,8 +26,6 @@ export const SOCKET_ENV = 'KG_BACKEND_SOCKET';
 export const SOCKET_UID_ENV = 'KG_BACKEND_UID';
 export const CONTROL_FD_ENV = 'KG_CONTROL_FD';
 const CONTROL_FD = 3;
-/** The least time between two restarts the serving half may ask for. */
-const RESTART_REQUEST_GAP_MS = 5_000;
 
 /** One line on the control channel. Supervisor → server: the backend's state; server → supervisor: restart. */
 export type ControlMessage = { backend: 'up'; pid: number } | { backend: 'down' } | { restart: true };
@@ -128,20 +126,11 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
   const ch = child.stdio[CONTROL_FD];
   if (ch) {
     ch.on('error', () => undefined); // the serving process exiting closes it: the exit is handled below
-    // The serving half may ask for restarts, not for a storm of them: one while the backend is up, at most one
-    // per RESTART_REQUEST_GAP_MS (each restart re-verifies the tree, which a flood would turn into a load).
-    let lastRestart = 0;
+    // The serving half may ask for restarts; the supervisor takes one while the backend is up, at most one per
+    // RESTART_REQUEST_GAP_MS (supervisor.ts), and ignores the rest.
     readLines(ch as NodeJS.ReadableStream, (line) => {
       const m = parseControlLine(line);
-      if (!m || !('restart' in m)) return;
-      const pid = backend.pid();
-      if (!pid || Date.now() - lastRestart < RESTART_REQUEST_GAP_MS) {
-        log.warn('a restart request was ignored: the backend is restarting, or was restarted moments ago', { gate: 'backend' });
-        return;
-      }
-      lastRestart = Date.now();
-      log.info('restarting the backend on the admin channel\'s request', { gate: 'backend' });
-      backend.restart();
+      if (m && 'restart' in m) backend.restart();
     });
   }
   const pid = backend.pid();

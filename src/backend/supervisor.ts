@@ -59,6 +59,9 @@ export interface SupervisorOptions {
   readonly separation?: { readonly backend: { readonly uid: number; readonly gid: number }; readonly serverGid: number };
 }
 
+/** The least time between two restarts asked for (Backend.restart). */
+export const RESTART_REQUEST_GAP_MS = 5_000;
+
 export interface Backend {
   /** Where to connect, or undefined while the backend is down or restarting (the proxy answers 502). */
   target(): BackendTarget | undefined;
@@ -68,7 +71,11 @@ export interface Backend {
   start(signal?: AbortSignal): Promise<void>;
   /** Stops the backend and its group (SIGTERM, grace, SIGKILL) and removes the runtime folder. Idempotent. */
   stop(): Promise<void>;
-  /** Ends the running backend (SIGTERM): it is restarted as after any exit, the tree verified again first. */
+  /**
+   * A restart asked for (the admin channel's restart-backend): SIGTERM to a backend that is up, then it starts
+   * again with the tree verified first. Not a crash: no backoff, not counted toward maxRestarts. At most one per
+   * RESTART_REQUEST_GAP_MS; others are logged and ignored.
+   */
   restart(): void;
 }
 
@@ -160,6 +167,9 @@ export function createBackend(options: SupervisorOptions): Backend {
   let startedAt = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   let lastPort = 0;
+  /** The pid a restart was asked for (its exit is not a crash), and when the last request was taken. */
+  let requestedPid: number | undefined;
+  let lastRequest = 0;
   const onProcessExit = (): void => killGroup('SIGKILL'); // last resort when keygate exits without stop()
 
   function killGroup(sig: NodeJS.Signals): void {
@@ -287,9 +297,15 @@ export function createBackend(options: SupervisorOptions): Backend {
     options.onState?.(undefined);
     killGroup('SIGKILL'); // workers the main process left behind
     if (stopping) return;
+    const how = e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
+    if (requestedPid !== undefined && requestedPid === proc.pid) {
+      requestedPid = undefined;
+      log.info(`backend pid ${proc.pid} ${how} on request; answering 502 until it is up again`, { gate: 'backend' });
+      restartTimer = setTimeout(() => reverifyAndRestart(), 0);
+      return;
+    }
     if (Date.now() - startedAt >= config.restart.resetAfterMs) restarts = 0;
     restarts += 1;
-    const how = e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
     if (restarts > config.restart.maxRestarts) {
       const err = new KeygateError('BACKEND_GAVE_UP', `backend pid ${proc.pid} ${how}: ${config.restart.maxRestarts} restarts did not keep it up, stopping`, {
         hint: 'read the backend log lines above (source=backend), fix the app, then start keygate again',
@@ -299,19 +315,22 @@ export function createBackend(options: SupervisorOptions): Backend {
     }
     const delay = Math.min(config.restart.initialDelayMs * 2 ** (restarts - 1), config.restart.maxDelayMs);
     log.error(`backend pid ${proc.pid} ${how}; answering 502 and restarting in ${delay} ms (restart ${restarts} of ${config.restart.maxRestarts})`, { gate: 'backend' });
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      if (stopping) return;
-      const checked = options.reverify ? options.reverify() : Promise.resolve();
-      checked.then(
-        () => restart(),
-        (err: unknown) => {
-          if (stopping) return;
-          log.error(`backend not restarted: the check before it failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
-          options.onGiveUp(err instanceof KeygateError ? err : new KeygateError('INTERNAL', describeCause(err)));
-        },
-      );
-    }, delay);
+    restartTimer = setTimeout(() => reverifyAndRestart(), delay);
+  }
+
+  /** The tree verified again (a restart re-reads the app's files), then the backend started. */
+  function reverifyAndRestart(): void {
+    restartTimer = undefined;
+    if (stopping) return;
+    const checked = options.reverify ? options.reverify() : Promise.resolve();
+    checked.then(
+      () => restart(),
+      (err: unknown) => {
+        if (stopping) return;
+        log.error(`backend not restarted: the check before it failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
+        options.onGiveUp(err instanceof KeygateError ? err : new KeygateError('INTERNAL', describeCause(err)));
+      },
+    );
   }
 
   function restart(): void {
@@ -327,7 +346,15 @@ export function createBackend(options: SupervisorOptions): Backend {
     target: () => (up ? current : undefined),
     pid: () => (up ? child?.pid : undefined),
     restart() {
-      if (up && child?.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      // Each restart re-verifies the tree: a flood of requests must not become a load, nor a restart loop.
+      if (stopping || !up || child?.pid === undefined || Date.now() - lastRequest < RESTART_REQUEST_GAP_MS) {
+        log.warn('a restart request was ignored: the backend is restarting, or was restarted moments ago', { gate: 'backend' });
+        return;
+      }
+      lastRequest = Date.now();
+      requestedPid = child.pid;
+      log.info(`restarting the backend (pid ${child.pid}) on request`, { gate: 'backend' });
+      process.kill(child.pid, 'SIGTERM');
     },
     async start(signal) {
       try {
