@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PARTS_CLOSE as CLOSE, PARTS_OPEN as OPEN, earlySha256, textSha256 } from './entry-format.mjs';
 import { brotliDecompressSync } from 'node:zlib';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 
@@ -62,10 +62,14 @@ if (manifestOption && !existsSync(manifestFile)) usage(`${manifestFile} does not
 const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined;
 const recorded = manifest ? new Map(manifest.parts.map((p) => [p.name, p])) : undefined;
 // The early part runs first and finds the parts: an entry whose parts match but whose early code differs is not
-// the one the build recorded. Matched by hash, not by file name: a deployed entry is dist/main.js renamed.
-const earlyAs = manifest ? Object.keys(manifest.early ?? {}).find((name) => manifest.early[name] === earlyHash) : undefined;
-const earlyVerdict = !manifest ? 'no parts.json found' : earlyAs ? `as recorded (dist/${earlyAs})` : 'DIFFERS from parts.json';
-const shown = relative(process.cwd(), manifestFile) || manifestFile;
+// the one the build recorded. An entry is held to the record of its own name when the build wrote one
+// (generate-filelist.js), else to main.js's: a deployed entry is dist/main.js renamed (keygate/main.cjs).
+const recordName = manifest && Object.hasOwn(manifest.early ?? {}, basename(entry)) ? basename(entry) : 'main.js';
+const earlyAs = manifest?.early?.[recordName] === earlyHash ? recordName : undefined;
+const earlyVerdict = !manifest ? 'no parts.json found' : earlyAs ? `as recorded (dist/${earlyAs})` : `DIFFERS from parts.json (dist/${recordName})`;
+const shownPath = (file) => (file.startsWith(`${process.cwd()}/`) ? relative(process.cwd(), file) : file);
+const shown = shownPath(manifestFile);
+const shownEntry = shownPath(entry);
 const verdict = (p) => {
   if (!recorded) return 'no parts.json found';
   const r = recorded.get(p.name);
@@ -73,7 +77,7 @@ const verdict = (p) => {
 };
 
 if (command === 'list') {
-  process.stdout.write(`${entry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlyHash} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts${manifest ? `; compared with ${shown}` : ''}\n`);
+  process.stdout.write(`${shownEntry}: early part ${Buffer.byteLength(early)} bytes (plain JavaScript), sha256 ${earlyHash} (pin slot zeroed)  ${earlyVerdict}; ${parts.length} parts${manifest ? `; compared with ${shown}` : ''}\n`);
   for (const p of parts) process.stdout.write(`${p.name.padEnd(22)} ${String(Buffer.byteLength(p.code)).padStart(8)} bytes  sha256 ${textSha256(p.code)}  ${verdict(p)}\n`);
 } else if (command === 'extract') {
   if (!dir) usage('extract needs a folder');
@@ -92,7 +96,7 @@ if (command === 'list') {
   if (!earlyAs) bad.unshift(`the early part: ${earlyVerdict}`);
   for (const line of [...bad, ...missing]) process.stderr.write(`parts: ${line}\n`);
   if (bad.length || missing.length) process.exit(1);
-  process.stdout.write(`${entry}: the early part and all ${parts.length} parts are the ones ${shown} records\n`);
+  process.stdout.write(`${shownEntry}: the early part (as dist/${earlyAs}) and all ${parts.length} parts are the ones ${shown} records\n`);
 } else {
   usage(command ? `unknown command ${command}` : 'no command');
 }

@@ -83,7 +83,7 @@ test('npm run parts: every part of a built entry listed, extracted as plain Java
   writeFileSync(join(copy, 'main.js'), pinned.replace("'use strict';", "'use strict';__kgParts=function(){};"), 'latin1');
   const early = parts(ROOT, ['check', '--entry', join(copy, 'main.js')]);
   assert.equal(early.status, 1);
-  assert.match(early.stderr, /^parts: the early part: DIFFERS from parts\.json$/m);
+  assert.match(early.stderr, /^parts: the early part: DIFFERS from parts\.json \(dist\/main\.js\)$/m);
 
   // A deployed entry: dist/main.js copied into a project as keygate/main.cjs and pinned, no parts.json beside it.
   // The build's own parts.json (beside the script, or --manifest) is the record, the early part matched by hash.
@@ -94,6 +94,9 @@ test('npm run parts: every part of a built entry listed, extracted as plain Java
   assert.equal(inProject.status, 0, inProject.stderr);
   assert.match(parts(ROOT, ['list', '--entry', join(deployed, 'main.cjs')]).stdout, /as recorded \(dist\/main\.js\); \d+ parts; compared with dist\/parts\.json\n/);
   assert.equal(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs'), '--manifest', join(copy, 'parts.json')]).status, 0);
+  // The other entry the build writes, deployed under the main entry's name: its early part is not main.js's.
+  cpSync(join(ROOT, 'dist/generate-filelist.js'), join(deployed, 'main.cjs'));
+  assert.match(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs')]).stderr, /^parts: the early part: DIFFERS from parts\.json \(dist\/main\.js\)$/m);
   writeFileSync(join(deployed, 'main.cjs'), pinned.replace("'use strict';", "'use strict';__kgParts=function(){};"), 'latin1');
-  assert.match(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs')]).stderr, /^parts: the early part: DIFFERS from parts\.json$/m);
+  assert.match(parts(ROOT, ['check', '--entry', join(deployed, 'main.cjs')]).stderr, /^parts: the early part: DIFFERS from parts\.json \(dist\/main\.js\)$/m);
 });
