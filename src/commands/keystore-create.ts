@@ -63,6 +63,8 @@ export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs, ca
   try {
     const keyType = ca?.keyType ?? 'rsa';
     const sans = [...args.dnsNames.map((value) => checkSan({ type: 'dns', value })), ...args.ipAddresses.map((value) => checkSan({ type: 'ip', value }))];
+    if (sans.length === 0) throw new KeygateError('USAGE', 'failed to create the keystore: the certificate needs at least one name', { hint: 'pass --dns localhost and/or --ip 127.0.0.1' });
+    if (!loaded && (!Number.isInteger(args.days) || args.days < 1 || args.days > 36_500)) throw new KeygateError('USAGE', `failed to create the keystore: --days ${args.days} is not a whole number from 1 to 36500`, {});
     const plan = leafPlan('server', keyType, sans, loaded?.nameConstraints);
     const subject = [checkRdn('CN', args.commonName), ...(['OU', 'O', 'C'] as const).filter((k) => args.subject?.[k] !== undefined).map((k) => checkRdn(k, args.subject![k]!))];
     const key = e.generateKey(keyType, args.keySize);

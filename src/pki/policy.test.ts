@@ -100,6 +100,9 @@ test('name constraints DER: encode then decode gives the same constraints; opens
   // an excluded subtree ([1]) is not modelled: refused, not ignored
   const excluded = Buffer.from([0x30, 0x0d, 0xa1, 0x0b, 0x30, 0x09, 0x82, 0x07, ...Buffer.from('bad.com')]);
   assert.throws(() => decodeNameConstraints(excluded), /excluded subtrees/);
+  // bytes after the SEQUENCE, or a length that runs past the value: not one NameConstraints, refused
+  assert.throws(() => decodeNameConstraints(Buffer.concat([der, Buffer.from([0])])), /not one SEQUENCE/);
+  assert.throws(() => decodeNameConstraints(der.subarray(0, der.length - 1)), /DER: element overruns/);
 });
 
 test('decideCsr: subject and permitted SANs only; requested extensions never copied', () => {

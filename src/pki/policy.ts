@@ -188,7 +188,7 @@ export function encodeNameConstraints(nc: NameConstraints): Buffer {
  */
 export function decodeNameConstraints(der: Uint8Array): NameConstraints {
   const top = readTlv(der, 0);
-  if (top.tag !== 0x30) throw new PolicyError('NameConstraints: not a SEQUENCE');
+  if (top.tag !== 0x30 || top.end !== der.length) throw new PolicyError('NameConstraints: not one SEQUENCE');
   const permittedDns: string[] = [];
   const permittedIp: IpRange[] = [];
   for (const part of childrenOf(der, top)) {
