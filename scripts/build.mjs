@@ -29,7 +29,7 @@ const common = {
 };
 
 // The late parts: modules only a start or `keystore create` needs, with the big dependencies they bring
-// (node-forge, execa, node:https). Each is bundled on its own and
+// (node-forge, node:https; execa is a library part of its own, below). Each is bundled on its own and
 // embedded as a string that src/late-runtime.ts compiles on first use, so verify/check/pin/generate never
 // parse them, and a start parses each only when it gets there (node-forge while the vault client runs).
 // Modules both sides use stay in the main part, passed in by these names: one KeygateError and one Secret class

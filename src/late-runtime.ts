@@ -1,5 +1,5 @@
-// The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter with
-// execa, the keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel, backend
+// The parts of the bundle that not every run needs (scripts/build.mjs): the late modules (the vault adapter, the
+// keystore adapter with node-forge, the HTTPS server, the PKI engine, the admin channel, backend
 // mode's supervisor and proxy, yargs' command line), the worker threads' code, and the libraries the gate path
 // does without (yargs, winston, fast-glob, picomatch, fast-xml-parser, execa). Each is bundled on its own and stored,
 // brotli-compressed, in one comment at the end of the entry (`function __kgParts(){/* … */}`). Node scans that
