@@ -301,7 +301,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     if (requestedPid !== undefined && requestedPid === proc.pid) {
       requestedPid = undefined;
       log.info(`backend pid ${proc.pid} ${how} on request; answering 502 until it is up again`, { gate: 'backend' });
-      restartTimer = setTimeout(() => reverifyAndRestart(), 0);
+      reverifyAndRestart();
       return;
     }
     if (Date.now() - startedAt >= config.restart.resetAfterMs) restarts = 0;

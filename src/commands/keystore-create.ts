@@ -5,10 +5,11 @@
 
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { EXIT, KeygateError, describeCause } from '../errors.js';
+import { EXIT, KeygateError } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import type { Secret } from '../adapters/secret.js';
 import { readPasswordFile } from '../adapters/password-file.js';
+import { readInput } from './pki/common.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 
@@ -52,14 +53,8 @@ export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs, ca
       throw new KeygateError('KEYSTORE_EXISTS', `failed to create keystore: ${f} exists`, { hint: 'pass --force to replace it (the old key is lost)' });
     }
   }
-  const read = (f: string, what: string): string => {
-    try {
-      return readWhole(f).toString('latin1');
-    } catch (err) {
-      throw new KeygateError('PKI_INPUT_INVALID', `failed to read the ${what} ${f}: ${describeCause(err)}`, { hint: 'create the CA first: keygate pki ca create' });
-    }
-  };
-  const loaded = ca ? e.loadCa(read(ca.cert, 'CA certificate'), read(ca.key, 'CA key'), ca.password, ca.insecure, { cert: ca.cert, key: ca.key }) : undefined;
+  const read = (f: string, what: string): string => readInput(f, what, 'create the CA first: keygate pki ca create');
+  const loaded = ca ? e.loadCa(read(ca.cert, 'the CA certificate'), read(ca.key, 'the CA key'), ca.password, ca.insecure, { cert: ca.cert, key: ca.key }) : undefined;
   try {
     const keyType = ca?.keyType ?? 'rsa';
     const sans = [...args.dnsNames.map((value) => checkSan({ type: 'dns', value })), ...args.ipAddresses.map((value) => checkSan({ type: 'ip', value }))];

@@ -34,11 +34,11 @@ export function pkiAction(action: (ctx: Context, a: Record<string, unknown>) => 
 
 export const path = (ctx: Context, p: unknown): string => resolve(ctx.io.cwd, String(p));
 
-export function readInput(file: string, what: string): string {
+export function readInput(file: string, what: string, hint = `pass an existing ${what} file`): string {
   try {
     return readWhole(file).toString('latin1');
   } catch (err) {
-    throw new KeygateError('PKI_INPUT_INVALID', `failed to read ${what} ${file}: ${describeCause(err)}`, { hint: `pass an existing ${what} file` });
+    throw new KeygateError('PKI_INPUT_INVALID', `failed to read ${what} ${file}: ${describeCause(err)}`, { hint });
   }
 }
 

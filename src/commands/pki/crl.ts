@@ -27,9 +27,10 @@ const crl = pkiAction(async (ctx, a) => {
     return { serial: normalizeSerial(r), date: now, reason };
   }
   const previous = fileExists(out) ? readInput(out, 'CRL') : undefined;
-  const made = await e.buildCrl(ca, previous, add, now, new Date(now.getTime() + nextMs));
+  const nextUpdate = new Date(now.getTime() + nextMs);
+  const made = await e.buildCrl(ca, previous, add, now, nextUpdate);
   writeAtomicIn(out, made.pem, 0o644);
-  ctx.log.info(`wrote CRL #${made.number} ${out}: ${made.entries.length} revoked, next update ${new Date(now.getTime() + nextMs).toISOString()}`);
+  ctx.log.info(`wrote CRL #${made.number} ${out}: ${made.entries.length} revoked, next update ${nextUpdate.toISOString()}`);
   ctx.io.stdout.write(`${out}\n`);
 });
 
