@@ -265,3 +265,27 @@ test('a backend reset mid-body (to the close, Content-Length, chunked) is never 
     }
   }
 });
+
+test('reuse when target() builds a new object per call (as separation.ts does): the pool keys by address', async () => {
+  // Review 2026-12b L3: the pool matched idle connections by object identity, so under separation every
+  // request opened a backend connection. Planted (c.key === key back to c.target === target): 10 opened, not 1.
+  const fresh = createProxy({ target: () => ({ host: '127.0.0.1', port: backend.port }), requestTimeoutMs: 500 });
+  const fe2 = await front(fresh);
+  try {
+    const before = backend.connections();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 10; i++) {
+      const body = await new Promise<string>((resolve) => http.get({ port: fe2.port, host: '127.0.0.1', path: '/len', agent }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      }));
+      assert.equal(body, 'hello');
+    }
+    agent.destroy();
+    assert.equal(backend.connections() - before, 1, 'backend connections opened for 10 sequential requests');
+  } finally {
+    fresh.close();
+    fe2.server.close();
+  }
+});

@@ -286,9 +286,18 @@ export function parseResponseHead(text: string, method: string): ResponseHead | 
   return { ...base, body: 'close', length: 0, reusable: false };
 }
 
+/**
+ * The pool's key for a target: its address, never the object's identity (separation.ts's target() builds a new
+ * object per call, so an identity match never reused a connection: review 2026-12b L3).
+ */
+export function targetKey(t: BackendTarget): string {
+  return 'socketPath' in t ? `unix:${t.socketPath}` : `tcp:${t.host}:${t.port}`;
+}
+
 interface Conn {
   readonly socket: net.Socket;
   readonly target: BackendTarget;
+  readonly key: string;
   /** The exchange using the connection; undefined while it is idle in the pool. */
   ex: Exchange | undefined;
   /** It carried a request before: the backend may have closed it meanwhile. */
@@ -306,6 +315,7 @@ interface Exchange {
 
 interface Waiter {
   readonly target: BackendTarget;
+  readonly key: string;
   readonly fresh: boolean;
   readonly use: (c: Conn) => void;
   readonly full: () => void;
@@ -331,11 +341,12 @@ class Pool {
    * cancel function for a request that ends while it waits.
    */
   take(target: BackendTarget, fresh: boolean, use: (c: Conn) => void, full: () => void): () => void {
+    const key = targetKey(target);
     if (!fresh) {
       const now = Date.now();
       while (this.idle.length) {
         const c = this.idle.pop()!;
-        if (c.target === target && now - c.idleSince < c.idleMs && !c.socket.destroyed) {
+        if (c.key === key && now - c.idleSince < c.idleMs && !c.socket.destroyed) {
           use(c);
           return noop;
         }
@@ -351,7 +362,7 @@ class Pool {
       return noop;
     }
     this.idle.shift()?.socket.destroy(); // an idle one we cannot use makes room (its close serves the queue)
-    const w: Waiter = { target, fresh, use, full };
+    const w: Waiter = { target, key, fresh, use, full };
     w.timer = setTimeout(() => {
       this.unwait(w);
       full();
@@ -370,7 +381,7 @@ class Pool {
     this.live++;
     const socket = 'socketPath' in target ? net.connect({ path: target.socketPath }) : net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
-    const c: Conn = { socket, target, ex: undefined, used: false, idleSince: 0, idleMs: 0 };
+    const c: Conn = { socket, target, key: targetKey(target), ex: undefined, used: false, idleSince: 0, idleMs: 0 };
     socket.on('data', (d: Buffer) => (c.ex ? c.ex.onData(d) : socket.destroy())); // bytes nobody asked for: never reuse
     socket.on('end', () => c.ex?.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => (c.error ??= err));
@@ -401,7 +412,7 @@ class Pool {
     }
     if (c.socket.isPaused()) c.socket.resume();
     // Straight to a waiter that can reuse it; if the waiters need a new one, closing this one makes room.
-    const i = this.waiting.findIndex((w) => !w.fresh && w.target === c.target);
+    const i = this.waiting.findIndex((w) => !w.fresh && w.key === c.key);
     if (i >= 0) {
       const w = this.waiting.splice(i, 1)[0]!;
       clearTimeout(w.timer);
