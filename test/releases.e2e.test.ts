@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
+import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
 import { backendPid, backendProject, missingPeer, waitFor } from './helpers/backend.js';
 
 const skip = IS_ROOT ? undefined : 'the host floor (stateFile) must be root-owned: run as root (CI does)';
@@ -236,5 +236,60 @@ test('a release that expires while the service runs does not stop it at a backen
     assert.match(s.stderr(), /fix: a new release is applied by a restart of keygate itself/);
   } finally {
     s.child.kill('SIGKILL');
+  }
+});
+
+/** An Ed25519 public key's SPKI PEM from its raw 32 bytes, whatever point they encode. */
+const spkiPem = (raw: Buffer): string => `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
+
+test('a small-order or non-canonical release key is refused at the gate and at pin: with the identity point pinned, R=identity S=0 would verify any release', { timeout: 300_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'identity passphrase\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen');
+  const identity = Buffer.alloc(32);
+  identity[0] = 1; // y = 1: the neutral element
+  const p = demoProject();
+  ok(keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop']), 'pin a sound key');
+  // The gate: a trust root naming the identity point, pinned in the entry by hand (as a reviewed PR might).
+  const trustFile = join(p.dir, 'keygate.trust.json');
+  const before = readFileSync(trustFile);
+  const root = JSON.parse(before.toString('utf8')) as { keys: { id: string; publicKey: string }[] };
+  root.keys = [{ id: sha256(identity), publicKey: identity.toString('base64') }];
+  const rootBytes = Buffer.from(`${JSON.stringify(root, null, 2)}\n`);
+  writeFileSync(trustFile, rootBytes);
+  const entry = join(p.dir, 'dist/main.js');
+  writeFileSync(entry, readFileSync(entry, 'latin1').replace(sha256(before), sha256(rootBytes)), 'latin1');
+  register(p, sha256File(entry));
+  // A forged release, made with no private key: R = the identity's encoding, S = 0.
+  const payload = { project: 'kg-shop', version: 999, expires: new Date(Date.now() + 86_400_000).toISOString(), manifestSha256: sha256File(join(p.dir, 'filelist.sha256')) };
+  const forged = Buffer.concat([identity, Buffer.alloc(32)]).toString('base64');
+  writeFileSync(join(p.dir, 'filelist.sha256.sig'), JSON.stringify({ payloadType: 'application/vnd.keygate.release+json', payload: Buffer.from(JSON.stringify(payload)).toString('base64'), signatures: [{ keyid: sha256(identity), sig: forged }] }));
+  const verified = keygate(p.dir, ['release', 'verify']);
+  assert.equal(verified.code, 3, `release verify accepted a forged release: ${verified.stderr}`);
+  assert.match(verified.stderr, /small order.*\[RELEASE_INVALID\]/);
+  const before2 = vaultCalls(p).length;
+  const r = await serveRefused(p.dir);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /small order.*\[RELEASE_INVALID\]/);
+  assert.equal(vaultCalls(p).length, before2, 'the vault was asked');
+  // pin: the identity, the other small-order points, and a non-canonical encoding (y = p + 1, the identity again)
+  const p1 = Buffer.from('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
+  const order8 = Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex');
+  const zero = Buffer.alloc(32);
+  const notOnCurve = Buffer.alloc(32);
+  notOnCurve[0] = 2; // y = 2: (y²-1)/(dy²+1) has no square root mod p
+  for (const [name, raw, why] of [
+    ['identity', identity, /small order/],
+    ['order8', order8, /small order/],
+    ['zero', zero, /small order/],
+    ['noncanonical', p1, /not canonical/],
+    ['offcurve', notOnCurve, /not a point on the curve/],
+  ] as const) {
+    writeFileSync(join(keys, `${name}.pub`), spkiPem(raw));
+    const pinned = keygate(p.dir, ['pin', '--release-keys', `${join(keys, 'ci.pub')},${join(keys, `${name}.pub`)}`, '--project', 'kg-shop']);
+    assert.equal(pinned.code, 2, `pin accepted the ${name} key: ${pinned.stderr}`);
+    assert.match(pinned.stderr, why, name);
+    assert.match(pinned.stderr, new RegExp(`${name}\\.pub.*\\[USAGE\\]`), name);
   }
 });

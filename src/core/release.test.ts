@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { RELEASE_PAYLOAD_TYPE, ReleaseRefusal, keyId, pae, parseTrustRoot, rawOf, serializeTrustRoot, verifyRelease, type TrustRoot } from './release.js';
+import { RELEASE_PAYLOAD_TYPE, ReleaseRefusal, SMALL_ORDER_Y, ed25519KeyProblem, keyId, pae, parseTrustRoot, rawOf, serializeTrustRoot, verifyRelease, type TrustRoot } from './release.js';
 
 const MANIFEST = 'a'.repeat(64);
 const NOW = new Date('2026-12-06T00:00:00Z');
@@ -73,4 +73,40 @@ test('the trust root: round trip, and refusals for a duplicated key, a threshold
   refused(() => parseTrustRoot(bytes({ threshold: 3 })), 'invalid', /threshold must be from 1 to the number of keys \(2\)/);
   refused(() => parseTrustRoot(bytes({ stateFile: 'state/version' })), 'invalid', /absolute path/);
   refused(() => parseTrustRoot(bytes({ keys: [{ id: k1.id, publicKey: k2.publicKey }] })), 'invalid', /with its sha256 as id/);
+});
+
+// libsodium's small-order blocklist (ge25519_has_small_order), compared there with the top (sign) bit ignored.
+const BLOCKLIST = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+];
+
+test('Ed25519 keys: every small-order point and every non-canonical encoding is refused, in the trust root too; real keys pass', () => {
+  const p = (1n << 255n) - 19n;
+  const pow = (b: bigint, e: bigint): bigint => (e === 0n ? 1n : ((e & 1n ? b : 1n) * pow((b * b) % p, e >> 1n)) % p);
+  const d = (((-121665n * pow(121666n, p - 2n)) % p) + p) % p;
+  // the order-8 y values are the roots of d·y⁴ + 2y² - 1 (2·Q then has y = 0, a point of order 4)
+  for (const y of SMALL_ORDER_Y.slice(3)) assert.equal((((d * pow(y, 4n) + 2n * pow(y, 2n) - 1n) % p) + p) % p, 0n);
+  for (const hex of BLOCKLIST) {
+    for (const top of [0, 0x80]) {
+      const raw = Buffer.from(hex, 'hex');
+      raw[31]! |= top;
+      assert.match(ed25519KeyProblem(raw) ?? 'accepted', /small order|not canonical/, `${raw.toString('hex')}`);
+    }
+  }
+  // y = p + 2 (the point y = 2 written long), and every y from p to 2^255 - 1: not canonical
+  for (let extra = 0n; extra < 19n; extra++) {
+    const raw = Buffer.from((p + extra).toString(16).padStart(64, '0'), 'hex').reverse();
+    assert.match(ed25519KeyProblem(raw) ?? 'accepted', /not canonical/);
+  }
+  assert.match(ed25519KeyProblem(Buffer.from('02'.padEnd(64, '0'), 'hex')) ?? 'accepted', /not a point on the curve/);
+  for (let i = 0; i < 64; i++) assert.equal(ed25519KeyProblem(rawOf(generateKeyPairSync('ed25519').publicKey)), undefined);
+  const identity = Buffer.from(BLOCKLIST[1]!, 'hex');
+  const bytes = Buffer.from(JSON.stringify({ ...root(1), keys: [{ id: keyId(identity), publicKey: identity.toString('base64') }] }));
+  refused(() => parseTrustRoot(bytes), 'invalid', /small order/);
 });

@@ -68,6 +68,43 @@ export function keyId(raw: Buffer): string {
   return createHash('sha256').update(raw).digest('hex');
 }
 
+// Ed25519 over GF(p): -x² + y² = 1 + d·x²·y². An encoding is y (255 bits, little-endian) and x's sign bit.
+const P = (1n << 255n) - 19n;
+const modP = (n: bigint): bigint => ((n % P) + P) % P;
+function powP(base: bigint, exp: bigint): bigint {
+  let result = 1n;
+  for (let b = modP(base), e = exp; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) result = (result * b) % P;
+  return result;
+}
+const D = modP(-121665n * powP(121666n, P - 2n));
+/**
+ * y of the order-8 points (and P - it): the root of d·y⁴ + 2y² - 1 (y of 2·Q is 0 for them); libsodium's
+ * small-order blocklist (crypto_core/ed25519/ref10/ed25519_ref10.c, ge25519_has_small_order) has the same two.
+ */
+const Y_ORDER_8 = BigInt('0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826');
+/** The y of every point whose order divides 8: 1 (the neutral element), P-1 (order 2), 0 (order 4), ±Y_ORDER_8. */
+export const SMALL_ORDER_Y: readonly bigint[] = [1n, P - 1n, 0n, Y_ORDER_8, P - Y_ORDER_8];
+
+/**
+ * Why 32 raw bytes are no sound Ed25519 public key, or undefined: a key must be the one canonical encoding
+ * (y < p; no sign bit on x = 0) of a point on the curve that is not of small order. OpenSSL's verify (as RFC 8032
+ * lets it) accepts a small-order A: with the neutral element pinned, R = neutral and S = 0 verify any message, and
+ * a point written two ways would count twice toward a threshold (review 2026-12b L1).
+ */
+export function ed25519KeyProblem(raw: Buffer): string | undefined {
+  if (raw.length !== 32) return `is ${raw.length} bytes, not 32`;
+  const sign = raw[31]! >> 7;
+  const yBytes = Buffer.from(raw);
+  yBytes[31]! &= 0x7f;
+  const y = BigInt(`0x${Buffer.from(yBytes).reverse().toString('hex')}`);
+  if (y >= P) return 'is not canonical (its y is not below 2^255-19: the same point has a shorter encoding)';
+  const x2 = modP((y * y - 1n) * powP(D * y * y + 1n, P - 2n));
+  if (x2 === 0n && sign === 1) return 'is not canonical (x = 0 with the sign bit set)';
+  if (x2 !== 0n && powP(x2, (P - 1n) / 2n) !== 1n) return 'is not a point on the curve';
+  if (SMALL_ORDER_Y.includes(y)) return 'is a point of small order (a forged signature would verify under it)';
+  return undefined;
+}
+
 export function ed25519FromRaw(raw: Buffer): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
@@ -97,6 +134,8 @@ export function parseTrustRoot(bytes: Buffer): TrustRoot {
     exactKeys(k, ['id', 'publicKey'], [], 'a trust root key');
     const rawKey = typeof k['publicKey'] === 'string' ? Buffer.from(k['publicKey'], 'base64') : Buffer.alloc(0);
     if (rawKey.length !== 32 || k['id'] !== keyId(rawKey)) throw new ReleaseRefusal('invalid', `the trust root key ${String(k['id'])} is not a 32-byte Ed25519 key with its sha256 as id`);
+    const problem = ed25519KeyProblem(rawKey);
+    if (problem) throw new ReleaseRefusal('invalid', `the trust root key ${k['id'] as string} ${problem}`);
     if (seen.has(k['id'])) throw new ReleaseRefusal('invalid', `the trust root lists the key ${k['id']} twice`);
     seen.add(k['id']);
     return { id: k['id'] as string, publicKey: k['publicKey'] as string };

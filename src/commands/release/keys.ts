@@ -6,7 +6,7 @@ import { KeygateError, describeCause } from '../../errors.js';
 import { readWhole } from '../../adapters/files.js';
 import { readPasswordFile } from '../../adapters/password-file.js';
 import { promptPassword } from '../../adapters/terminal-password.js';
-import { keyId, rawOf } from '../../core/release.js';
+import { ed25519KeyProblem, keyId, rawOf } from '../../core/release.js';
 
 export async function passphrase(file: unknown, question: string, confirm: boolean): Promise<string> {
   if (typeof file === 'string') return readPasswordFile(file).reveal();
@@ -34,6 +34,8 @@ export function readPublicKey(file: string): { raw: Buffer; id: string } {
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new KeygateError('USAGE', `failed to use ${file}: it is a ${key.asymmetricKeyType} key, release keys are Ed25519`, { hint: 'keygate release keygen --out <name>' });
   const raw = rawOf(key);
+  const problem = ed25519KeyProblem(raw);
+  if (problem) throw new KeygateError('USAGE', `refused the public key ${file}: it ${problem}`, { hint: 'pin only keys keygate release keygen wrote; ask whoever sent this one where it came from' });
   return { raw, id: keyId(raw) };
 }
 
