@@ -84,11 +84,16 @@ export function run(cmd: string, args: readonly string[], options: { cwd?: strin
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
-/** Copies the built entry (and only what a deployment has) into a temp project. */
+/**
+ * Copies the built entry (and only what a deployment has) into a temp project, unpinned: the build keeps the pin
+ * `npm start` wrote into the checkout's dist/main.js (scripts/build.mjs), and a copy must not depend on whether the
+ * README's `npm start` ran before `npm test`.
+ */
 export function copyEntry(dir: string): void {
   if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: run npm run build');
   mkdirSync(join(dir, 'dist'), { recursive: true });
-  cpSync(join(ROOT, 'dist/main.js'), join(dir, 'dist/main.js'));
+  const entry = readFileSync(join(ROOT, 'dist/main.js'), 'latin1').replace(/(@@KEYGATE_PIN@@:)[0-9a-f]{64}/, (_m, marker: string) => marker + '0'.repeat(64));
+  writeFileSync(join(dir, 'dist/main.js'), entry, { encoding: 'latin1', mode: 0o755 });
   cpSync(join(ROOT, 'dist/generate-filelist.js'), join(dir, 'dist/generate-filelist.js'));
   cpSync(join(ROOT, 'dist/package.json'), join(dir, 'dist/package.json'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kg-test', private: true, type: 'module' }) + '\n');
