@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startAdminServer, type AdminServer } from '../src/admin/server.js';
 import { validateAdminConfig, type AdminConfig } from '../src/admin/config.js';
 import { keyFingerprint } from '../src/admin/crypto.js';
@@ -16,9 +16,12 @@ import { ROOT, tempDir } from './helpers/project.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEERS = join(ROOT, '../shared/peers/remo_serv-src.tar.gz');
+/** The remo_serv commit the tests were written against (the 0.6.0 numbered-token protocol). */
+const REMO_SERV_COMMIT = '66accbd77183db0628a9618cf258656ec2d81316';
 const DRIVER = join(ROOT, 'test/fixtures/admin/stock_driver.py');
 function missingPeer(): string | undefined {
-  if (!existsSync(PEERS)) return `${PEERS} is missing (the shared folder beside the repository)`;
+  // A checkout of keygate alone has no peers folder: say what the file is and how to make it, not only its path.
+  if (!existsSync(PEERS)) return `remo_serv's stock client is not in this checkout (keygate's CI provides it); to run these: git clone https://github.com/s-ball/remo_serv /tmp/remo_serv && mkdir -p ${dirname(PEERS)} && git -C /tmp/remo_serv archive -o ${PEERS} ${REMO_SERV_COMMIT}`;
   if (!existsSync(PYTHON)) return `${PYTHON} is missing: apt-get install python3 python3-cryptography`;
   const r = spawnSync(PYTHON, ['-c', 'import cryptography.hazmat.primitives.asymmetric.x448'], { encoding: 'utf8' });
   return r.status === 0 ? undefined : 'python3-cryptography is missing: apt-get install python3-cryptography';
