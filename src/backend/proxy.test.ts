@@ -1,7 +1,7 @@
 // The proxy's header policy as a table: what a client sends, what the backend gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorityMismatch, forwardHeaders, isIdentityHeader, requestFraming, responseHeaders } from './proxy.js';
+import { authorityMismatch, forwardHeaders, isIdentityHeader, originForm, requestFraming, responseHeaders } from './proxy.js';
 
 const client = { remoteAddress: '192.0.2.7', localPort: 8443 };
 const pairs = (raw: string[]) => Array.from({ length: raw.length / 2 }, (_, i) => `${raw[2 * i]}: ${raw[2 * i + 1]}`);
@@ -81,9 +81,38 @@ test('forwardHeaders: every client-sent identity header goes, any case, - or _, 
 
 test('isIdentityHeader: the table of names, folded', () => {
   const yes = ['Client-Cert', 'CLIENT_CERT', 'client_cert_chain', 'SSL_CLIENT_S_DN', 'ssl-client-verify', 'X_SSL_CLIENT_DN', 'x-forwarded-client-cert', 'X-Client-Verify'];
-  const no = ['Accept', 'X-Client-Version', 'Cookie', 'Client-Hints', 'Authorization'];
+  const no = ['Accept', 'X-Client-Version', 'Cookie', 'Client-Hints', 'Authorization', 'X-Arr-Log-Id', 'X-Amzn-Trace-Id', 'Cf-Ray', 'Cf-Connecting-Ip'];
   assert.deepEqual(yes.filter((n) => !isIdentityHeader(n)), []);
   assert.deepEqual(no.filter((n) => isIdentityHeader(n)), []);
+});
+
+test('isIdentityHeader: other front ends\' client-certificate headers go too (review 2026-12b L6, docs/client-auth.md)', () => {
+  // IIS ARR, AWS ALB (mTLS passthrough/verify), Cloudflare, nginx configurations, HAProxy; any case, '-' or '_'.
+  // Planted (the list before L6): X-ARR-ClientCert, X-Amzn-Mtls-Clientcert*, Cf-Client-Cert-*, X-Client-Cert-Dn,
+  // X-Client-Certificate passed.
+  const others = [
+    'X-ARR-ClientCert', 'x_arr_clientcert',
+    'X-Amzn-Mtls-Clientcert', 'X-Amzn-Mtls-Clientcert-Leaf', 'X-Amzn-Mtls-Clientcert-Subject', 'X-Amzn-Mtls-Clientcert-Issuer', 'X-Amzn-Mtls-Clientcert-Serial-Number', 'X-Amzn-Mtls-Clientcert-Validity',
+    'Cf-Client-Cert-Der-Base64', 'Cf-Client-Cert-Sha256', 'CF_CLIENT_CERT_SUBJECT_DN',
+    'X-Client-Cert', 'X-Client-Cert-Dn', 'X-Client-Cert-Chain', 'X-Client-Certificate',
+    'X-SSL-Client-Cert', 'X-SSL-Client-S-DN', 'X-SSL-Client-Verify',
+  ];
+  assert.deepEqual(others.filter((n) => !isIdentityHeader(n)), []);
+  const raw = others.flatMap((n) => [n, 'CN=admin']);
+  assert.deepEqual(pairs(forwardHeaders(['Host', 'h', ...raw], client)), ['Host: h', 'X-Forwarded-For: 192.0.2.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 8443', 'X-Forwarded-Host: h']);
+});
+
+test('forwardHeaders: Host added from the listener only when the client sent none (HTTP/1.0)', () => {
+  assert.deepEqual(pairs(forwardHeaders(['Accept', '*/*'], { ...client, defaultHost: 'example:8443' })), ['Host: example:8443', 'Accept: */*', 'X-Forwarded-For: 192.0.2.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 8443']);
+  assert.deepEqual(pairs(forwardHeaders(['host', 'h'], { ...client, defaultHost: 'example:8443' })), ['host: h', 'X-Forwarded-For: 192.0.2.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 8443', 'X-Forwarded-Host: h']);
+});
+
+test('originForm: absolute-form loses scheme and authority, the rest byte for byte', () => {
+  assert.equal(originForm('/a/../b?c'), '/a/../b?c');
+  assert.equal(originForm('*'), '*');
+  assert.equal(originForm('https://h:8443/a/%2e%2e/b?q=1'), '/a/%2e%2e/b?q=1');
+  assert.equal(originForm('http://user@h'), '/');
+  assert.equal(originForm('HTTPS://h?q'), '/?q');
 });
 
 test('forwardHeaders: framing comes from the parse, never from the list; Connection cannot name Host, CL or TE', () => {

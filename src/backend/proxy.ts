@@ -20,6 +20,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { BackendTarget } from './supervisor.js';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the Proxy-* pair and HTTP/2's pseudo ones a client may send. */
@@ -28,12 +29,15 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 const OWNED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'forwarded', 'x-real-ip']);
 
 /**
- * Names only keygate may set that carry a client's identity: RFC 9440, Apache's SSL_* variables as headers,
- * HAProxy/OpenShift X-SSL-*, Envoy's XFCC, Traefik's. Compared lower-cased with '_' folded to '-', as WSGI
- * servers fold them (so SSL_CLIENT_S_DN and ssl-client-s-dn are one name).
+ * Names only keygate may set that carry a client's identity, one list: keygate's own (RFC 9440 Client-Cert*,
+ * Apache's SSL_* variables as headers), and those of the front ends an app may have been moved from: HAProxy/
+ * OpenShift X-SSL-*, Envoy's XFCC, Traefik's X-Forwarded-Tls-Client-Cert*, IIS ARR's X-ARR-ClientCert, AWS ALB's
+ * X-Amzn-Mtls-Clientcert*, Cloudflare's Cf-Client-Cert-*, and the X-Client-Cert*, X-Client-Verify, X-Client-DN
+ * of nginx configurations (review 2026-12b L6). Compared lower-cased with '_' folded to '-', as WSGI servers fold
+ * them (so SSL_CLIENT_S_DN and ssl-client-s-dn are one name). docs/client-auth.md lists the same names.
  */
-const IDENTITY_EXACT = new Set(['client-cert', 'client-cert-chain', 'x-forwarded-client-cert', 'x-client-cert', 'x-client-verify', 'x-client-dn']);
-const IDENTITY_PREFIXES = ['ssl-', 'x-ssl-', 'x-forwarded-tls-client-cert'];
+const IDENTITY_EXACT = new Set(['client-cert', 'client-cert-chain', 'x-forwarded-client-cert', 'x-client-verify', 'x-client-dn', 'x-arr-clientcert']);
+const IDENTITY_PREFIXES = ['ssl-', 'x-ssl-', 'x-forwarded-tls-client-cert', 'x-client-cert', 'x-amzn-mtls-clientcert', 'cf-client-cert-'];
 export function isIdentityHeader(name: string): boolean {
   const n = name.toLowerCase().replace(/_/g, '-');
   return IDENTITY_EXACT.has(n) || IDENTITY_PREFIXES.some((p) => n.startsWith(p));
@@ -91,6 +95,26 @@ export function authorityMismatch(target: string, host: string | undefined): boo
   }
 }
 
+/**
+ * The target in origin-form: an absolute-form one (RFC 9112 §3.2.2, what a client speaking to a proxy sends) loses
+ * its scheme and authority, as nginx and Apache send it on; the rest is kept byte for byte (no URL normalisation).
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/') || target === '*') return target;
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (!m) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** The name a client without Host reached: the TLS server name it asked for, else the listener's address. */
+function listenerName(req: IncomingMessage): string {
+  const socket = req.socket as TLSSocket;
+  const local = socket.localAddress ?? 'localhost';
+  const host = typeof socket.servername === 'string' && socket.servername ? socket.servername : local.includes(':') ? `[${local}]` : local;
+  return socket.localPort === 443 ? host : `${host}:${socket.localPort}`;
+}
+
 /** Never removed by a Connection token: the framing (set from the parse) and the target host. */
 const NOT_NAMEABLE = new Set(['host', 'content-length', 'transfer-encoding']);
 
@@ -105,6 +129,8 @@ export interface ClientFacts {
   readonly identity?: readonly string[];
   /** The body's framing from the parse (requestFraming); the client's Content-Length lines are never copied. */
   readonly framing?: Framing;
+  /** Host to send when the client sent none (HTTP/1.0): the listener's name (review 2026-12b L5). */
+  readonly defaultHost?: string;
 }
 
 /** The headers sent to the backend, as a flat raw list [name, value, …], in the client's order. */
@@ -125,6 +151,9 @@ export function forwardHeaders(raw: readonly string[], client: ClientFacts): str
     if (lower === 'host') host ??= value;
     out.push(name, value);
   }
+  // HTTP/1.0 needs no Host, HTTP/1.1 does (RFC 9112 §3.2): the request goes upstream as 1.1, so it gets one, as
+  // nginx sends $proxy_host and Go's ReverseProxy outreq.Host. X-Forwarded-Host stays the client's (none).
+  if (host === undefined && client.defaultHost !== undefined) out.unshift('Host', client.defaultHost);
   if (client.framing?.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
   else if (client.framing?.kind === 'length') out.push('Content-Length', client.framing.length);
   if (client.upgrade && upgradeValue !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgradeValue);
@@ -713,15 +742,22 @@ export function createProxy(options: ProxyOptions): Proxy {
         plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
         return;
       }
-      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, identity: options.clientHeaders?.(req), framing });
+      const headers = forwardHeaders(req.rawHeaders, {
+        remoteAddress: req.socket.remoteAddress ?? '',
+        localPort: req.socket.localPort ?? 0,
+        identity: options.clientHeaders?.(req),
+        framing,
+        defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
+      });
+      const path = originForm(req.url ?? '/');
       // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
       if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) {
-        let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        let head = `${req.method} ${path} HTTP/1.1\r\n`;
         for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
         forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
         return;
       }
-      const preq = http.request({ ...target, agent, method: req.method, path: req.url, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
+      const preq = http.request({ ...target, agent, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
       const timer = setTimeout(() => {
         plain(res, 504, 'gateway timeout: the backend did not answer in time');
         preq.destroy();
@@ -773,8 +809,14 @@ export function createProxy(options: ProxyOptions): Proxy {
         socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         return;
       }
-      const headers = forwardHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', localPort: req.socket.localPort ?? 0, upgrade: true, identity: options.clientHeaders?.(req) });
-      const preq = http.request({ ...target, agent: false, method: req.method, path: req.url, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
+      const headers = forwardHeaders(req.rawHeaders, {
+        remoteAddress: req.socket.remoteAddress ?? '',
+        localPort: req.socket.localPort ?? 0,
+        upgrade: true,
+        identity: options.clientHeaders?.(req),
+        defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
+      });
+      const preq = http.request({ ...target, agent: false, method: req.method, path: originForm(req.url ?? '/'), headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
       const timer = setTimeout(() => preq.destroy(new Error('timeout')), options.requestTimeoutMs);
       const head101 = (status: number, message: string, raw: readonly string[]): string => {
         let s = `HTTP/1.1 ${status} ${message}\r\n`;

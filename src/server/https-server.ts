@@ -20,6 +20,21 @@ export const INTERMEDIATE_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * Header lines a request may carry. Node cuts req.headers and req.rawHeaders at this count but llhttp frames the
+ * body from every line, so a request at the cap is refused with 431 rather than handled from a cut list (a
+ * Transfer-Encoding as line 101 would reach the app as a bodiless POST: review 2026-12b L4). Node gives no "cut"
+ * flag: reaching the cap exactly is the signal, so the last allowed count is MAX_HEADERS_COUNT - 1.
+ */
+export const MAX_HEADERS_COUNT = 100;
+
+/** A request whose header list Node may have cut (see MAX_HEADERS_COUNT). */
+function headersCut(req: IncomingMessage): boolean {
+  return req.rawHeaders.length >= 2 * MAX_HEADERS_COUNT;
+}
+
+const TOO_MANY_HEADERS = 'request header fields too large: more than 99 header lines\n';
+
 /** Two years, the preload list's minimum (hstspreload.org). */
 const HSTS = 'max-age=63072000';
 
@@ -105,6 +120,11 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     (req, res) => {
       // HSTS belongs to the TLS endpoint; content headers (nosniff, frame options) are the app's (demo app).
       if (options.hsts) res.setHeader('Strict-Transport-Security', HSTS);
+      if (headersCut(req)) {
+        res.writeHead(431, { 'content-type': 'text/plain; charset=utf-8', 'content-length': TOO_MANY_HEADERS.length, connection: 'close' });
+        res.end(TOO_MANY_HEADERS);
+        return;
+      }
       const fail = (err: unknown): void => {
         options.onError?.(err);
         if (!res.headersSent) {
@@ -121,7 +141,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
       }
     },
   );
-  server.maxHeadersCount = 100;
+  server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
   server.on('tlsClientError', (err, socket) => options.onTlsClientError?.(err, socket));
@@ -134,7 +154,14 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     }
     socket.destroy();
   });
-  if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
+  const onUpgrade = options.onUpgrade;
+  if (onUpgrade) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!headersCut(req)) return onUpgrade(req, socket, head);
+      socket.on('error', () => socket.destroy());
+      socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${TOO_MANY_HEADERS.length}\r\n\r\n${TOO_MANY_HEADERS}`);
+    });
+  }
   if (options.onSecureConnection) server.on('secureConnection', options.onSecureConnection);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

@@ -1,0 +1,95 @@
+// The proxy on the wire (issue 29: "the proxy speaks HTTP the way nginx and Apache do"): keygate's own TLS listener
+// (startHttpsServer, production settings) and createProxy in front of a keep-alive Node http backend that logs
+// every request it parses, in arrival order, with its headers and body size. Raw bytes over real TLS from the
+// client, so what is tested is what a client's bytes make keygate send.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHttpsServer } from '../src/server/https-server.js';
+import { createProxy } from '../src/backend/proxy.js';
+import { rawTls } from './helpers/backend.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kg-proxy-wire-'));
+const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+assert.equal(made.status, 0, made.stderr);
+const CA = join(dir, 'cert.pem');
+
+interface Seen {
+  readonly line: string;
+  readonly headers: string[];
+  bytes: number;
+  done: boolean;
+}
+const seen: Seen[] = [];
+/** Per path: how long the backend waits before answering (after reading the whole body). */
+const delays: Record<string, number> = {};
+const backend = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const s: Seen = { line: `${req.method} ${req.url} HTTP/${req.httpVersion}`, headers: req.rawHeaders, bytes: 0, done: false };
+  seen.push(s);
+  req.on('data', (d: Buffer) => (s.bytes += d.length));
+  req.on('end', () => {
+    s.done = true;
+    setTimeout(() => res.end(`${req.method} ${req.url} ${s.bytes}\n`), delays[req.url ?? ''] ?? 0);
+  });
+});
+await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+const target = { host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port };
+
+const proxy = createProxy({ target: () => ({ ...target }), requestTimeoutMs: 400 });
+const server = await startHttpsServer({
+  host: '127.0.0.1',
+  port: 0,
+  tls: { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(CA, 'utf8'), chainPem: [] },
+  handler: (req, res) => proxy.handle(req, res),
+  onUpgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
+  hsts: false,
+});
+after(async () => {
+  proxy.close();
+  await server.close();
+  backend.closeAllConnections();
+  backend.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const lines = (since: number): string[] => seen.slice(since).map((s) => s.line);
+const header = (s: Seen, name: string): string[] => s.headers.filter((_, i) => i % 2 === 1 && s.headers[i - 1]!.toLowerCase() === name);
+
+test('more header lines than the cap: 431, nothing reaches the backend; one fewer passes (review L4)', async () => {
+  const junk = Array.from({ length: 99 }, (_, i) => `X-J${i}: j\r\n`).join('');
+  const n = seen.length;
+  // Host + 99 junk = 100 lines, then the framing as line 101: Node's req.headers would hold no Transfer-Encoding.
+  // Planted (no headersCut check): 200, and the backend ran POST /cut with 0 body bytes.
+  const cut = await rawTls(server.port, CA, `POST /cut HTTP/1.1\r\nHost: localhost\r\n${junk}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+  assert.match(cut, /^HTTP\/1\.1 431 /, cut.split('\r\n')[0]);
+  assert.deepEqual(lines(n), []);
+  const fewer = Array.from({ length: 96 }, (_, i) => `X-J${i}: j\r\n`).join('');
+  const ok = await rawTls(server.port, CA, `POST /fewer HTTP/1.1\r\nHost: localhost\r\n${fewer}Content-Length: 5\r\nConnection: close\r\n\r\nhello`);
+  assert.match(ok, /^HTTP\/1\.1 200 [^]*POST \/fewer 5\n$/);
+});
+
+test('HTTP/1.0 without Host goes upstream with the name the client reached (review L5); absolute-form in origin-form', async () => {
+  const n = seen.length;
+  // Planted (no defaultHost): the Node backend answered 400 to an HTTP/1.1 request without Host.
+  const h10 = await rawTls(server.port, CA, 'POST /h10 HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello');
+  assert.match(h10, /^HTTP\/1\.1 200 [^]*POST \/h10 5\n$/, h10);
+  const get10 = await rawTls(server.port, CA, 'GET /g10 HTTP/1.0\r\n\r\n');
+  assert.match(get10, /^HTTP\/1\.1 200 [^]*GET \/g10 0\n$/, get10);
+  assert.deepEqual(header(seen[n]!, 'host'), [`localhost:${server.port}`]);
+  assert.deepEqual(header(seen[n]!, 'x-forwarded-host'), []);
+  const m = seen.length;
+  // Planted (req.url sent as is): the backend saw "GET https://localhost:…/abs?q=1".
+  for (const [method, body] of [['GET', ''], ['POST', 'hello']] as const) {
+    const abs = await rawTls(server.port, CA, `${method} https://localhost:${server.port}/abs/%2e%2e/x?q=1 HTTP/1.1\r\nHost: localhost:${server.port}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    assert.match(abs, /^HTTP\/1\.1 200 /, abs);
+  }
+  const noPath = await rawTls(server.port, CA, `GET https://localhost:${server.port}?q=2 HTTP/1.1\r\nHost: localhost:${server.port}\r\nConnection: close\r\n\r\n`);
+  assert.match(noPath, /^HTTP\/1\.1 200 /, noPath);
+  assert.deepEqual(lines(m), ['GET /abs/%2e%2e/x?q=1 HTTP/1.1', 'POST /abs/%2e%2e/x?q=1 HTTP/1.1', 'GET /?q=2 HTTP/1.1']);
+});
