@@ -8,7 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ROOT, tempDir } from './helpers/project.js';
 
 const DOC = join(ROOT, 'docs/getting-started.md');
@@ -119,6 +119,13 @@ test('docs/getting-started.md, every step run in a fresh project with the packed
   try {
     for (const { cmd, expect } of steps) {
       let run = cmd.replace(/npm install --save-dev keygate\b/, `npm install --save-dev ${tarball}`);
+      // the page installs the tarball `npm pack` makes (keygate is not on the registry): copied into the project
+      // under the name the page uses, which must be this checkout's (a page left at an old version fails here)
+      const local = /npm install --save-dev \.\/(keygate-\S+\.tgz)$/.exec(run);
+      if (local) {
+        assert.equal(local[1], basename(tarball), `${cmd}: npm pack makes ${basename(tarball)}`);
+        cpSync(tarball, join(project, local[1]!));
+      }
       const exportLine = /^export ([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(run);
       if (exportLine) {
         // each line runs in its own shell: an export carries on as the user's shell would carry it
