@@ -5,7 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, sign as signBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
 import { backendPid, backendProject, missingPeer, waitFor } from './helpers/backend.js';
@@ -21,6 +22,19 @@ function register(host: DemoProject, entryHash: string): void {
 
 /** CI's side: keygen with the package's own entry, in a folder of keys outside any project. */
 const keygen = (dir: string, name: string, pw: string) => keygate(dir, ['release', 'keygen', '--out', name, '--password-file', pw], { entry: join(ROOT, 'dist/main.js') });
+
+/**
+ * Signs a payload as CI's key would, but by hand: for releases `release sign` refuses to make (an expiry in the
+ * past, a time without a zone), to show that the gate refuses them too.
+ */
+function signByHand(dir: string, keyFile: string, passFile: string, payload: Record<string, unknown>): void {
+  const key = createPrivateKey({ key: readFileSync(keyFile), passphrase: readFileSync(passFile, 'utf8').trimEnd() });
+  const raw = Buffer.from((createPublicKey(key).export({ format: 'jwk' }) as { x: string }).x, 'base64url');
+  const type = 'application/vnd.keygate.release+json';
+  const bytes = Buffer.from(JSON.stringify(payload));
+  const sig = signBytes(null, Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${bytes.length} `), bytes]), key).toString('base64');
+  writeFileSync(join(dir, 'filelist.sha256.sig'), JSON.stringify({ payloadType: type, payload: bytes.toString('base64'), signatures: [{ keyid: sha256(raw), sig }] }));
+}
 
 function ok(r: { code: number; stderr: string }, what: string): void {
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);
@@ -110,7 +124,7 @@ test('a release signed in CI starts on two hosts with one registration; a patche
   restore();
 
   // expired
-  ok(signAs('ci', 3, ['--expires', '2020-01-01T00:00:00Z']), 'sign expired');
+  signByHand(ci.dir, join(keys, 'ci.key'), pw, { project: 'kg-shop', version: 3, expires: '2020-01-01T00:00:00Z', manifestSha256: sha256File(join(ci.dir, 'filelist.sha256')) });
   deploy(ci.dir, host.dir, []);
   await refused('RELEASE_EXPIRED', 'an expired release');
 
@@ -292,4 +306,33 @@ test('a small-order or non-canonical release key is refused at the gate and at p
     assert.match(pinned.stderr, why, name);
     assert.match(pinned.stderr, new RegExp(`${name}\\.pub.*\\[USAGE\\]`), name);
   }
+});
+
+test('what binds a release to a deployment: pin needs --project; an expiry without a zone is refused by sign and by the gate; sign refuses an expiry in the past', { timeout: 300_000 }, () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'binding passphrase\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen');
+  const p = demoProject();
+  const noProject = keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub')]);
+  assert.equal(noProject.code, 2, noProject.stderr);
+  assert.match(noProject.stderr, /no --project .*\[USAGE\]\n  fix: pass --project <name>/);
+  assert.equal(existsSync(join(p.dir, 'keygate.trust.json')), false, 'pin wrote a trust root without a project');
+  ok(keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop-prod']), 'pin --project');
+  const sign = (expires: string) => keygate(p.dir, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', '1', '--expires', expires]);
+  const local = sign('2099-01-01T00:00:00');
+  assert.equal(local.code, 2, local.stderr);
+  assert.match(local.stderr, /--expires 2099-01-01T00:00:00: not an ISO time with a zone/);
+  const past = sign('2020-01-01T00:00:00Z');
+  assert.equal(past.code, 2, past.stderr);
+  assert.match(past.stderr, /refused to sign: --expires 2020-01-01T00:00:00Z is .*not after now/);
+  assert.equal(existsSync(join(p.dir, 'filelist.sha256.sig')), false, 'a refused sign wrote an envelope');
+  const manifestSha256 = sha256File(join(p.dir, 'filelist.sha256'));
+  signByHand(p.dir, join(keys, 'ci.key'), pw, { project: 'kg-shop-prod', version: 1, expires: '2099-01-01T00:00:00', manifestSha256 });
+  const zoneless = keygate(p.dir, ['release', 'verify']);
+  assert.equal(zoneless.code, 3, zoneless.stderr);
+  assert.match(zoneless.stderr, /expires "2099-01-01T00:00:00" is not an ISO 8601 time with a zone.*\[RELEASE_INVALID\]/);
+  signByHand(p.dir, join(keys, 'ci.key'), pw, { project: 'kg-shop-prod', version: 1, expires: '2099-01-01T00:00:00+01:00', manifestSha256 });
+  ok(keygate(p.dir, ['release', 'verify']), 'the same release with its zone');
+  ok(sign('2099-01-01T00:00:00Z'), 'sign with a zone');
 });

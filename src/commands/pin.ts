@@ -28,13 +28,13 @@ export const pinGate: GateCommand = {
     ...INTEGRITY_FLAGS,
     'release-keys': { type: 'string', describe: 'signed releases: pin these Ed25519 public keys (comma-separated .pub files from keygate release keygen) instead of the manifest' },
     threshold: { type: 'number', describe: 'with --release-keys: signatures a release needs (default 1)' },
-    project: { type: 'string', describe: 'with --release-keys: the project releases must name (default: package.json name)' },
+    project: { type: 'string', describe: 'with --release-keys (required): the deployment releases must name; staging and production need different names if one key signs both' },
     'min-version': { type: 'number', describe: 'with --release-keys: the lowest release version accepted (default 1; raise it to retire old releases)' },
     'state-file': { type: 'string', describe: 'with --release-keys: a root-owned file keeping the highest version this host accepted' },
   },
   examples: [
     ['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)'],
-    ['$0 pin --release-keys ci.pub,backup.pub', 'pins the release keys: a release signed by either starts without a new registration'],
+    ['$0 pin --release-keys ci.pub,backup.pub --project shop-prod', 'pins the release keys: a release signed by either starts without a new registration'],
   ],
   handler: pin,
 };

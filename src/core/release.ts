@@ -23,7 +23,7 @@ export interface TrustRoot {
 export interface ReleasePayload {
   readonly project: string;
   readonly version: number;
-  /** ISO 8601, UTC. */
+  /** ISO 8601 with a zone (release sign writes UTC, `Z`); a time without one is refused. */
   readonly expires: string;
   readonly manifestSha256: string;
 }
@@ -53,6 +53,14 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 function exactKeys(o: Obj, required: readonly string[], optional: readonly string[], what: string): void {
   for (const k of required) if (!(k in o)) throw new ReleaseRefusal('invalid', `${what} has no "${k}"`);
   for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw new ReleaseRefusal('invalid', `${what} has an unknown field "${k}"`);
+}
+
+/**
+ * An ISO 8601 time with its zone (`Z` or `±hh:mm`). Without one, Date.parse reads local time, so hosts in
+ * different zones would expire the same release hours apart (review 2026-12b I2).
+ */
+export function isZonedTime(text: string): boolean {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/.test(text) && !Number.isNaN(Date.parse(text));
 }
 
 const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
@@ -193,7 +201,7 @@ export function parsePayload(bytes: Buffer): ReleasePayload {
   const { project, version, expires, manifestSha256 } = raw;
   if (typeof project !== 'string' || !PROJECT.test(project)) throw new ReleaseRefusal('invalid', 'the release payload\'s project is not a name');
   if (!isVersion(version)) throw new ReleaseRefusal('invalid', 'the release payload\'s version is not a whole number from 1');
-  if (typeof expires !== 'string' || Number.isNaN(Date.parse(expires)) || !/^\d{4}-\d\d-\d\dT/.test(expires)) throw new ReleaseRefusal('invalid', 'the release payload\'s expires is not an ISO 8601 time');
+  if (typeof expires !== 'string' || !isZonedTime(expires)) throw new ReleaseRefusal('invalid', `the release payload's expires ${JSON.stringify(String(expires).slice(0, 40))} is not an ISO 8601 time with a zone (Z or ±hh:mm)`);
   if (typeof manifestSha256 !== 'string' || !HEX64.test(manifestSha256)) throw new ReleaseRefusal('invalid', 'the release payload\'s manifestSha256 is not 64 lowercase hex');
   return { project, version, expires, manifestSha256 };
 }

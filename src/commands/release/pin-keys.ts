@@ -1,8 +1,7 @@
 // pin --release-keys: writes the trust root (keys, threshold, project, minVersion, stateFile) beside the template
 // and pins its sha256 into the entry. Re-running it with the same inputs changes nothing.
 
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { EXIT, KeygateError } from '../../errors.js';
 import type { Context } from '../../context.js';
 import type { IntegrityPaths } from '../../gate/integrity.js';
@@ -11,16 +10,7 @@ import { trustPath } from '../../gate/release.js';
 import { parseTrustRoot, serializeTrustRoot, ReleaseRefusal, type TrustRoot } from '../../core/release.js';
 import { sha256 } from '../../adapters/file-hash.js';
 import { writeAtomic } from '../../adapters/files.js';
-import { safeName } from '../../core/init-plan.js';
 import { readPublicKey } from './keys.js';
-
-function defaultProject(base: string): string | undefined {
-  try {
-    return safeName((JSON.parse(readFileSync(join(base, 'package.json'), 'utf8')) as { name?: unknown }).name);
-  } catch {
-    return undefined;
-  }
-}
 
 export async function pinReleaseKeys(ctx: Context, paths: IntegrityPaths, args: Record<string, unknown>): Promise<typeof EXIT.OK> {
   const files = String(args['release-keys'])
@@ -29,8 +19,14 @@ export async function pinReleaseKeys(ctx: Context, paths: IntegrityPaths, args: 
     .filter(Boolean);
   if (files.length === 0) throw new KeygateError('USAGE', 'failed to pin release keys: --release-keys names no file', { hint: 'keygate pin --release-keys ci.pub[,backup.pub]' });
   const keys = files.map((f) => readPublicKey(resolve(ctx.io.cwd, f)));
-  const project = (args['project'] as string | undefined) ?? defaultProject(dirname(paths.template));
-  if (!project) throw new KeygateError('USAGE', 'failed to pin release keys: no --project and no package.json name', { hint: 'pass --project <name> (releases must name it)' });
+  // No default (package.json's name is shared by staging and production, and by forks): the project is what keeps
+  // a release signed for one deployment from starting on another that pins the same key (review 2026-12b L9).
+  const project = args['project'] as string | undefined;
+  if (project === undefined || project === '') {
+    throw new KeygateError('USAGE', 'failed to pin release keys: no --project (releases name the deployment they are for; a key may sign for several)', {
+      hint: 'pass --project <name>, one per deployment that must not run the others\' releases (shop-prod, shop-staging)',
+    });
+  }
   const root: TrustRoot = {
     project,
     threshold: (args['threshold'] as number | undefined) ?? 1,

@@ -9,7 +9,7 @@ import { EXIT, KeygateError } from '../../errors.js';
 import type { Handler } from '../../context.js';
 import { fileExists, readWhole, writeAtomic } from '../../adapters/files.js';
 import { sha256 } from '../../adapters/file-hash.js';
-import { RELEASE_PAYLOAD_TYPE, ReleaseRefusal, keyId, pae, parseEnvelope, parsePayload, parseTrustRoot, rawOf, type Envelope, type ReleasePayload } from '../../core/release.js';
+import { RELEASE_PAYLOAD_TYPE, ReleaseRefusal, isZonedTime, keyId, pae, parseEnvelope, parsePayload, parseTrustRoot, rawOf, type Envelope, type ReleasePayload } from '../../core/release.js';
 import { parseManifest } from '../../core/manifest.js';
 import { resolvePaths } from '../../gate/integrity.js';
 import { envelopePath, trustPath } from '../../gate/release.js';
@@ -17,20 +17,24 @@ import { parseDuration } from '../../pki/policy.js';
 import type { Choose } from '../common.js';
 import { passphrase, readPrivateKey } from './keys.js';
 
-/** --expires: an ISO time, or a duration from now (30d, 12h: the pki parser). */
+const EXPIRES_HINT = 'a later time with its zone (2027-03-01T00:00:00Z) or a duration from now (90d)';
+
+/** --expires: an ISO time with its zone, or a duration from now (30d, 12h: the pki parser); never past. */
 export function expiryFrom(value: string, now: Date): string {
+  let t: number;
   if (/^\d{4}-\d\d-\d\d/.test(value)) {
-    const t = Date.parse(value);
-    if (Number.isNaN(t)) throw new KeygateError('USAGE', `failed to read --expires ${value}: not a time`, { hint: 'an ISO time (2027-03-01T00:00:00Z) or a duration (90d)' });
-    return new Date(t).toISOString();
+    // Without a zone the time would be read in this machine's zone, and each host would differ (review I2).
+    if (!isZonedTime(value)) throw new KeygateError('USAGE', `failed to read --expires ${value}: not an ISO time with a zone (Z or +hh:mm)`, { hint: EXPIRES_HINT });
+    t = Date.parse(value);
+  } else {
+    try {
+      t = now.getTime() + parseDuration(value);
+    } catch {
+      throw new KeygateError('USAGE', `failed to read --expires ${value}: not a time or a duration`, { hint: EXPIRES_HINT });
+    }
   }
-  let ms: number;
-  try {
-    ms = parseDuration(value);
-  } catch {
-    throw new KeygateError('USAGE', `failed to read --expires ${value}: not a time or a duration`, { hint: 'an ISO time (2027-03-01T00:00:00Z) or a duration (90d)' });
-  }
-  return new Date(now.getTime() + ms).toISOString();
+  if (t <= now.getTime()) throw new KeygateError('USAGE', `refused to sign: --expires ${value} is ${new Date(t).toISOString()}, not after now (${now.toISOString()}); every host would refuse the release`, { hint: EXPIRES_HINT });
+  return new Date(t).toISOString();
 }
 
 const sign: Handler = async (ctx, a) => {
@@ -59,9 +63,15 @@ const sign: Handler = async (ctx, a) => {
   let envelope: Envelope | undefined;
   if (a['append']) {
     if (!fileExists(out)) throw new KeygateError('USAGE', `failed to append: no envelope at ${out}`, { hint: 'the first signer runs keygate release sign without --append' });
-    envelope = parseEnvelope(readWhole(out));
-    payload = parsePayload(Buffer.from(envelope.payload, 'base64'));
+    try {
+      envelope = parseEnvelope(readWhole(out));
+      payload = parsePayload(Buffer.from(envelope.payload, 'base64'));
+    } catch (err) {
+      if (err instanceof ReleaseRefusal) throw new KeygateError('USAGE', `failed to append to ${out}: ${err.message}`, { hint: 'start a new envelope: keygate release sign --key <release key> --release-version <next> (without --append)' });
+      throw err;
+    }
     if (payload.manifestSha256 !== sha256(manifestBytes)) throw new KeygateError('USAGE', `failed to append: ${out} signs another manifest (${payload.manifestSha256})`, { hint: 'sign the manifest it names, or start a new envelope without --append' });
+    if (Date.parse(payload.expires) <= Date.now()) throw new KeygateError('USAGE', `refused to append: release ${payload.version} in ${out} expired at ${payload.expires}`, { hint: 'start a new envelope: keygate release sign --key <release key> --release-version <next> (without --append)' });
   } else {
     if (version === undefined || !Number.isSafeInteger(version) || version < 1) {
       throw new KeygateError('USAGE', 'failed to sign: --release-version must be a whole number from 1, higher than every release before', { hint: 'keygate release sign --key ci.key --release-version 7' });
@@ -87,7 +97,7 @@ export const signCommand = (choose: Choose): CommandModule => ({
       .option('key', { type: 'string', demandOption: true, describe: 'the encrypted release key (keygate release keygen)' })
       .option('password-file', { type: 'string', describe: 'its passphrase (else asked on the terminal)' })
       .option('release-version', { type: 'number', describe: 'the release number; every host refuses one lower than it accepted' })
-      .option('expires', { type: 'string', default: '90d', describe: 'ISO time or duration (90d): hosts refuse the release after it' })
+      .option('expires', { type: 'string', default: '90d', describe: 'ISO time with its zone (2027-03-01T00:00:00Z) or a duration (90d), after now: hosts refuse the release after it' })
       .option('project', { type: 'string', describe: 'the project the release is for (default: keygate.trust.json)' })
       .option('append', { type: 'boolean', describe: 'add this key\'s signature to the existing envelope (k of n)' })
       .option('template', { type: 'string', describe: 'filelist template (default: filelist.template here)' })
