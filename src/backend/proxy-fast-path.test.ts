@@ -17,12 +17,19 @@ async function rawBackend(replies: Record<string, Reply>): Promise<{ port: numbe
   const server = net.createServer((socket) => {
     connections++;
     let buf = '';
+    let skip = 0; // a request body (Content-Length) still to pass over
     socket.on('error', () => {});
     socket.on('data', (d) => {
       buf += d.toString('latin1');
-      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+      for (;;) {
+        const n = Math.min(skip, buf.length);
+        buf = buf.slice(n);
+        skip -= n;
+        const end = buf.indexOf('\r\n\r\n');
+        if (skip || end < 0) break;
         const head = buf.slice(0, end);
         buf = buf.slice(end + 4);
+        skip = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
         const path = head.split(' ')[1]!;
         (replies[path] ?? ((_h, s) => s.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n')))(head, socket);
       }
@@ -288,4 +295,55 @@ test('reuse when target() builds a new object per call (as separation.ts does): 
     fresh.close();
     fe2.server.close();
   }
+});
+
+test('a backend that writes past its framing: that connection is closed, the next request gets a clean answer (review L2)', async () => {
+  // Same write (a body after HEAD/204/304, bytes past Content-Length, also on the upload path) and a late tail
+  // that arrives while the connection is idle. nginx ("upstream sent more data than specified") and Go
+  // ("Unsolicited response received on idle HTTP channel") close it too.
+  const poison = 'HTTP/1.1 200 OK\r\ncontent-length: 8\r\nx-poisoned: yes\r\n\r\npoisoned';
+  const stray = new WeakSet<net.Socket>(); // backend connections that sent bytes past their framing
+  const reusedStray: string[] = [];
+  const len = replies['/len']!;
+  replies['/len'] = (h, s) => {
+    if (stray.has(s)) reusedStray.push(h.split('\r\n')[0]!);
+    len(h, s);
+  };
+  const mark = (reply: Reply): Reply => (h, s) => {
+    stray.add(s);
+    reply(h, s);
+  };
+  replies['/l2-head'] = mark((_h, s) => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${poison.length}\r\n\r\n${poison}`));
+  replies['/l2-204'] = mark((_h, s) => s.write(`HTTP/1.1 204 No Content\r\n\r\n${poison}`));
+  replies['/l2-304'] = mark((_h, s) => s.write(`HTTP/1.1 304 Not Modified\r\n\r\n${poison}`));
+  replies['/l2-len'] = mark((_h, s) => s.write(`HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok${poison}`));
+  replies['/l2-late'] = mark((_h, s) => {
+    s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    setTimeout(() => s.write(poison), 30);
+  });
+  replies['/l2-chunked'] = mark((_h, s) => s.write(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n${poison}`));
+  const cases: [string, string, string?][] = [['HEAD', '/l2-head'], ['GET', '/l2-204'], ['GET', '/l2-304'], ['GET', '/l2-len'], ['GET', '/l2-late'], ['GET', '/l2-chunked'], ['POST', '/l2-len', 'up'], ['POST', '/l2-late', 'up'], ['POST', '/l2-chunked', 'up']];
+  for (const [method, path, body] of cases) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (m: string, p: string, b?: string) => new Promise<{ status: number; body: string; poisoned: boolean }>((resolve) => {
+      const req = http.request({ port: fe.port, host: '127.0.0.1', path: p, method: m, agent }, (res) => {
+        let t = '';
+        res.setEncoding('latin1');
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: t, poisoned: 'x-poisoned' in res.headers }));
+      });
+      req.on('error', (e) => resolve({ status: 0, body: e.message, poisoned: false }));
+      req.end(b);
+    });
+    const first = await ask(method, path, body);
+    assert.ok(first.status >= 200 && !first.poisoned, `${method} ${path}: ${first.status}`);
+    await new Promise((r) => setTimeout(r, 60)); // the late tail has arrived
+    // The next request on the same client connection, bodiless and with a body: never the stray bytes.
+    const next = await ask('GET', '/len');
+    const nextUp = await ask('POST', '/len', 'x');
+    agent.destroy();
+    assert.deepEqual([next.status, next.body, next.poisoned, nextUp.status, nextUp.body, nextUp.poisoned], [200, 'hello', false, 200, 'hello', false], `${method} ${path}`);
+    assert.deepEqual(reusedStray, [], `${method} ${path}: a connection that carried stray bytes was used again`);
+  }
+  replies['/len'] = len;
 });

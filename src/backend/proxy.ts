@@ -695,6 +695,28 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
   start(false);
 }
 
+/**
+ * The upload path's backend connections (node:http's Agent): busy from the request's 'socket' to its response's
+ * 'end'. A byte arriving while one is not busy is past the last response's framing (a late tail, a body after
+ * HEAD): the connection is closed, never handed to the next request (review 2026-12b L2). node:http alone drops
+ * such bytes on a free socket and reuses it; bytes in the same read as the response are its parser's "double
+ * response", which it closes itself.
+ */
+const agentSockets = new WeakMap<net.Socket, { busy: boolean }>();
+function watchAgentSocket(socket: net.Socket): { busy: boolean } {
+  let state = agentSockets.get(socket);
+  if (!state) {
+    const s = { busy: true };
+    state = s;
+    agentSockets.set(socket, s);
+    socket.on('data', () => {
+      if (!s.busy) socket.destroy();
+    });
+  }
+  state.busy = true;
+  return state;
+}
+
 function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
@@ -762,8 +784,11 @@ export function createProxy(options: ProxyOptions): Proxy {
         plain(res, 504, 'gateway timeout: the backend did not answer in time');
         preq.destroy();
       }, options.requestTimeoutMs);
+      let upstream: { busy: boolean } | undefined;
+      preq.once('socket', (socket: net.Socket) => (upstream = watchAgentSocket(socket)));
       preq.on('response', (pres) => {
         clearTimeout(timer);
+        pres.once('end', () => upstream && (upstream.busy = false));
         if (res.headersSent || res.destroyed) {
           pres.destroy();
           return;
