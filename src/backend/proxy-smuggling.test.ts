@@ -17,7 +17,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { createProxy } from './proxy.js';
+import { createProxy, originForm } from './proxy.js';
 
 /** The request a smuggler hides in a body: a path the route rules protect, forged identity. */
 const SMUGGLED = 'GET /admin HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nSSL-Client-S-DN: CN=admin\r\nContent-Length: 0\r\n\r\n';
@@ -57,7 +57,7 @@ const gateSaw: string[] = [];
 let answered = 0; // responses the front finished (or gave up on)
 let proxy = createProxy({ target: () => target, requestTimeoutMs: 2000 });
 const front = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-  gateSaw.push(`${req.method} ${req.url}`);
+  gateSaw.push(`${req.method} ${originForm(req.url ?? '')}`); // absolute-form goes upstream in origin-form
   res.once('close', () => answered++);
   proxy.handle(req, res);
 });

@@ -144,4 +144,5 @@ test('authorityMismatch: an absolute-form target must name the Host it came with
   assert.equal(authorityMismatch('http://h:1/a', 'h'), true);
   assert.equal(authorityMismatch('http://h/a', undefined), true);
   assert.equal(authorityMismatch('not a url', 'h'), true);
+  assert.equal(authorityMismatch('http://h\\admin', 'h'), true, 'URL reads the backslash as a slash, originForm would not');
 });

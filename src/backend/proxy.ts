@@ -87,6 +87,9 @@ export function requestFraming(headers: { readonly [name: string]: string | stri
  */
 export function authorityMismatch(target: string, host: string | undefined): boolean {
   if (target.startsWith('/') || target === '*') return false;
+  // URL reads '\\' as '/' in http(s) targets, originForm() does not: refused, so the gate's route rules
+  // (client-auth.ts routePath) and the backend never read two paths from one target.
+  if (target.includes('\\')) return true;
   try {
     const url = new URL(target);
     return host === undefined || new URL(`${url.protocol}//${host}`).host !== url.host;
