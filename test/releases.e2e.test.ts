@@ -5,6 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign as signBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -185,8 +186,14 @@ test('k of n: a threshold of two needs two pinned keys; the single-hash pin stil
   ok(keygate(p.dir, ['release', 'verify']), 'verify 2 of 2');
   const s = await serve(p.dir);
   await s.stop();
-  // back to the single-hash pin: the manifest's own hash, exactly as before releases existed
-  const plain = keygate(p.dir, ['pin']);
+  // back to the single-hash pin: refused unless asked for by name (PAM would need a new registration), then the
+  // manifest's own hash, exactly as before releases existed
+  const entryBefore = sha256File(join(p.dir, 'dist/main.js'));
+  const refusedPin = keygate(p.dir, ['pin']);
+  assert.equal(refusedPin.code, 2, refusedPin.stderr);
+  assert.match(refusedPin.stderr, /refused to pin the manifest into .*PAM would need a new registration.*\[USAGE\]\n  fix: a change is a new signed release: .* release sign --key <release key> .*--release-version <next>; to leave signed releases on purpose: node dist\/main\.js pin --replace-trust-root/);
+  assert.equal(sha256File(join(p.dir, 'dist/main.js')), entryBefore, 'a refused pin changed the entry');
+  const plain = keygate(p.dir, ['pin', '--replace-trust-root']);
   ok(plain, 'plain pin');
   register(p, plain.stdout.trim());
   const again = await serve(p.dir);
@@ -335,4 +342,80 @@ test('what binds a release to a deployment: pin needs --project; an expiry witho
   signByHand(p.dir, join(keys, 'ci.key'), pw, { project: 'kg-shop-prod', version: 1, expires: '2099-01-01T00:00:00+01:00', manifestSha256 });
   ok(keygate(p.dir, ['release', 'verify']), 'the same release with its zone');
   ok(sign('2099-01-01T00:00:00Z'), 'sign with a zone');
+});
+
+/** The command a fix line prints, from `node dist/main.js` up to where `until` matches, placeholders filled in. */
+function printedFix(stderr: string, until: RegExp, fill: Record<string, string>): string {
+  const line = /^  fix: (.*)$/m.exec(stderr)?.[1] ?? assert.fail(`no fix line in: ${stderr}`);
+  const from = line.indexOf('node dist/main.js');
+  assert.ok(from >= 0, `no command in the fix line: ${line}`);
+  const rest = line.slice(from);
+  let command = rest.slice(0, until.exec(rest)?.index ?? rest.length);
+  for (const [placeholder, value] of Object.entries(fill)) command = command.split(placeholder).join(value);
+  assert.doesNotMatch(command, /<[^>]*>/, `a placeholder left in ${command}`);
+  return command;
+}
+
+/** Runs a printed fix line through the shell, in the project (as the operator would paste it). */
+function runFix(dir: string, command: string): { code: number; stderr: string } {
+  const r = spawnSync('sh', ['-c', command], { cwd: dir, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' } });
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+test('release mode: each fix line signs a new release (--release-version, never pin), and works as printed', { timeout: 300_000 }, async () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'fix line passphrase\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen');
+  const p = demoProject();
+  const pinned = keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop', '--min-version', '3']);
+  ok(pinned, 'pin --release-keys --min-version 3');
+  register(p, pinned.stdout.trim());
+  const fill = { '<release key>': join(keys, 'ci.key'), '<its passphrase file>': pw };
+  const sig = join(p.dir, 'filelist.sha256.sig');
+  const version = (): number => (JSON.parse(Buffer.from((JSON.parse(readFileSync(sig, 'utf8')) as { payload: string }).payload, 'base64').toString('utf8')) as { version: number }).version;
+
+  // RELEASE_ROLLBACK: release 1 is below minVersion 3; the printed sign command makes release 3, which verifies.
+  ok(keygate(p.dir, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', '1']), 'sign 1');
+  const rollback = keygate(p.dir, ['release', 'verify']);
+  assert.equal(rollback.code, 3, rollback.stderr);
+  assert.match(rollback.stderr, /\[RELEASE_ROLLBACK\]\n  fix: deploy the current release, or in CI sign a newer one: node dist\/main\.js release sign .*--release-version <next>$/m);
+  ok(runFix(p.dir, printedFix(rollback.stderr, /$/, { ...fill, '<next>': '3' })), 'the RELEASE_ROLLBACK fix as printed');
+  assert.equal(version(), 3, 'the printed fix signed no new release');
+  ok(keygate(p.dir, ['release', 'verify']), 'release 3 verifies');
+
+  // check's PIN_STALE: a file changed, the manifest not regenerated; the printed fix regenerates and signs release 4.
+  writeFileSync(join(p.dir, 'content/readme.txt'), 'release 4\n');
+  const stale = keygate(p.dir, ['check']);
+  assert.equal(stale.code, 3, stale.stderr);
+  assert.match(stale.stderr, /\[PIN_STALE\]\n  fix: node dist\/main\.js generate-filelist, then node dist\/main\.js release sign .*--release-version <next>$/m);
+  assert.doesNotMatch(stale.stderr, /main\.js pin\b/);
+  ok(runFix(p.dir, printedFix(stale.stderr, /$/, { ...fill, '<next>': '4', ', then ': ' && ' })), 'the PIN_STALE fix as printed');
+  assert.equal(version(), 4);
+  ok(keygate(p.dir, ['check']), 'check after the printed fix');
+
+  // INTEGRITY_MISMATCH at start: a changed file; the fix says sign a new release (CI), never pin; run as printed it
+  // makes release 5, which starts with the registration the host already has.
+  writeFileSync(join(p.dir, 'content/readme.txt'), 'release 5\n');
+  const calls = vaultCalls(p).length;
+  const tampered = await serveRefused(p.dir);
+  assert.equal(tampered.code, 3, tampered.stderr);
+  assert.equal(vaultCalls(p).length, calls, 'the vault was asked');
+  assert.match(tampered.stderr, /\[INTEGRITY_MISMATCH\]\n(?:  .*\n)*?  fix: restore the files from your release; if the change is intended, it is a new release: in CI node dist\/main\.js generate-filelist && node dist\/main\.js release sign .*--release-version <next>, and deploy/);
+  assert.doesNotMatch(tampered.stderr, /main\.js pin\b/);
+  ok(runFix(p.dir, printedFix(tampered.stderr, /, and deploy/, { ...fill, '<next>': '5' })), 'the INTEGRITY_MISMATCH fix as printed');
+  assert.equal(version(), 5);
+  const s = await serve(p.dir);
+  try {
+    assert.match(s.stderr(), /release 5 of kg-shop signed by/);
+  } finally {
+    await s.stop();
+  }
+
+  // MANIFEST_UNREADABLE: the fix restores it with its .sig, and names no pin.
+  rmSync(join(p.dir, 'filelist.sha256'));
+  const gone = keygate(p.dir, ['verify']);
+  assert.equal(gone.code, 3, gone.stderr);
+  assert.match(gone.stderr, /\[MANIFEST_UNREADABLE\]\n  fix: restore it with its \.sig from your release/);
+  assert.doesNotMatch(gone.stderr, /main\.js pin\b/);
 });

@@ -4,7 +4,8 @@
 
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
-import { pinEntry } from '../gate/integrity.js';
+import { pinEntry, readPin } from '../gate/integrity.js';
+import { trustRootReplaceRefusal } from '../gate/release.js';
 import { INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const pin: Handler = async (ctx, args) => {
@@ -13,6 +14,16 @@ const pin: Handler = async (ctx, args) => {
     // The release code is loaded only here: a plain pin (and the gate) never parses it.
     const { pinReleaseKeys } = await import('./release/pin-keys.js');
     return pinReleaseKeys(ctx, paths, args);
+  }
+  if (!args['replace-trust-root']) {
+    let current: string | undefined;
+    try {
+      current = readPin(paths.entry);
+    } catch {
+      // an entry without a readable pin: pinEntry says what is wrong with it
+    }
+    const refusal = current === undefined ? undefined : trustRootReplaceRefusal(paths, current);
+    if (refusal) throw refusal;
   }
   const result = pinEntry(paths);
   ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
@@ -31,6 +42,7 @@ export const pinGate: GateCommand = {
     project: { type: 'string', describe: 'with --release-keys (required): the deployment releases must name; staging and production need different names if one key signs both' },
     'min-version': { type: 'number', describe: 'with --release-keys: the lowest release version accepted (default 1; raise it to retire old releases)' },
     'state-file': { type: 'string', describe: 'with --release-keys: a root-owned file keeping the highest version this host accepted' },
+    'replace-trust-root': { type: 'boolean', describe: 'pin the manifest even though the entry pins a release trust root (leaves signed releases: PAM needs the new entry hash)' },
   },
   examples: [
     ['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)'],

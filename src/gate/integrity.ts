@@ -27,7 +27,7 @@ import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf } from '../project.js';
 import { describeJsonError, validateConfig, type Config } from '../core/config.js';
-import { envelopePath, pinnedTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
+import { RELEASE_SIGN_FIX, envelopePath, pinnedTrustRoot, pinsTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
 
 /** Where the integrity files are; every path absolute. */
 export interface IntegrityPaths {
@@ -274,6 +274,8 @@ export interface VerifyReport {
   readonly manifest: ReadonlyMap<string, string>;
   /** Signed releases: the release that vouched for the manifest (the entry pins the trust root). */
   readonly release?: ReleaseInfo;
+  /** The entry pins a release trust root (also on a re-check while running, which judges no release). */
+  readonly signedReleases?: boolean;
 }
 
 /**
@@ -289,7 +291,10 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
       hint: 'keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
     });
   }
-  const manifestBytes = readManifestBytes(paths, 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin');
+  const manifestBytes = readManifestBytes(
+    paths,
+    pinsTrustRoot(paths.template, pin) ? `restore it with its .sig from your release; in CI: keygate generate-filelist && ${RELEASE_SIGN_FIX}` : 'restore it from your release, or regenerate and re-pin: keygate generate-filelist && keygate pin',
+  );
   const manifestSha256 = sha256(manifestBytes);
   // The pin is the manifest's hash, or (signed releases) the trust root's, whose keys must then sign the manifest.
   let release: ReleaseInfo | undefined;
@@ -304,7 +309,9 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     const trust = pinnedTrustRoot(paths.template, pin);
     if (!trust) {
       throw new KeygateError('PIN_MISMATCH', `failed to verify ${paths.manifest}: its sha256 is ${manifestSha256}, the main entry pins ${pin}`, {
-        hint: 'if the change is yours: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
+        hint: fileExists(trustPath(paths.template))
+          ? `restore ${basename(trustPath(paths.template))} and the manifest from your release (the entry pins one of them; a pin would replace signed releases)`
+          : 'if the change is yours: keygate generate-filelist && keygate pin, then register the new entry hash in the vault',
         details: { expected: pin, actual: manifestSha256 },
       });
     }
@@ -365,15 +372,20 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     ms,
     manifest,
     ...(release ? { release } : {}),
+    ...(release || (env.acceptedManifest !== undefined && pinsTrustRoot(paths.template, pin)) ? { signedReleases: true } : {}),
   };
 }
 
 const RESTORE_HINT =
   'restore the files from your release; if the change is intended: keygate generate-filelist && keygate pin, then register the new entry hash in the vault';
 
+/** Signed releases: an intended change is a new release, never a pin (which would replace the trust root). */
+const RELEASE_RESTORE_HINT = `restore the files from your release; if the change is intended, it is a new release: in CI keygate generate-filelist && ${RELEASE_SIGN_FIX}, and deploy the files with filelist.sha256 and its .sig`;
+
 /** The fix for a failed report: restoring files, unless the only problem is a template that cannot be read now. */
 function integrityHint(report: VerifyReport): string {
-  if (!isCleanDiff(report.diff) || report.templateProblems.length === 0) return RESTORE_HINT;
+  const restore = report.signedReleases ? RELEASE_RESTORE_HINT : RESTORE_HINT;
+  if (!isCleanDiff(report.diff) || report.templateProblems.length === 0) return restore;
   // A ${VAR} set when the manifest was generated but not where keygate runs now (a systemd unit has no login
   // shell's environment): the files are fine, the environment is not.
   const unset = [...new Set(report.templateProblems.flatMap((t) => [...t.matchAll(/uses \$\{(\w+)\}, which is not set/g)].map((m) => m[1]!)))];
@@ -381,7 +393,7 @@ function integrityHint(report: VerifyReport): string {
     const exports = unset.map((v) => `${v}=<value>`);
     return `export ${exports.join(' ')} in the environment keygate runs in, with the value it had at generate-filelist (systemd: ${exports.map((e) => `Environment=${e}`).join(' ')} in the unit)`;
   }
-  return report.templateHints?.length ? [...new Set(report.templateHints)].join('; ') : RESTORE_HINT;
+  return report.templateHints?.length ? [...new Set(report.templateHints)].join('; ') : restore;
 }
 
 /** Turns a failed report into the error that stops a start, listing every problem. */
@@ -543,7 +555,7 @@ export async function checkPin(paths: IntegrityPaths, pin: string, env: Integrit
   if (trust) {
     if (!diskIsCurrent) {
       throw new KeygateError('PIN_STALE', `failed to check ${paths.manifest}: the tree now hashes to ${built.sha256}, ${onDisk ? `the manifest on disk to ${sha256(onDisk)}` : 'and there is no manifest on disk'}`, {
-        hint: 'keygate generate-filelist, then keygate release sign --key <release key> --version <next>',
+        hint: `keygate generate-filelist, then ${RELEASE_SIGN_FIX}`,
       });
     }
     const release = verifyReleaseFiles(trust, paths.manifest, built.sha256, { stateWhereItExists: true });

@@ -14,7 +14,13 @@ import { ENVELOPE_SUFFIX, TRUST_FILE } from '../project.js';
 
 /** A trust root or an envelope is a few KB; anything larger is not one. */
 const MAX_RELEASE_FILE_BYTES = 1024 * 1024;
-const SIGN_HINT = 'in CI: keygate generate-filelist && keygate release sign --key <release key>, then deploy filelist.sha256 with its .sig';
+/**
+ * How a release-pinned project changes: a new signed release, never `pin` (a manifest pin would replace the trust
+ * root, so the entry's hash and PAM's registration would change). `--release-version`, not `--version`: yargs
+ * answers `--version` with keygate's own version and exit 0, which a CI step would take for a signature.
+ */
+export const RELEASE_SIGN_FIX = 'keygate release sign --key <release key> --password-file <its passphrase file> --release-version <next>';
+const SIGN_HINT = `in CI: keygate generate-filelist && ${RELEASE_SIGN_FIX}, then deploy filelist.sha256 with its .sig`;
 
 export interface ReleaseInfo extends ReleaseVerdict {
   readonly trustSha256: string;
@@ -25,6 +31,32 @@ export interface ReleaseInfo extends ReleaseVerdict {
 
 export const trustPath = (template: string): string => join(dirname(template), TRUST_FILE);
 export const envelopePath = (manifest: string): string => `${manifest}${ENVELOPE_SUFFIX}`;
+
+/** Whether the entry's pin is the sha256 of the trust root beside the template (by hash alone: nothing parsed). */
+export function pinsTrustRoot(template: string, pin: string): boolean {
+  const file = trustPath(template);
+  try {
+    return fileExists(file) && sha256(readRegularFile(file, MAX_RELEASE_FILE_BYTES, 'trust root', { code: 'RELEASE_INVALID' })) === pin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The refusal before a manifest pin replaces a pinned trust root (`pin`; `init --dev --refresh` calls it too):
+ * the entry's sha256 would change, so PAM would need a new registration, and every change after it another.
+ * undefined when the entry pins no trust root. `--replace-trust-root` is the explicit way past it.
+ */
+export function trustRootReplaceRefusal(paths: { readonly template: string; readonly entry: string }, pin: string): KeygateError | undefined {
+  if (!pinsTrustRoot(paths.template, pin)) return undefined;
+  return new KeygateError(
+    'USAGE',
+    `refused to pin the manifest into ${paths.entry}: it pins the release trust root ${trustPath(paths.template)}, and a manifest pin would change the entry's sha256, so PAM would need a new registration (and one for every change after it)`,
+    {
+      hint: `a change is a new signed release: keygate generate-filelist && ${RELEASE_SIGN_FIX}; to leave signed releases on purpose: keygate pin --replace-trust-root, then register the new entry hash in the vault`,
+    },
+  );
+}
 
 /** The trust root, when one sits beside the template and is exactly what the entry pins; else undefined. */
 export function pinnedTrustRoot(template: string, pin: string): { root: TrustRoot; sha256: string } | undefined {
@@ -45,9 +77,9 @@ function refusal(err: unknown, where: string): KeygateError {
   const code: ErrorCode = err.rule === 'expired' ? 'RELEASE_EXPIRED' : err.rule === 'rollback' ? 'RELEASE_ROLLBACK' : 'RELEASE_INVALID';
   const hint =
     err.rule === 'expired'
-      ? 'in CI: keygate release sign --key <release key> --expires 90d, and deploy the new .sig'
+      ? `in CI: ${RELEASE_SIGN_FIX} --expires 90d, and deploy the new .sig`
       : err.rule === 'rollback'
-        ? 'deploy the current release, or sign a newer one: keygate release sign --version <higher>'
+        ? `deploy the current release, or in CI sign a newer one: ${RELEASE_SIGN_FIX}`
         : SIGN_HINT;
   return new KeygateError(code, `failed to verify the release ${where}: ${err.message}`, { hint });
 }
