@@ -6,7 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, curl, keygate, serve, tempDir } from './helpers/project.js';
 import { missingPeer } from './helpers/backend.js';
@@ -40,7 +41,7 @@ test('init --dev in a folder with app.py and no package.json: gunicorn behind ke
   }
 });
 
-test('init --python (production): the two users of privilege separation, and the config validates', () => {
+test('init --python (production): the two users of privilege separation, and the config validates', noFlask, () => {
   const dir = tempDir('kg-py-');
   writeFileSync(join(dir, 'wsgi.py'), APP);
   const init = keygate(dir, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
@@ -54,4 +55,76 @@ test('init --python (production): the two users of privilege separation, and the
   const empty = keygate(tempDir('kg-none-'), ['init'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /has no package\.json, nor app\.py, wsgi\.py or requirements\.txt \[NOT_A_PROJECT\]\n {2}fix: .*, or a Python one with node \S+ init --python\n/);
+});
+
+// A stock Debian host with Recommends (the README's `apt-get install python3-flask gunicorn`) has python3-babel,
+// whose babel/locale-data is a symlinked folder: init must write the two lines that make the template expand, and
+// SYMLINK_REFUSED's printed fix must be those lines. Planted and seen red: init without the symlink scan
+// (generate-filelist then stops with SYMLINK_REFUSED), and the old fix text ("list the target folder").
+const BABEL_LINK = '/usr/lib/python3/dist-packages/babel/locale-data';
+const noBabel = missingPeer('flask') ?? (existsSync(BABEL_LINK) && lstatSync(BABEL_LINK).isSymbolicLink() ? undefined : `${BABEL_LINK} is not a symlink here: apt-get install python3-babel (a Recommends of python3-flask)`);
+
+test('a host with python3-babel: init --python writes the link excluded and its target listed, and the manifest generates', { skip: noBabel }, () => {
+  const dir = tempDir('kg-py-');
+  writeFileSync(join(dir, 'app.py'), APP);
+  const init = keygate(dir, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
+  assert.equal(init.code, 0, init.stderr);
+  const template = readFileSync(join(dir, 'filelist.template'), 'utf8');
+  assert.match(template, /^!\/usr\/lib\/python3\/dist-packages\/babel\/locale-data\n\/usr\/share\/python-babel-localedata\/locale-data$/m, template);
+  assert.match(init.stderr, /the template lists it and the \d+ folders it imports from \(.*: \d+ files\), and 1 symlinked folder in them by target/, init.stderr);
+  const gen = keygate(dir, ['generate-filelist'], { entry: 'keygate/main.cjs', env: { ...ENV, CSPM_CLIENT_HOME: join(ROOT, 'dev/cspm') } });
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.match(readFileSync(join(dir, 'filelist.sha256'), 'utf8'), /\*\/usr\/share\/python-babel-localedata\/locale-data\/en\.dat$/m);
+});
+
+test('SYMLINK_REFUSED prints the lines that fix it, as a command: run as printed, the manifest generates', { skip: noBabel }, () => {
+  const dir = tempDir('kg-sym-');
+  writeFileSync(join(dir, 'filelist.template'), '/usr/lib/python3/dist-packages/babel\n');
+  const gen = () => keygate(dir, ['generate-filelist', '--template', join(dir, 'filelist.template'), '--output', join(dir, 'filelist.sha256')], { entry: join(ROOT, 'dist/main.js') });
+  const refused = gen();
+  assert.equal(refused.code, 7, refused.stderr);
+  assert.match(refused.stderr, /\[SYMLINK_REFUSED\]/);
+  const fix = /^ {2}fix: (.*)$/m.exec(refused.stderr)?.[1];
+  assert.ok(fix, refused.stderr);
+  const ran = spawnSync('/bin/bash', ['-c', fix], { cwd: dir, encoding: 'utf8' });
+  assert.equal(ran.status, 0, `${fix}\n${ran.stderr}`);
+  const again = gen();
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('init --python picks an interpreter that runs the app: a venv first, never one without gunicorn, --python <path> checked', noFlask, () => {
+  const venv = (at: string, systemSite: boolean): string => {
+    const r = spawnSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', ...(systemSite ? ['--system-site-packages'] : []), at], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return join(at, 'bin/python3');
+  };
+  // python3 first on PATH cannot import gunicorn (pyenv's, a bare venv): passed over for Debian's, and said so
+  const bare = venv(join(tempDir('kg-bare-'), 'v'), false);
+  const dir = tempDir('kg-py-');
+  writeFileSync(join(dir, 'app.py'), APP);
+  const init = keygate(dir, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: { PATH: `${join(bare, '..')}:/usr/bin:/bin` } });
+  assert.equal(init.code, 0, init.stderr);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'keygate.config.json'), 'utf8')).server.backend.command[0], '/usr/bin/python3');
+  assert.match(init.stderr, new RegExp(`passed over ${bare.replace(/[.]/g, '\\.')}: cannot import gunicorn`));
+  // named with --python: refused before anything is written
+  const named = tempDir('kg-py-');
+  writeFileSync(join(named, 'app.py'), APP);
+  const refused = keygate(named, ['init', '--python', bare], { entry: join(ROOT, 'dist/main.js'), env: ENV });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /no interpreter here runs the app under gunicorn .*cannot import gunicorn/);
+  assert.ok(!existsSync(join(named, 'keygate.config.json')), 'nothing written');
+  // an app that does not import: named, with its error
+  const broken = tempDir('kg-py-');
+  writeFileSync(join(broken, 'app.py'), 'import flask_nonexistent_module\n');
+  const bad = keygate(broken, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /cannot import the app \(app\): ModuleNotFoundError: No module named 'flask_nonexistent_module'/);
+  // the project's venv (with the system's packages) is preferred
+  const withVenv = tempDir('kg-py-');
+  writeFileSync(join(withVenv, 'app.py'), APP);
+  mkdirSync(join(withVenv, '.venv'));
+  const own = venv(join(withVenv, '.venv'), true);
+  const v = keygate(withVenv, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(JSON.parse(readFileSync(join(withVenv, 'keygate.config.json'), 'utf8')).server.backend.command[0], own);
 });

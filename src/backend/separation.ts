@@ -79,6 +79,9 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
       hint: 'start keygate as root (the systemd unit keygate init --backend writes); it serves as server.user from before the vault is asked',
     });
   }
+  // Root here has no DAC override (the unit's capability set): it reaches the backend's socket folder (b/, 0710,
+  // the serving user's group) as a member of that group, and of no other. The children set their own groups.
+  process.setgroups?.([identities.server.gid]);
   let server: ChildProcess | undefined;
   let gaveUp: KeygateError | undefined;
   const send = (m: ControlMessage): void => {
@@ -107,7 +110,8 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
     return EXIT.OK;
   }
 
-  // The serving process: setpriv as root sets its uid, gid and groups, and SIGTERM for it if this half dies.
+  // The serving process: setpriv as root sets its uid, gid and groups, SIGTERM for it if this half dies, and
+  // no_new_privs: no setuid program it runs (the vault client included) gets the root half's capabilities back.
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(run.env)) if (v !== undefined) env[k] = v;
   env[SOCKET_ENV] = socketPath;
@@ -115,7 +119,7 @@ export async function superviseSeparated(run: SupervisorRun): Promise<ExitStatus
   env[CONTROL_FD_ENV] = String(CONTROL_FD);
   const s = identities.server;
   const groups = s.hasPasswdEntry ? ['--init-groups'] : ['--clear-groups'];
-  const argv = [SETPRIV, `--reuid=${s.uid}`, `--regid=${s.gid}`, ...groups, '--pdeathsig', 'TERM', '--', run.nodePath, ...run.execArgv, run.entry, ...run.argv];
+  const argv = [SETPRIV, `--reuid=${s.uid}`, `--regid=${s.gid}`, ...groups, '--no-new-privs', '--pdeathsig', 'TERM', '--', run.nodePath, ...run.execArgv, run.entry, ...run.argv];
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
   server = child;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {

@@ -101,9 +101,13 @@ export function backendArgv(config: BackendConfig, vars: { socket?: string; node
 /**
  * The runtime folder the backend's socket goes in, and the folder keygate removes at stop (never recursively).
  * Separated: `<root's 0711 folder>/b/backend.sock`. The outer folder is root's (others may only pass through),
- * so the backend can neither rename nor replace the inner one, and root's unlink and
- * rmdir at stop resolve through folders the backend cannot swap for a symlink. The inner folder is the backend's
- * (it binds the socket there), setgid to the serving user's group, mode 2710.
+ * so the backend can neither rename nor replace the inner one, and root's unlink and rmdir at stop resolve
+ * through folders the backend cannot swap for a symlink. The inner folder is the backend's (it binds the socket
+ * there), group = the serving user's, mode 0710: the serving user (and root, which carries that group, see
+ * separation.ts) may pass through, nobody else may enter. No setgid bit (systemd's RestrictSUIDSGID= refuses
+ * one) and no DAC override (the unit's capability set has none): root works in `b/` only as its group member,
+ * takes the folder back (chown, CAP_CHOWN) before it unlinks anything there, and gives the socket the serving
+ * group itself once it is pinned (reclaimRuntimeDir, shareSocket).
  * Else: systemd's RuntimeDirectory= when set, or a fresh 0700 folder under the temp dir.
  */
 interface RuntimeDir {
@@ -111,6 +115,8 @@ interface RuntimeDir {
   readonly dir: string;
   /** Folders keygate made, innermost first: removed with rmdir at stop (a folder the backend filled is left). */
   readonly made: readonly string[];
+  /** Separated: the backend owns `dir`; root takes it back before it removes anything there. */
+  readonly separated?: NonNullable<SupervisorOptions['separation']>;
 }
 
 function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separation: SupervisorOptions['separation']): RuntimeDir {
@@ -119,10 +125,10 @@ function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separ
     const outer = mkdtempSync(join(systemd ?? tmpdir(), 'keygate-backend-')); // 0700, root's; fresh: nothing planted
     const inner = join(outer, 'b');
     mkdirSync(inner, { mode: 0o700 });
+    chmodSync(inner, 0o710); // while root still owns it: no CAP_FOWNER needed
     chownSync(inner, separation.backend.uid, separation.serverGid);
-    chmodSync(inner, 0o2710);
     chmodSync(outer, 0o711); // passed through by both users; b/ decides who enters
-    return { dir: inner, made: [inner, outer] };
+    return { dir: inner, made: [inner, outer], separated: separation };
   }
   if (systemd) {
     const st = statSync(systemd);
@@ -135,6 +141,18 @@ function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separ
   }
   const dir = mkdtempSync(join(tmpdir(), 'keygate-backend-')); // mkdtemp makes it 0700
   return { dir, made: [dir] };
+}
+
+/**
+ * Separated: the backend's folder back to root (CAP_CHOWN; root has no DAC override under the unit), the
+ * socket the last run left unlinked as its owner, and, for a next run, the folder the backend's again. Runs
+ * only while no backend runs; a worker that escaped the group loses its write right with the first chown.
+ */
+function reclaimRuntimeDir(runtime: RuntimeDir, handBack: boolean): void {
+  const sep = runtime.separated;
+  if (sep) chownSync(runtime.dir, 0, sep.serverGid);
+  unlinkIfThere(join(runtime.dir, 'backend.sock'));
+  if (sep && handBack) chownSync(runtime.dir, sep.backend.uid, sep.serverGid);
 }
 
 /** unlink that does not mind a missing file (it never follows a symlink in the last component). */
@@ -204,7 +222,7 @@ export function createBackend(options: SupervisorOptions): Backend {
           hint: 'set TMPDIR (or RuntimeDirectory=) to a shorter folder',
         });
       }
-      unlinkIfThere(socketPath); // a socket left by the previous run
+      reclaimRuntimeDir(runtime, true); // a socket left by the previous run
     } else {
       listener = await bindLoopback();
     }
@@ -256,7 +274,7 @@ export function createBackend(options: SupervisorOptions): Backend {
     log.info(`backend started: pid ${proc.pid}, ${socketPath ? `unix socket ${socketPath}` : `fd 3 = 127.0.0.1:${lastPort}`}`, { gate: 'backend', pid: proc.pid });
 
     const ready = await Promise.race([
-      waitReady(target, config, signal, separation?.backend.uid).then((r) => ({ ready: r })),
+      waitReady(target, config, signal, separation && { uid: separation.backend.uid, gid: separation.serverGid }).then((r) => ({ ready: r })),
       exited.then((e) => ({ exited: e })),
     ]);
     if ('exited' in ready) {
@@ -391,9 +409,10 @@ export function createBackend(options: SupervisorOptions): Backend {
   function cleanupRuntime(): void {
     if (!runtime) return;
     const { dir, made } = runtime;
+    const r = runtime;
     runtime = undefined;
     try {
-      unlinkIfThere(join(dir, 'backend.sock'));
+      reclaimRuntimeDir(r, false);
       for (const d of made) rmdirSync(d);
     } catch (err) {
       log.warn(`the backend's runtime folder ${dir} was left in place: ${describeCause(err)}`, { gate: 'backend' });
@@ -459,16 +478,19 @@ export function lineSplitter(max: number, emit: (line: string) => void): { push(
   };
 }
 
+/** Separated: the socket's owner (the backend) and the group that must reach it (the serving user's). */
+type SocketOwner = { readonly uid: number; readonly gid: number };
+
 /**
  * Polls until the backend answers HTTP (true), the time is up (a reason), or the signal aborts ('aborted').
- * With `ownerUid` (separated) each probe goes to the pinned socket, never through a path the backend controls.
+ * With `owner` (separated) each probe goes to the pinned socket, never through a path the backend controls.
  */
-async function waitReady(target: BackendTarget, config: BackendConfig, signal?: AbortSignal, ownerUid?: number): Promise<true | string> {
+async function waitReady(target: BackendTarget, config: BackendConfig, signal?: AbortSignal, owner?: SocketOwner): Promise<true | string> {
   const deadline = Date.now() + config.readyTimeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     if (signal?.aborted) return 'aborted';
-    const r = await probe(target, config.readyPath ?? '/', Math.max(100, Math.min(2_000, deadline - Date.now())), ownerUid);
+    const r = await probe(target, config.readyPath ?? '/', Math.max(100, Math.min(2_000, deadline - Date.now())), owner);
     if (typeof r === 'number') {
       if (config.readyPath === undefined || (r >= 200 && r < 400)) return true;
       last = ` (${config.readyPath} answered ${r})`;
@@ -478,15 +500,25 @@ async function waitReady(target: BackendTarget, config: BackendConfig, signal?: 
   return last;
 }
 
-/** One GET; the status, or the error code ('' while the socket does not exist yet). */
-function probe(target: BackendTarget, path: string, timeoutMs: number, ownerUid?: number): Promise<number | string> {
+/**
+ * One GET; the status, or the error code ('' while the socket does not exist yet). Separated, the pinned socket
+ * is given the serving user's group first (the backend made it with its own group and umask 007): through the
+ * pinned inode, so nothing the backend puts at the path is changed.
+ */
+function probe(target: BackendTarget, path: string, timeoutMs: number, owner?: SocketOwner): Promise<number | string> {
   let to = target;
   let release = (): void => undefined;
-  if ('socketPath' in target && ownerUid !== undefined) {
+  if ('socketPath' in target && owner !== undefined) {
     try {
-      const pinned = pinSocket(target.socketPath, ownerUid);
-      to = { socketPath: pinned.path };
+      const pinned = pinSocket(target.socketPath, owner.uid);
       release = () => pinned.close();
+      try {
+        chownSync(pinned.path, -1, owner.gid);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      to = { socketPath: pinned.path };
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return Promise.resolve(e.code === 'ENOENT' ? '' : e.message);

@@ -5,6 +5,7 @@
 // the emulator knows (dev-setup.ts), generates, pins and registers the entry, so `node <entry> serve` works at once.
 
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { findSymlinkedFolders } from '../adapters/symlinked-folders.js';
 import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { CommandModule } from 'yargs';
@@ -27,10 +28,10 @@ const DEV_CLIENT = `${DEV_EMULATOR}/cspmclient/bin64/cspmclient64`;
 /** Root files that are not the app's code: listed on their own lines, or not at all. */
 const NOT_APP_FILES = new Set(['package.json', 'package-lock.json', 'npm-shrinkwrap.json', CONFIG_FILE]);
 
-function readFacts(project: string, python: boolean, env: Readonly<Record<string, string | undefined>>): ProjectFacts {
+function readFacts(project: string, python: string | undefined, env: Readonly<Record<string, string | undefined>>, log: Context['log']): ProjectFacts {
   const pkgFile = join(project, 'package.json');
   // A Python service needs no package.json: asked for, or recognised by its files when there is none.
-  if (python || (!fileExists(pkgFile) && PYTHON_MARKERS.some((f) => fileExists(join(project, f))))) return pythonFacts(project, env);
+  if (python !== undefined || (!fileExists(pkgFile) && PYTHON_MARKERS.some((f) => fileExists(join(project, f))))) return pythonFacts(project, env, python || undefined, log);
   if (!fileExists(pkgFile)) {
     throw new KeygateError('NOT_A_PROJECT', `failed to init: ${project} has no package.json, nor app.py, wsgi.py or requirements.txt`, {
       hint: 'run it in your service\'s folder: a Node project (npm init -y makes a package.json), or a Python one with keygate init --python',
@@ -57,31 +58,42 @@ function readFacts(project: string, python: boolean, env: Readonly<Record<string
 }
 
 /**
- * A Python service: its files, and what its interpreter says (the project's venv first, else python3 on PATH,
- * looked up here once: the config then names it by absolute path, as keygate requires).
+ * A Python service: its files, and what its interpreter says. The interpreter is the one that runs the app:
+ * `--python <path>` when given, else the first of the project's venv, python3 on PATH and Debian's
+ * /usr/bin/python3 that imports gunicorn and the app's module (a pyenv python3 first on PATH, without
+ * gunicorn, is passed over and said so). Looked up here once: the config then names it by absolute path.
  */
-function pythonFacts(project: string, env: Readonly<Record<string, string | undefined>>): ProjectFacts {
-  const venv = ['.venv', 'venv'].map((d) => join(project, d, 'bin', 'python3')).find((f) => fileExists(f));
-  const interpreter = venv ?? onPath('python3', env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
-  if (!interpreter) {
-    throw new KeygateError('USAGE', 'failed to init --python: no python3 on PATH and no .venv/bin/python3 in the project', { hint: 'apt-get install python3, or create the venv: python3 -m venv .venv' });
+function pythonFacts(project: string, env: Readonly<Record<string, string | undefined>>, explicit: string | undefined, log: Context['log']): ProjectFacts {
+  const wsgi = fileExists(join(project, 'app.py')) ? 'app:app' : fileExists(join(project, 'wsgi.py')) ? 'wsgi:app' : 'app:app';
+  const tried: string[] = [];
+  let chosen: { interpreter: string; out: string } | undefined;
+  for (const interpreter of pythonCandidates(project, env, explicit)) {
+    const r = askPython(interpreter, project, wsgi, env);
+    if ('out' in r) {
+      chosen = { interpreter, out: r.out };
+      break;
+    }
+    tried.push(`${interpreter}: ${r.why}`);
   }
-  let out: string;
-  try {
-    out = execFileSync(interpreter, ['-c', PYTHON_PATHS_SCRIPT], { cwd: '/', encoding: 'utf8', timeout: 20_000, env: { PATH: env['PATH'] ?? '/usr/bin:/bin' } });
-  } catch (err) {
-    throw new KeygateError('USAGE', `failed to init --python: ${interpreter} could not be asked for its sys.path: ${describeCause(err)}`, { hint: `run it by hand: ${interpreter} -c 'import sys; print(sys.path)'` });
+  if (!chosen) {
+    throw new KeygateError('USAGE', `failed to init --python: no interpreter here runs the app under gunicorn (${tried.join('; ') || 'no python3 on PATH, no .venv'})`, {
+      hint: explicit
+        ? `install gunicorn for it (${explicit} -m pip install gunicorn), or name another: keygate init --python /usr/bin/python3`
+        : 'apt-get install python3-flask gunicorn, or in a venv: python3 -m venv .venv && .venv/bin/pip install flask gunicorn; or name one: keygate init --python <path>',
+    });
   }
-  const [executable, ...paths] = out.split('\n');
-  if (!executable?.startsWith('/')) throw new KeygateError('USAGE', `failed to init --python: ${interpreter} names no sys.executable`, { hint: 'pass a real interpreter: create .venv (python3 -m venv .venv)' });
+  if (tried.length) log.warn(`python: passed over ${tried.join('; ')}`, { gate: 'init' });
+  const [executable, ...paths] = chosen.out.split('\n');
+  if (!executable?.startsWith('/')) throw new KeygateError('USAGE', `failed to init --python: ${chosen.interpreter} names no sys.executable`, { hint: 'pass a real interpreter: keygate init --python /usr/bin/python3' });
   const inProject = (p: string) => p === project || p.startsWith(`${project}/`);
   const dirs = [...new Set(paths.filter((p) => p.startsWith('/') && fileExists(p) && !inProject(p) && statSync(p).isDirectory()))];
   // lib-dynload sits inside the stdlib folder: a folder line covers everything under it
   const importPaths = dirs.filter((d) => !dirs.some((o) => o !== d && d.startsWith(`${o}/`)));
+  // Symlinked folders in them (Debian's python3-babel): the template excludes each link and lists its target.
+  const scan = findSymlinkedFolders(importPaths);
   // a venv inside the project: its site-packages are the app's dependencies, listed like node_modules
   // (its lib64 is a symlinked folder keygate does not follow: lib and pyvenv.cfg, which python reads, instead)
   const venvDirs = ['.venv', 'venv'].filter((d) => fileExists(join(project, d, 'pyvenv.cfg'))).flatMap((d) => [`${d}/pyvenv.cfg`, `${d}/lib`]);
-  const wsgi = fileExists(join(project, 'app.py')) ? 'app:app' : fileExists(join(project, 'wsgi.py')) ? 'wsgi:app' : 'app:app';
   return {
     name: safeName(basename(project)),
     sourceDirs: [...SOURCE_DIRS.filter((d) => fileExists(join(project, d))), ...venvDirs],
@@ -91,8 +103,36 @@ function pythonFacts(project: string, env: Readonly<Record<string, string | unde
       .sort(),
     hasNodeModules: false,
     lockfiles: [],
-    python: { interpreter: executable, wsgi, importPaths },
+    python: { interpreter: executable, wsgi, importPaths, symlinkedFolders: scan.folders, importFiles: scan.files },
   };
+}
+
+/** Which interpreters init tries, in order, without duplicates. */
+function pythonCandidates(project: string, env: Readonly<Record<string, string | undefined>>, explicit: string | undefined): string[] {
+  if (explicit !== undefined) return [resolve(project, explicit)];
+  const venv = ['.venv', 'venv'].map((d) => join(project, d, 'bin', 'python3')).filter((f) => fileExists(f));
+  const onPathPython = onPath('python3', env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
+  return [...new Set([...venv, ...(onPathPython ? [onPathPython] : []), ...(fileExists(DEBIAN_PYTHON) ? [DEBIAN_PYTHON] : [])])];
+}
+
+/** Debian's python3: the one `apt-get install python3-flask gunicorn` installs for. */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * Asks the interpreter, in the project folder, to import gunicorn and the app's module (what the backend's first
+ * start will do), then for sys.executable and sys.path; or why it cannot.
+ */
+function askPython(interpreter: string, project: string, wsgi: string, env: Readonly<Record<string, string | undefined>>): { out: string } | { why: string } {
+  const module = wsgi.split(':')[0]!;
+  const script = `import sys; sys.path.insert(0, ''); import gunicorn, importlib; importlib.import_module(${JSON.stringify(module)}); del sys.path[0]; ${PYTHON_PATHS_SCRIPT}`;
+  try {
+    return { out: execFileSync(interpreter, ['-c', script], { cwd: project, encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: env['PATH'] ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' } }) };
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string };
+    if (e.code === 'ENOENT') return { why: 'not found' };
+    const last = (e.stderr ?? '').trim().split('\n').pop() ?? '';
+    return { why: /No module named '?gunicorn/.test(last) ? 'cannot import gunicorn' : last ? `cannot import the app (${module}): ${last}` : describeCause(err) };
+  }
 }
 
 /** The first executable named `name` in PATH's absolute folders (init's one lookup; keygate itself never does). */
@@ -161,12 +201,13 @@ const init: Handler = async (ctx, args) => {
       hint: `keygate init --entry ${DEFAULT_PROJECT_ENTRY}`,
     });
   }
-  const python = Boolean(args['python']);
+  // --python alone: find the interpreter; --python <path>: that one (yargs gives '' for the bare flag).
+  const python = args['python'] === undefined || args['python'] === false ? undefined : String(args['python'] === true ? '' : args['python']);
   const port = Number(args['port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeygateError('USAGE', '--port must be a whole number from 0 to 65535', { hint: 'keygate init --port 8443' });
   const dev = Boolean(args['dev']);
   const force = Boolean(args['force']);
-  const facts = readFacts(project, python, ctx.io.env);
+  const facts = readFacts(project, python, ctx.io.env, ctx.log);
   // Python runs only as a backend (gunicorn on keygate's socket)
   const mode = args['backend'] || facts.python ? 'backend' : 'in-process';
   const emulator = dev ? emulatorSource(ctx.io.entry) : undefined; // fail before writing anything
@@ -199,7 +240,11 @@ const init: Handler = async (ctx, args) => {
   if (leftovers.length) ctx.log.warn(`removed the dev setup: ${leftovers.map((f) => relative(project, f)).join(', ')} (the emulator's store held the dev passwords in plain text)`);
   for (const [file, data, fileMode] of files) writeAtomicIn(file, data, fileMode);
   ctx.log.info(`wrote ${files.map(([f]) => relative(project, f)).join(', ')}`);
-  if (facts.python) ctx.log.info(`python backend: ${facts.python.interpreter} -m gunicorn ${facts.python.wsgi} on keygate's unix socket; the template lists it and the ${facts.python.importPaths.length} folders it imports from`);
+  if (facts.python) {
+    const py = facts.python;
+    const links = py.symlinkedFolders.length ? `, and ${py.symlinkedFolders.length} symlinked folder${py.symlinkedFolders.length > 1 ? 's' : ''} in them by target (${py.symlinkedFolders.map((f) => f.link).join(', ')})` : '';
+    ctx.log.info(`python backend: ${py.interpreter} -m gunicorn ${py.wsgi} on keygate's unix socket; the template lists it and the ${py.importPaths.length} folders it imports from (${py.importPaths.join(', ')}: ${py.importFiles} files)${links}`);
+  }
   else if (!facts.main) ctx.log.warn(`package.json names no main module that exists: set server.${mode === 'backend' ? 'backend.command' : 'handler'} in ${CONFIG_FILE}`);
   if (mode === 'in-process') {
     ctx.log.info(`in-process app: ${facts.main ?? 'index.js'} must export the app (module.exports = app, or { handle(req, res, ctx) }) without calling listen; --backend runs it as its own process instead (recommended: docs/backend.md)`);
@@ -274,7 +319,7 @@ export function initCommand(choose: Choose): CommandModule {
       y
         .option('entry', { type: 'string', default: DEFAULT_PROJECT_ENTRY, describe: 'where to write the entry (a .cjs file in the project or one folder below)' })
         .option('backend', { type: 'boolean', default: false, describe: 'run the app as its own process behind keygate (server.backend), not in-process' })
-        .option('python', { type: 'boolean', default: false, describe: 'a Python service (gunicorn on keygate\'s socket; no package.json needed; found by itself beside app.py, wsgi.py or requirements.txt)' })
+        .option('python', { type: 'string', describe: 'a Python service (gunicorn on keygate\'s socket; no package.json needed; found by itself beside app.py, wsgi.py or requirements.txt); --python <path> names the interpreter, else the first of .venv, python3 on PATH and /usr/bin/python3 that imports gunicorn and the app' })
         .option('port', { type: 'number', default: 8443, describe: 'HTTPS port' })
         .option('dev', { type: 'boolean', default: false, describe: 'also set up the dev A2A emulator (NOT a vault) and a dev keystore, generate and pin: serve works at once' })
         .option('force', { type: 'boolean', default: false, describe: 'replace files init wrote before' })

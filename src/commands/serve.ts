@@ -16,7 +16,7 @@ import { closeSparedControlFd, sparedControlFd } from '../adapters/inherited-fds
 import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { DEFAULT_CONFIG, type Config } from '../core/config.js';
-import { integrityError, parseConfigBytes, resolvePaths, verifyTree } from '../gate/integrity.js';
+import { integrityError, parseConfigBytes, resolvePaths, verifyTree, type VerifyReport } from '../gate/integrity.js';
 import { advanceState, type ReleaseInfo } from '../gate/release.js';
 import { ownPin } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, configuredEntry, isPackageCopy, projectOfEntry, shellWord } from '../project.js';
@@ -38,6 +38,7 @@ import type { AdminServer } from '../admin/server.js';
 import { createClientAuth } from '../server/client-auth.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
+import type { Identity } from '../backend/identity.js';
 
 // node:https and the backend modules are loaded only by serve, through dynamic imports (node:https: a late part
 // compiled on first use, src/late-runtime.ts); the other commands never pay for them.
@@ -122,18 +123,58 @@ function validateServeFlags(flags: ServeFlags): void {
   if (problems.length) throw new KeygateError('USAGE', `failed to read the serve flags: ${problems.join('; ')}`, { hint: 'keygate serve --help' });
 }
 
+/**
+ * What the gate established before anything else may happen: the tree verified against the pin, the config read
+ * from verified bytes, the backend's program checked. Every role below starts from it (OpenSSH's shape: the
+ * gate first, then one function per process role).
+ */
+interface Gated {
+  readonly paths: ReturnType<typeof resolvePaths>;
+  readonly report: VerifyReport;
+  readonly base: string;
+  readonly tree: VerifiedTree;
+  readonly config: Config;
+  readonly host: string;
+  readonly port: number;
+  /** Before a backend restart: the same manifest as at this start, and every file still matching it. */
+  readonly reverify: () => Promise<void>;
+  /** True when a stop signal arrived; logs what it stopped before. */
+  readonly stopRequested: (before: string) => boolean;
+}
+
+/**
+ * Which process this is. Decided once, from the config and from what the root half hands its serving half (the
+ * socket's path in the environment and the control channel as a spared fd):
+ *   supervisor: root with server.backend.user set: starts the backend and the serving half, never asks the vault;
+ *   half:       the serving half the supervisor started as server.user;
+ *   single:     one process that serves (in-process app, or a backend under its own uid or sameUser).
+ */
+type Role = { kind: 'supervisor'; ids: { server: Identity; backend: Identity } } | { kind: 'half'; ids: { server: Identity; backend: Identity }; controlFd: number } | { kind: 'single' };
+
 /** The whole gated launch; resolves with the exit status after a signal stops the server. */
 export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly string[]): Promise<ExitStatus> {
-  const { io, log } = ctx;
+  const { io } = ctx;
   // From here SIGINT/SIGTERM are checked between the gates: a stop during the start never reaches the vault.
   io.holdSignals?.();
+  assertSafeRuntime(io.env, execArgv, `node ${io.entry} serve`);
+  validateServeFlags(flags);
+  const gated = await passGate(ctx, flags);
+  if (!gated) return EXIT.OK;
+  const role = await processRole(gated.config, io.env, io.entry);
+  if (role.kind === 'supervisor') return superviseRoot(ctx, gated, role.ids, execArgv);
+  // The control fd is spared by main.ts's close of inherited fds; outside the serving half it must go too.
+  if (role.kind === 'single') closeSparedControlFd();
+  return serveTls(ctx, gated, flags, role);
+}
+
+/** Steps 2–4 and the port: verify, the config from verified bytes, the backend's preflight. Undefined: stopped. */
+async function passGate(ctx: Context, flags: ServeFlags): Promise<Gated | undefined> {
+  const { io, log } = ctx;
   const stopRequested = (before: string): boolean => {
     if (!io.signal?.aborted) return false;
     log.info(`stopped by ${String(io.signal.reason ?? 'a signal')} before ${before}`, { gate: 'shutdown' });
     return true;
   };
-  assertSafeRuntime(io.env, execArgv, `node ${io.entry} serve`);
-  validateServeFlags(flags);
   // The project is the running entry's own (<project>/dist/main.js, <project>/keygate/main.cjs), whatever the
   // current folder: a start from / or from a systemd unit without WorkingDirectory= verifies the same tree.
   const paths = resolvePaths(projectToServe(io.entry, io.cwd, io.invokedAs), { entry: io.entry }, io.env);
@@ -142,68 +183,104 @@ export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly 
   log.info(`verified ${report.files} files in ${Math.round(report.ms)} ms`, { gate: 'verify', manifest: report.manifestSha256 });
   if (report.release) logRelease(ctx, report.release);
   await testPause(io.env, log);
-  if (stopRequested('the vault was asked')) return EXIT.OK;
+  if (stopRequested('the vault was asked')) return undefined;
 
   const base = dirname(paths.template);
   const tree = new VerifiedTree(base, report.manifest);
   closeNodeLoader();
   const config = loadConfig(tree);
+  // A backend is checked now and started only after the unlock (docs/backend.md: why after); separated, before.
+  if (config.server.backend) preflightBackend(config.server.backend, base, io.nodePath, tree);
+  const reverify = async (): Promise<void> => {
+    const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath, acceptedManifest: report.manifestSha256 });
+    if (!again.ok) throw integrityError(again);
+    log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
+  };
+  return { paths, report, base, tree, config, host: flags.host ?? config.server.host, port: flags.port ?? config.server.port, reverify, stopRequested };
+}
+
+async function processRole(config: Config, env: Readonly<Record<string, string | undefined>>, entry: string): Promise<Role> {
+  const backend = config.server.backend;
+  if (backend?.user === undefined) return { kind: 'single' };
+  const sep = await loadSeparation();
+  const ids = sep.separationIdentities(config.server, backend);
+  assertOwnersNotSeparated(config.trust.owners, ids, entry);
+  const controlFd = sparedControlFd();
+  if (env[sep.SOCKET_ENV] === undefined || controlFd === undefined) return { kind: 'supervisor', ids };
+  // The serving half: refuse to go on as anything but server.user (the supervisor started it so).
+  if (process.getuid?.() !== ids.server.uid) {
+    throw new KeygateError('BACKEND_USER_INVALID', `failed to serve: this process runs as uid ${process.getuid?.()}, not server.user ${ids.server.name} (uid ${ids.server.uid})`, {
+      hint: `start keygate as root without ${sep.SOCKET_ENV}/${sep.CONTROL_FD_ENV} in its environment`,
+    });
+  }
+  return { kind: 'half', ids, controlFd };
+}
+
+/**
+ * Under separation the root half runs the node and the entry as root: an owner named in trust.owners may
+ * replace them, so server.user or server.backend.user there would be as good as root (review M1).
+ */
+function assertOwnersNotSeparated(owners: readonly number[], ids: { server: Identity; backend: Identity }, entry: string): void {
+  for (const [id, setting] of [
+    [ids.server, 'server.user'],
+    [ids.backend, 'server.backend.user'],
+  ] as const) {
+    if (!owners.includes(id.uid)) continue;
+    throw new KeygateError('CONFIG_INVALID', `refused to start: trust.owners holds uid ${id.uid}, which is ${setting} ${id.name}; under privilege separation root runs what trust.owners may change, so that user would be as good as root`, {
+      hint: `remove ${id.uid} from trust.owners in ${CONFIG_FILE} and give its files to root, then: node ${shellWord(entry)} generate-filelist && node ${shellWord(entry)} pin (register the new entry hash in PAM)`,
+    });
+  }
+}
+
+/**
+ * The root half of privilege separation: the anchors it runs on (node, the entry; the vault client is the serving
+ * half's, which checks it as the user that runs it), a free port, then the backend as server.backend.user and the
+ * serving half as server.user. It parses nothing the serving half needs (client-auth material, the admin
+ * registry, the app): review L7.
+ */
+async function superviseRoot(ctx: Context, g: Gated, ids: { server: Identity; backend: Identity }, execArgv: readonly string[]): Promise<ExitStatus> {
+  const { io, log } = ctx;
+  checkTrustAnchors(ctx, g.config, g.base, { vaultClient: false });
+  await assertPortFree(g.host, g.port);
+  if (g.stopRequested('the backend was started')) return EXIT.OK;
+  const sep = await loadSeparation();
+  return sep.superviseSeparated({
+    backendConfig: g.config.server.backend!,
+    identities: ids,
+    base: g.base,
+    nodePath: io.nodePath,
+    entry: io.entry,
+    argv: io.argv ?? ['serve'],
+    execArgv,
+    env: io.env,
+    log,
+    signal: io.signal,
+    onReload: io.onReload,
+    reverify: g.reverify,
+  });
+}
+
+/**
+ * The process that asks the vault and serves: a single process, or the serving half of separation (whose
+ * backend the root half runs: it sees it through the control channel).
+ */
+async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract<Role, { kind: 'half' | 'single' }>): Promise<ExitStatus> {
+  const { io, log } = ctx;
+  const { paths, report, base, tree, config, host, port, reverify, stopRequested } = g;
   // The admin channel's registry and server key from verified bytes, checked now: a bad one stops the start here.
   const adminMaterial = config.admin ? loadAdminMaterial(config.admin, tree) : undefined;
   const backendConfig = config.server.backend;
-  // The app is compiled from verified bytes before the secret exists in this process; a backend is checked now
-  // and started only after the unlock (docs/backend.md: why after).
-  if (backendConfig) preflightBackend(backendConfig, base, io.nodePath, tree);
   // Client certificates: the CA bundle and CRLs from verified bytes, checked now, before the vault is asked.
   const clientAuth = createClientAuth(config.server.clientAuth, tree, base, log);
+  // The app is compiled from verified bytes before the secret exists in this process.
   const handler = backendConfig
     ? undefined
     : config.server.handler
       ? appHandler(tree, config.server.handler, config.server.staticDir, ctx, clientAuth?.contextFor)
       : helloHandler(tree, config.server.staticDir);
   checkTrustAnchors(ctx, config, base);
-  const host = flags.host ?? config.server.host;
-  const port = flags.port ?? config.server.port;
   await assertPortFree(host, port);
-  // Before a backend restart: the same manifest as at this start, and every file still matching it.
-  const reverify = async (): Promise<void> => {
-    const again = await verifyTree(paths, ownPin(), { env: io.env, nodePath: io.nodePath, acceptedManifest: report.manifestSha256 });
-    if (!again.ok) throw integrityError(again);
-    log.info(`verified ${again.files} files again before restarting the backend`, { gate: 'verify' });
-  };
-  // Privilege separation: started as root, this process becomes the supervisor (backend as its own user, then
-  // a fresh serving process as server.user) and never asks the vault; the serving process carries on below.
-  let separated: Backend | undefined;
-  if (backendConfig?.user !== undefined) {
-    const sep = await loadSeparation();
-    const ids = sep.separationIdentities(config.server, backendConfig);
-    if (io.env[sep.SOCKET_ENV] === undefined || sparedControlFd() === undefined) {
-      if (stopRequested('the backend was started')) return EXIT.OK;
-      return sep.superviseSeparated({
-        backendConfig,
-        identities: ids,
-        base,
-        nodePath: io.nodePath,
-        entry: io.entry,
-        argv: io.argv ?? ['serve'],
-        execArgv,
-        env: io.env,
-        log,
-        signal: io.signal,
-        onReload: io.onReload,
-        reverify,
-      });
-    }
-    // The serving half: refuse to go on as anything but server.user (the supervisor started it so).
-    if (process.getuid?.() !== ids.server.uid) {
-      throw new KeygateError('BACKEND_USER_INVALID', `failed to serve: this process runs as uid ${process.getuid?.()}, not server.user ${ids.server.name} (uid ${ids.server.uid})`, {
-        hint: `start keygate as root without ${sep.SOCKET_ENV}/${sep.CONTROL_FD_ENV} in its environment`,
-      });
-    }
-    separated = sep.separatedBackend(io.env, sparedControlFd()!, log);
-  }
-  // The control fd is spared by main.ts's close of inherited fds; outside the serving half it must go too.
-  if (!separated) closeSparedControlFd();
+  const separated: Backend | undefined = role.kind === 'half' ? (await loadSeparation()).separatedBackend(io.env, role.controlFd, log) : undefined;
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
   const unlockOpts = {

@@ -29,6 +29,10 @@ export interface PythonFacts {
   readonly wsgi: string;
   /** Existing folders of the interpreter's sys.path outside the project: the stdlib, site/dist-packages. */
   readonly importPaths: readonly string[];
+  /** Symlinked folders inside them (Debian's python3-babel): each link excluded, its target listed. */
+  readonly symlinkedFolders: readonly { readonly link: string; readonly target: string }[];
+  /** How many files the import folders hold (what the manifest will list of them): said, never a surprise. */
+  readonly importFiles: number;
 }
 
 /** Files that mark a folder as a Python service for init (with no package.json). */
@@ -132,6 +136,9 @@ function pythonTemplateText(facts: ProjectFacts, py: PythonFacts, choices: InitC
     `# ${py.interpreter} -c 'import sys; print(sys.path)' lists them (the stdlib, site- and dist-packages)`,
     '${BACKEND}',
     ...py.importPaths,
+    ...(py.symlinkedFolders.length
+      ? ['# symlinked folders in them (keygate does not follow a link inside a listed folder): the link excluded, its', '# target listed (docs/template.md#symlinks)', ...py.symlinkedFolders.flatMap((f) => [`!${f.link}`, f.target])]
+      : []),
     '',
     '# the node executable that runs the entry, and the vault client that receives the password (both are',
     '# trust anchors too: in production root must own them)',
@@ -184,6 +191,31 @@ export function systemdWord(path: string): string {
   return /[\s"'\\]/.test(escaped) ? `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"` : escaped;
 }
 
+/** The separated unit's capability bounding set: the least the root half needs (test/systemd-boot.e2e.test.ts). */
+export const SEPARATED_CAPABILITIES = 'CAP_SETUID CAP_SETGID CAP_CHOWN CAP_KILL';
+
+/**
+ * The sandbox both units share. Each line is run under a real systemd by test/systemd-boot.e2e.test.ts (the
+ * units start, answer, reload and stop with it). No MemoryDenyWriteExecute=: V8's JIT needs W+X pages.
+ */
+const HARDENING = `NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+LockPersonality=yes
+UMask=0077`;
+
 /** A systemd unit for the service, hardened; the user edits User= and the vault client's environment. */
 export function systemdUnit(facts: ProjectFacts, unit: UnitChoices): string {
   if (unit.separated) return separatedUnit(facts, unit);
@@ -204,6 +236,8 @@ WorkingDirectory=${unit.projectDir.replaceAll('%', '%%')}
 Environment=CSPM_CLIENT_HOME=/opt/CA/cspm
 # the A2A client keeps its cache and logs under its home: writable there only (- : ignored when absent)
 ReadWritePaths=-/opt/CA/cspm
+# systemctl reload: SIGHUP = ask the vault again (cache bypassed), re-read the keystore, swap it in; no restart
+ExecReload=/bin/kill -HUP $MAINPID
 # exit 2 usage/config, 3 integrity, 4 vault, 5 keystore, 7 input do not heal by restarting (docs/errors.md)
 Restart=on-failure
 RestartPreventExitStatus=2 3 4 5 7
@@ -211,16 +245,7 @@ TimeoutStopSec=30
 # the backend's socket folder (server.backend, listen unix)
 RuntimeDirectory=${facts.name}
 RuntimeDirectoryMode=0700
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=read-only
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-UMask=0077
+${HARDENING}
 
 [Install]
 WantedBy=multi-user.target
@@ -248,19 +273,22 @@ After=network-online.target
 
 [Service]
 Type=simple
-# no User=: root, limited to switching users and signalling the processes it started
-CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL
+# no User=: root, limited to switching users (SETUID, SETGID), handing the app's socket folder over and back
+# (CHOWN) and signalling the processes it started (KILL); no DAC override: root reads what others may read
+CapabilityBoundingSet=${SEPARATED_CAPABILITIES}
 ExecStart=${systemdWord(unit.nodePath)} ${systemdWord(unit.entryAbs)} serve
 WorkingDirectory=${unit.projectDir.replaceAll('%', '%%')}
 Environment=CSPM_CLIENT_HOME=/opt/CA/cspm
 ReadWritePaths=-/opt/CA/cspm
+# systemctl reload: SIGHUP to the root half, which passes it to the serving half (vault again, keystore swapped)
+ExecReload=/bin/kill -HUP $MAINPID
 # exit 2 usage/config, 3 integrity, 4 vault, 5 keystore, 7 input do not heal by restarting (docs/errors.md)
 Restart=on-failure
 RestartPreventExitStatus=2 3 4 5 7
 # SIGTERM to keygate's root half only: it drains the serving half, then stops the app; then SIGKILL to all
 KillMode=mixed
 TimeoutStopSec=30
-# the backend's socket folders are made inside it (root's 0711, in it the app's 2710 for keygate's group)
+# the backend's socket folders are made inside it (root's 0711, in it the app's 0710 for keygate's group)
 RuntimeDirectory=${facts.name}
 RuntimeDirectoryMode=0711
 # signed releases: the host's floor (keygate pin --state-file /var/lib/keygate/<project>.version), root's,
@@ -270,16 +298,7 @@ StateDirectoryMode=0755
 # other users' processes are invisible in /proc (the app cannot even list keygate's)
 ProtectProc=invisible
 ProcSubset=pid
-ProtectSystem=strict
-ProtectHome=read-only
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-UMask=0077
+${HARDENING}
 
 [Install]
 WantedBy=multi-user.target

@@ -132,14 +132,18 @@ export function entryPackageJsons(entry: string): string[] {
   return out;
 }
 
-/** Ownership of what cannot be hashed (src/gate/trust-anchors.ts): refuse, or warn loudly in the dev demo. */
-export function checkTrustAnchors(ctx: Context, config: Config, base: string): void {
+/**
+ * Ownership of what cannot be hashed (src/gate/trust-anchors.ts): refuse, or warn loudly in the dev demo.
+ * `vaultClient: false`: the root half of privilege separation, which never runs the vault client; the serving
+ * half checks it as the user that runs it (root without DAC override may not even reach its folder).
+ */
+export function checkTrustAnchors(ctx: Context, config: Config, base: string, which: { vaultClient?: boolean } = {}): void {
   const { io, log } = ctx;
   const anchors = [
     { what: 'the node executable', path: io.nodePath },
     { what: 'the main entry', path: io.entry },
     ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
-    { what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) },
+    ...(which.vaultClient === false ? [] : [{ what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) }]),
   ];
   const problems = process.platform === 'win32' ? findWindowsAnchorProblems(anchors) : findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
   if (problems.length === 0) return;

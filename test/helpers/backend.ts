@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { spawnSync } from 'node:child_process';
+import { findSymlinkedFolders, symlinkLines } from '../../src/adapters/symlinked-folders.js';
 import { ROOT, demoProject, tempDir, type DemoProject, type Served } from './project.js';
 
 /** Debian's python3: the one python3-flask and gunicorn are installed for. */
@@ -34,7 +35,9 @@ export interface BackendProject extends DemoProject {
 export type BackendKind = 'flask' | 'express' | 'plain';
 
 /** The Python folders a Flask/gunicorn app loads from (stdlib, Debian's site-packages), listed whole. */
-const PYTHON_TEMPLATE = '${BACKEND}\n/usr/lib/python3.11\n/usr/lib/python3/dist-packages\n';
+const PYTHON_FOLDERS = ['/usr/lib/python3.11', '/usr/lib/python3/dist-packages'];
+/** With the lines init --python writes for symlinked folders in them (python3-babel's locale-data on a stock host). */
+const PYTHON_TEMPLATE = ['${BACKEND}', ...PYTHON_FOLDERS, ...symlinkLines(findSymlinkedFolders(PYTHON_FOLDERS.filter((d) => existsSync(d))).folders)].join('\n') + '\n';
 
 /** Installs Express 5 into dir/node_modules from the npm cache (the repo's devDependency keeps it warm). */
 function installExpress(dir: string): void {
