@@ -1,27 +1,34 @@
-// doctor: would a production start pass? Config, pin, trust anchors, vault client, backend program, certificate
-// expiry, each one line with its fix. It never asks the vault and never opens the keystore
-// (that needs the password): the certificate is read from the .crt beside it, or doctor says it cannot check.
+// doctor: would a production start pass? It answers from that start's point of view: it verifies what serve
+// verifies (naming a changed file, with verify's fix: restore first), judges the trust anchors and the users as
+// production does ("warn" and the dev emulator are problems there), and tries every file a start reads as the user
+// that reads it (server.user, the unit's User=, or --user; as root in a child under that uid). A config with a
+// problem is that one problem and the other checks wait: they never guess with defaults. It never asks the vault
+// and never opens the keystore (that needs the password): the certificate is read from the .crt beside it.
 // Exit 0 when every check passes, 3 when any would stop a production start (docs/errors.md).
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, isKeygateError, describeCause } from '../errors.js';
-import type { Handler } from '../context.js';
+import type { Context, Handler } from '../context.js';
 import { validateConfig, DEFAULT_CONFIG, type Config } from '../core/config.js';
 import { vaultClientPath } from '../core/vault-client.js';
 import { parseManifest } from '../core/manifest.js';
-import { checkPin, readPin } from '../gate/integrity.js';
+import { assertVerifiedConfig, integrityError, readPin, verifyTree, type IntegrityPaths } from '../gate/integrity.js';
+import { envelopePath, trustPath, type ReleaseInfo } from '../gate/release.js';
 import { entryPackageJsons, findAnchorProblems } from '../gate/trust-anchors.js';
+import { resolveIdentity, separationIdentities } from '../backend/identity.js';
+import { probeAsUser, type AsUser, type Denied, type Probe } from '../adapters/read-as-user.js';
 import { readWhole } from '../adapters/files.js';
-import { CONFIG_FILE, renderHint } from '../project.js';
+import { CONFIG_FILE, renderHint, shellWord } from '../project.js';
 import { EXIT_EPILOGUE, INTEGRITY_FLAGS, envFrom, pathsFrom, withFlags, type Choose } from './common.js';
 
 export interface DoctorCheck {
-  readonly check: 'config' | 'pin' | 'anchors' | 'vault-client' | 'backend' | 'certificate';
-  /** ok; problem: a production start would stop; unknown: doctor cannot tell (says why). */
-  readonly status: 'ok' | 'problem' | 'unknown';
+  readonly check: 'config' | 'pin' | 'users' | 'anchors' | 'vault-client' | 'access' | 'backend' | 'certificate';
+  /** ok; problem: a production start would stop (or run unsafely); unknown: doctor cannot tell (says why); skipped: an earlier problem first. */
+  readonly status: 'ok' | 'problem' | 'unknown' | 'skipped';
   readonly detail: string;
   readonly fix?: string;
 }
@@ -29,17 +36,22 @@ export interface DoctorCheck {
 /** Days a certificate may have left before doctor says so (not a problem: the start warns too). */
 const EXPIRY_WARN_DAYS = 30;
 
+/** The line the dev A2A emulator (dev/cspm) carries at its top: how doctor knows it when it sits where PAM's client goes. */
+const EMULATOR_MARK = 'keygate A2A EMULATOR';
+
 const doctor: Handler = async (ctx, args) => {
   const paths = pathsFrom(ctx, args); // a config that is not JSON stops here, as for every command (CONFIG_INVALID)
   const base = dirname(paths.template);
   const checks: DoctorCheck[] = [];
   const fix = (hint: string | undefined) => (hint ? renderHint(hint, ctx.invocation ?? 'keygate') : undefined);
 
-  let config: Config = DEFAULT_CONFIG;
+  // The config as serve reads it. No file is every default (serve's rule too); a file with a problem is that one
+  // problem, and every other check waits for it: guessing with defaults would send the user after the wrong files.
+  let config: Config | undefined = DEFAULT_CONFIG;
   const configFile = resolve(base, CONFIG_FILE);
   if (existsSync(configFile)) {
     const result = validateConfig(JSON.parse(readWhole(configFile).toString('utf8')));
-    if (result.ok) config = result.config;
+    config = result.ok ? result.config : undefined;
     checks.push(
       result.ok
         ? { check: 'config', status: 'ok', detail: `${CONFIG_FILE} is valid` }
@@ -47,39 +59,11 @@ const doctor: Handler = async (ctx, args) => {
     );
   } else checks.push({ check: 'config', status: 'ok', detail: `no ${CONFIG_FILE}: every default` });
 
-  try {
-    const r = await checkPin(paths, readPin(paths.entry), envFrom(ctx, args, 'doctor'));
-    checks.push({ check: 'pin', status: 'ok', detail: `current: ${paths.entry} pins ${r.regenerated}` });
-  } catch (err) {
-    if (!isKeygateError(err)) throw err;
-    checks.push({ check: 'pin', status: 'problem', detail: `${err.code}: ${err.message.split('\n')[0]}`, ...(err.hint ? { fix: err.hint } : {}) });
-  }
-
-  const client = vaultClientPath(config.vault, base, ctx.io.env);
-  const anchors = [
-    { what: 'the node executable', path: ctx.io.nodePath },
-    { what: 'the main entry', path: paths.entry },
-    ...entryPackageJsons(paths.entry).map((path) => ({ what: "the entry's package.json", path })),
-    { what: 'the vault client', path: client },
-  ];
-  if (process.platform === 'win32') checks.push({ check: 'anchors', status: 'unknown', detail: 'not checked on Windows by doctor: serve checks the ACLs at start' });
-  else {
-    const problems = findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
-    checks.push(
-      problems.length === 0
-        ? { check: 'anchors', status: 'ok', detail: `${anchors.length} trust anchors owned by root (or trust.owners), not writable by others` }
-        : {
-            check: 'anchors',
-            status: 'problem',
-            detail: `${problems.join('; ')}${config.trust.anchors === 'warn' ? ' (trust.anchors is "warn": a dev start only warns, production refuses)' : ''}`,
-            fix: "chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user's uid in trust.owners",
-          },
-    );
-  }
-
-  checks.push(vaultClientCheck(client, config));
-  if (config.server.backend) checks.push(backendCheck(config, ctx.io.nodePath, paths.manifest));
-  checks.push(certificateCheck(resolve(base, config.keystore.path)));
+  if (config === undefined) {
+    for (const check of ['pin', 'users', 'anchors', 'vault-client', 'access', 'certificate'] as const) {
+      checks.push({ check, status: 'skipped', detail: `skipped until ${CONFIG_FILE} is fixed (it decides what a start reads)` });
+    }
+  } else await runChecks(ctx, args, config, paths, checks);
   for (const [i, c] of checks.entries()) if (c.fix) checks[i] = { ...c, fix: fix(c.fix) }; // as this user runs keygate
 
   const problems = checks.filter((c) => c.status === 'problem').length;
@@ -91,15 +75,171 @@ const doctor: Handler = async (ctx, args) => {
     ctx.log.info('doctor: a production start would pass these checks (the vault was not asked)');
     return EXIT.OK;
   }
-  ctx.log.error(`doctor: ${problems} problem${problems > 1 ? 's' : ''} would stop a production start`);
+  const skipped = checks.filter((c) => c.status === 'skipped').length;
+  ctx.log.error(`doctor: ${problems} problem${problems > 1 ? 's' : ''} would stop a production start${skipped ? ` (${skipped} checks skipped until it is fixed)` : ''}`);
   return 3;
 };
+
+/** Every check after the config: what serve verifies and reads, as the user that reads it in production. */
+async function runChecks(ctx: Context, args: Record<string, unknown>, config: Config, paths: IntegrityPaths, checks: DoctorCheck[]): Promise<void> {
+  const base = dirname(paths.template);
+  const { check: pin, manifest, release } = await pinCheck(ctx, args, paths);
+  checks.push(pin);
+
+  const serving = servingUser(ctx, args, config, paths);
+  if (serving.check) checks.push(serving.check);
+
+  const client = vaultClientPath(config.vault, base, ctx.io.env);
+  checks.push(anchorsCheck(ctx, config, paths, client, serving.user?.uid));
+  checks.push(vaultClientCheck(client, config));
+
+  if (serving.user) {
+    const keystore = resolve(base, config.keystore.path);
+    const read = [paths.entry, paths.template, paths.manifest, ...(existsSync(resolve(base, CONFIG_FILE)) ? [resolve(base, CONFIG_FILE)] : []), keystore];
+    const trust = trustPath(paths.template);
+    if (existsSync(trust)) read.push(trust, envelopePath(paths.manifest));
+    if (release?.stateFile && existsSync(release.stateFile)) read.push(release.stateFile);
+    for (const p of manifest?.keys() ?? []) read.push(resolve(base, p)); // every file serve hashes
+    checks.push(accessCheck(serving.user, { read: [...new Set(read)], run: [ctx.io.nodePath, client] }, ctx.io.nodePath, { keystore, adminKey: config.admin ? resolve(base, config.admin.serverKey) : undefined }));
+  } else checks.push({ check: 'access', status: 'skipped', detail: `skipped: ${serving.why}` });
+
+  if (config.server.backend) checks.push(backendCheck(config, ctx.io.nodePath, paths.manifest));
+  checks.push(certificateCheck(resolve(base, config.keystore.path)));
+}
+
+/**
+ * What serve verifies: the manifest against the pin (or a signed release), every file against the manifest, new
+ * files, the config listed. Named as verify names them, with verify's fix: restore first, re-pin only if intended.
+ */
+async function pinCheck(ctx: Context, args: Record<string, unknown>, paths: IntegrityPaths): Promise<{ check: DoctorCheck; manifest?: ReadonlyMap<string, string>; release?: ReleaseInfo }> {
+  let manifest: ReadonlyMap<string, string> | undefined;
+  try {
+    const report = await verifyTree(paths, readPin(paths.entry), envFrom(ctx, args, 'doctor'));
+    manifest = report.manifest;
+    if (!report.ok) throw integrityError(report);
+    assertVerifiedConfig(paths, report.manifest);
+    const detail = report.release
+      ? `current: ${paths.entry} pins the release keys; release ${report.release.payload.version} signs ${report.manifestSha256}`
+      : `current: ${paths.entry} pins ${report.manifestSha256}`;
+    return { check: { check: 'pin', status: 'ok', detail }, manifest, ...(report.release ? { release: report.release } : {}) };
+  } catch (err) {
+    if (!isKeygateError(err)) throw err;
+    // the rows under the first line, one per file: "changed: app.js"
+    const [first, ...rows] = err.message.split('\n');
+    const detail = [`${err.code}: ${first}`, ...rows.map((r) => r.trim().replace(/^(\w+):\s+/, '$1: '))].join('; ');
+    if (!manifest) manifest = manifestOnDisk(paths.manifest);
+    return { check: { check: 'pin', status: 'problem', detail, ...(err.hint ? { fix: err.hint } : {}) }, manifest };
+  }
+}
+
+function manifestOnDisk(file: string): ReadonlyMap<string, string> | undefined {
+  try {
+    return parseManifest(readWhole(file));
+  } catch {
+    return undefined; // the pin check says why
+  }
+}
+
+interface ServingUser extends AsUser {
+  /** As the user wrote it, for messages and fix lines. */
+  readonly name: string;
+  /** Where doctor took it from. */
+  readonly source: string;
+}
+
+/**
+ * The user a production start reads as: with privilege separation server.user (the serving half verifies and
+ * reads the keystore); else --user, the User= of the unit keygate init wrote beside the entry, or the user
+ * doctor runs as. Unknown users are a problem here, with serve's own message and fix.
+ */
+function servingUser(ctx: Context, args: Record<string, unknown>, config: Config, paths: IntegrityPaths): { user?: ServingUser; check?: DoctorCheck; why: string } {
+  const backend = config.server.backend;
+  if (backend?.user !== undefined) {
+    try {
+      const ids = separationIdentities(config.server, backend);
+      const check: DoctorCheck = { check: 'users', status: 'ok', detail: `server.user ${ids.server.name} (uid ${ids.server.uid}) serves and asks the vault; server.backend.user ${ids.backend.name} (uid ${ids.backend.uid}) runs the app` };
+      return { user: { ...ids.server, source: 'server.user' }, check, why: '' };
+    } catch (err) {
+      if (!isKeygateError(err)) throw err;
+      return { check: { check: 'users', status: 'problem', detail: `${err.code}: ${err.message}`, ...(err.hint ? { fix: err.hint } : {}) }, why: 'server.user or server.backend.user is not usable (users)' };
+    }
+  }
+  const named = args['user'] as string | undefined;
+  const unit = named === undefined ? unitUser(paths.entry) : undefined;
+  const wanted = named ?? unit?.user;
+  if (wanted === undefined) {
+    const uid = process.getuid?.() ?? 0;
+    const name = safeUserName() ?? String(uid);
+    return { user: { uid, gid: process.getgid?.() ?? 0, hasPasswdEntry: true, name, source: 'the user doctor runs as; --user names another' }, why: '' };
+  }
+  const source = named !== undefined ? '--user' : `User= in ${unit!.file}`;
+  if (wanted === 'root' || wanted === '0') return { user: { uid: 0, gid: 0, hasPasswdEntry: true, name: 'root', source }, why: '' };
+  try {
+    const id = resolveIdentity(wanted, undefined, 'server');
+    return { user: { ...id, source }, why: '' };
+  } catch (err) {
+    if (!isKeygateError(err)) throw err;
+    const detail = `${err.code}: failed to find the user ${wanted} (${source}): ${err.message.replace(/^.*?: /, '')}`;
+    return { check: { check: 'users', status: 'problem', detail, ...(err.hint ? { fix: err.hint } : {}) }, why: `the user ${wanted} is unknown (users)` };
+  }
+}
+
+/** The User= line of the unit keygate init wrote beside the entry (`<name>.service`), if there is one. */
+function unitUser(entry: string): { user: string; file: string } | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(entry)).filter((n) => n.endsWith('.service')).sort();
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    const file = join(dirname(entry), n);
+    try {
+      const m = /^User=(\S+)\s*$/m.exec(readWhole(file).toString('utf8'));
+      if (m) return { user: m[1]!, file };
+    } catch {
+      // unreadable unit: doctor falls back to its own user and says so
+    }
+  }
+  return undefined;
+}
+
+function safeUserName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ownership of what runs before the gate or receives the password, judged for the serving user (a file that user
+ * owns is one it could change). trust.anchors "warn" is itself a problem: production must refuse.
+ */
+function anchorsCheck(ctx: Context, config: Config, paths: IntegrityPaths, client: string, servingUid: number | undefined): DoctorCheck {
+  const anchors = [
+    { what: 'the node executable', path: ctx.io.nodePath },
+    { what: 'the main entry', path: paths.entry },
+    ...entryPackageJsons(paths.entry).map((path) => ({ what: "the entry's package.json", path })),
+    // a vault client that is not there is the vault-client check's finding: chown cannot fix it
+    ...(existsSync(client) ? [{ what: 'the vault client', path: client }] : []),
+  ];
+  if (process.platform === 'win32') return { check: 'anchors', status: 'unknown', detail: 'not checked on Windows by doctor: serve checks the ACLs at start' };
+  const problems = findAnchorProblems(anchors, { uid: servingUid ?? process.getuid?.() ?? 0, trustedUids: config.trust.owners });
+  const warn = config.trust.anchors === 'warn';
+  const fixes = [
+    ...(problems.length ? ["chown root:root <file and each folder above it> && chmod go-w <same>, or name the deploy user's uid in trust.owners"] : []),
+    ...(warn ? ['set trust.anchors to "refuse" in keygate.config.json (refuse is the default: or remove the setting), then keygate generate-filelist && keygate pin and register the new entry hash in the vault'] : []),
+  ];
+  if (fixes.length === 0) return { check: 'anchors', status: 'ok', detail: `${anchors.length} trust anchors owned by root (or trust.owners), not writable by others; trust.anchors is "refuse"` };
+  const details = [...problems, ...(warn ? ['trust.anchors is "warn": a start only warns about unprotected trust anchors, where production must refuse'] : [])];
+  return { check: 'anchors', status: 'problem', detail: details.join('; '), fix: fixes.join('; and ') };
+}
 
 function vaultClientCheck(client: string, config: Config): DoctorCheck {
   try {
     if (!statSync(client).isFile()) throw new Error('not a regular file');
     accessSync(client, constants.X_OK);
-    return { check: 'vault-client', status: 'ok', detail: `${client} is present and executable` };
   } catch (err) {
     return {
       check: 'vault-client',
@@ -107,6 +247,86 @@ function vaultClientCheck(client: string, config: Config): DoctorCheck {
       detail: `${client}: ${describeCause(err)}`,
       fix: config.vault.provider === 'cspm' ? 'install PAM\'s A2A client there, or export CSPM_CLIENT_HOME=<its folder> (or set vault.clientPath)' : 'fix vault.command[0]',
     };
+  }
+  if (isEmulator(client)) {
+    return {
+      check: 'vault-client',
+      status: 'problem',
+      detail: `${client} is keygate's dev A2A emulator, not a vault: it keeps the keystore password in a plain-text file beside it`,
+      fix: 'install PAM\'s A2A client and point vault.clientPath at it (or remove vault.clientPath and set CSPM_CLIENT_HOME), then keygate generate-filelist && keygate pin and register the entry hash in PAM (docs/pam-setup.md)',
+    };
+  }
+  return { check: 'vault-client', status: 'ok', detail: `${client} is present and executable` };
+}
+
+/** The dev emulator announces itself in its first lines (dev/cspm/cspmclient/bin64/cspmclient64). */
+function isEmulator(client: string): boolean {
+  try {
+    return readHead(realpathSync(client), 4096).includes(EMULATOR_MARK);
+  } catch {
+    return false; // unreadable here: the access check says whether the serving user can run it
+  }
+}
+
+function readHead(file: string, max: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    return buf.subarray(0, readSync(fd, buf, 0, max, 0)).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What the serving user must open: the entry, template, manifest, config, every listed file (serve hashes them
+ * all), the keystore, a release's files and state; and run: node and the vault client. Tried as that user.
+ */
+function accessCheck(user: ServingUser, job: Probe, nodePath: string, secrets: { keystore: string; adminKey?: string }): DoctorCheck {
+  const as = `${user.name} (uid ${user.uid}, ${user.source})`;
+  const r = probeAsUser(user, job, nodePath);
+  if (!r.ok) return { check: 'access', status: 'unknown', detail: `not checked as ${as}: ${r.why}`, fix: process.getuid?.() !== 0 ? 'run keygate doctor as root (it then tries each file as that user)' : undefined };
+  if (r.denied.length === 0) return { check: 'access', status: 'ok', detail: `${as} can read the ${job.read.length} files a start reads and run node and the vault client` };
+  const list = r.denied.map((d) => `${d.want === 'run' ? 'cannot run' : 'cannot read'} ${d.path}${d.blocker !== d.path ? ` (cannot enter ${d.blocker})` : ''} (${d.code})`);
+  const shown = list.length > 10 ? [...list.slice(0, 10), `and ${list.length - 10} more`] : list;
+  return { check: 'access', status: 'problem', detail: `as ${as}: ${shown.join('; ')}`, fix: accessFix(user, r.denied, secrets) };
+}
+
+/**
+ * Commands that give the serving user what a start needs, and no more: enter a folder (a+x, no listing), read a
+ * file that is no secret (a+r), own a secret (the keystore, the admin key: 0600 stays), run node or the client.
+ */
+function accessFix(user: ServingUser, denied: readonly Denied[], secrets: { keystore: string; adminKey?: string }): string {
+  const enter = new Set<string>();
+  const readable = new Set<string>();
+  const own = new Set<string>();
+  const runnable = new Set<string>();
+  for (const d of denied) {
+    if (d.blocker !== d.path) enter.add(d.blocker);
+    // the file itself too when its bits would deny it as well (not the user's, and not readable by others)
+    if (d.blocker === d.path || !fileOpenToOthers(d.path, user.uid, d.want)) {
+      if (d.want === 'run') runnable.add(d.path);
+      else if (d.path === secrets.keystore || d.path === secrets.adminKey) own.add(d.path);
+      else readable.add(d.path);
+    }
+  }
+  const words = (set: Set<string>) => [...set].map(shellWord).join(' ');
+  const cmds = [
+    ...(enter.size ? [`chmod a+x ${words(enter)}`] : []),
+    ...(readable.size ? [`chmod a+r ${words(readable)}`] : []),
+    ...(own.size ? [`chown ${shellWord(user.name)} ${words(own)}`] : []),
+    ...(runnable.size ? [`chmod a+rx ${words(runnable)}`] : []),
+  ];
+  return `${process.getuid?.() === 0 ? '' : 'as root: '}${cmds.join(' && ')}`;
+}
+
+function fileOpenToOthers(path: string, uid: number, want: 'read' | 'run'): boolean {
+  try {
+    const st = statSync(path);
+    const bit = want === 'run' ? 0o1 : 0o4;
+    return st.uid === uid ? (st.mode & (bit << 6)) !== 0 : (st.mode & bit) !== 0;
+  } catch {
+    return true;
   }
 }
 
@@ -152,11 +372,13 @@ export function certificateCheck(keystore: string, now = new Date()): DoctorChec
 export function doctorCommand(choose: Choose): CommandModule {
   return {
     command: 'doctor',
-    describe: 'would a production start pass? config, pin, trust anchors, vault client, backend program, certificate expiry (never asks the vault)',
+    describe: 'would a production start pass? config, pin and files, users, trust anchors, vault client, what the serving user can read, backend program, certificate expiry (never asks the vault)',
     builder: (y) =>
       withFlags(y, INTEGRITY_FLAGS)
         .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON on stdout' })
+        .option('user', { type: 'string', describe: "the user the service reads as, when not server.user (default: User= of the unit beside the entry, else the user running doctor); as root, doctor tries each file as that user" })
         .example('$0 doctor', 'one line per check, with the fix')
+        .example('$0 doctor --user shop-api', 'as root: can shop-api (the unit\'s User=) read what a start reads?')
         .example('$0 doctor --json', '{"ok": false, "checks": [...]}')
         .epilogue(`Exit codes: 0 every check passes, 2 usage or config not JSON, 3 a check would stop a production start (docs/errors.md)\n${EXIT_EPILOGUE}`),
     handler: choose(doctor),
