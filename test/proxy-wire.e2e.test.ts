@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import tls from 'node:tls';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,12 @@ const seen: Seen[] = [];
 /** Per path: how long the backend waits before answering (after reading the whole body). */
 const delays: Record<string, number> = {};
 const backend = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  if (req.url === '/stall-body') {
+    // Head and part of the body, then nothing (the connection stays open).
+    res.writeHead(200, { 'content-length': '10' });
+    res.write('abc');
+    return;
+  }
   const s: Seen = { line: `${req.method} ${req.url} HTTP/${req.httpVersion}`, headers: req.rawHeaders, bytes: 0, done: false };
   seen.push(s);
   req.on('data', (d: Buffer) => (s.bytes += d.length));
@@ -41,7 +48,7 @@ const backend = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
 const target = { host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port };
 
-const proxy = createProxy({ target: () => ({ ...target }), requestTimeoutMs: 400 });
+const proxy = createProxy({ target: () => ({ ...target }), requestTimeoutMs: 400, idleTimeoutMs: 400 });
 const server = await startHttpsServer({
   host: '127.0.0.1',
   port: 0,
@@ -49,6 +56,7 @@ const server = await startHttpsServer({
   handler: (req, res) => proxy.handle(req, res),
   onUpgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
   hsts: false,
+  clientBodyTimeoutMs: 400,
 });
 after(async () => {
   proxy.close();
@@ -92,4 +100,59 @@ test('HTTP/1.0 without Host goes upstream with the name the client reached (revi
   const noPath = await rawTls(server.port, CA, `GET https://localhost:${server.port}?q=2 HTTP/1.1\r\nHost: localhost:${server.port}\r\nConnection: close\r\n\r\n`);
   assert.match(noPath, /^HTTP\/1\.1 200 /, noPath);
   assert.deepEqual(lines(m), ['GET /abs/%2e%2e/x?q=1 HTTP/1.1', 'POST /abs/%2e%2e/x?q=1 HTTP/1.1', 'GET /?q=2 HTTP/1.1']);
+});
+
+/**
+ * Sends a request head, then its body in pieces at a steady pace (or up to a pause), over TLS; resolves with
+ * everything the server sent until it closed, and when that was.
+ */
+function slowUpload(path: string, pieces: number, size: number, everyMs: number, stopAfter = pieces): Promise<{ got: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    let got = '';
+    const s = tls.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: readFileSync(CA) }, () => {
+      s.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${pieces * size}\r\nConnection: close\r\n\r\n`);
+      let sent = 0;
+      const tick = setInterval(() => {
+        if (sent === stopAfter || s.destroyed) return clearInterval(tick);
+        s.write(Buffer.alloc(size, 'u'));
+        sent++;
+      }, everyMs);
+    });
+    const cap = setTimeout(() => s.destroy(), 10_000);
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(cap);
+      resolve({ got, ms: Date.now() - t0 });
+    });
+  });
+}
+
+test("a slow steady upload outlasting the response timeout passes: the head's time runs from the body's end (issue 29)", async () => {
+  // 24 pieces of 8 KiB, one per 80 ms: about 1.9 s, against requestTimeoutMs 400, idleTimeoutMs 400 and the
+  // listener's clientBodyTimeoutMs 400. Planted (the 504 timer started with the request, as before): 504 at 400 ms.
+  const n = seen.length;
+  const r = await slowUpload('/slow-upload', 24, 8192, 80);
+  assert.match(r.got, /^HTTP\/1\.1 200 [^]*POST \/slow-upload 196608\n$/, r.got.split('\r\n')[0]);
+  assert.ok(r.ms > 1500, `took ${r.ms} ms`);
+  assert.deepEqual(lines(n), ['POST /slow-upload HTTP/1.1']);
+  // The backend still has requestTimeoutMs for its head after the body's end.
+  delays['/slow-answer'] = 1000;
+  const late = await slowUpload('/slow-answer', 2, 100, 50);
+  assert.match(late.got, /^HTTP\/1\.1 504 /, late.got.split('\r\n')[0]);
+});
+
+test('a client that stops sending its body gets 408 after clientBodyTimeoutMs; a backend silent mid-body is cut after idleTimeoutMs', async () => {
+  // Planted (no watchRequestBody): no answer until the client gave up (10 s).
+  const stalled = await slowUpload('/stalled', 10, 100, 50, 3);
+  assert.match(stalled.got, /^HTTP\/1\.1 408 /, stalled.got.split('\r\n')[0]);
+  assert.ok(stalled.ms < 2000, `took ${stalled.ms} ms`);
+  // Both backend paths. Planted (no idle timer on the response): the client waited until its own 5 s limit.
+  for (const payload of ['GET /stall-body HTTP/1.1\r\nHost: localhost\r\n\r\n', 'POST /stall-body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx']) {
+    const t0 = Date.now();
+    const got = await rawTls(server.port, CA, payload);
+    assert.match(got, /^HTTP\/1\.1 200 [^]*\r\n\r\nabc$/, payload.split('\r\n')[0]);
+    assert.ok(Date.now() - t0 < 2000, `${payload.split(' ')[0]}: cut after ${Date.now() - t0} ms`);
+  }
 });

@@ -185,8 +185,18 @@ export function responseHeaders(raw: readonly string[], upgrade = false): string
 export interface ProxyOptions {
   /** Where the backend listens now; undefined while it is down (→ 502 at once, no connection attempt). */
   readonly target: () => BackendTarget | undefined;
-  /** Time the backend has to send response headers (→ 504). */
+  /**
+   * Time the backend has to send response headers, counted from the end of the request body as it left for the
+   * backend (→ 504): nginx's proxy_read_timeout for the head. A slow upload is not cut by it.
+   */
   readonly requestTimeoutMs: number;
+  /**
+   * Longest stretch with no byte moving on a backend exchange outside that wait: the backend not reading the
+   * request body (→ 504, nginx's proxy_send_timeout) or sending nothing in the middle of its response (the response
+   * is cut, proxy_read_timeout). Default IDLE_TIMEOUT_MS. A client that stops sending is the listener's
+   * (https-server.ts clientBodyTimeoutMs).
+   */
+  readonly idleTimeoutMs?: number;
   /** One call per finished request, when access logging is on. */
   readonly onAccess?: (entry: { method: string; path: string; status: number; ms: number; remote: string; bytes: number }) => void;
   readonly onError?: (message: string) => void;
@@ -254,6 +264,8 @@ const MAX_WAITING = 1_024;
 const MAX_TUNNELS = 1_024;
 /** A tunnel with no byte either way for this long is closed: nginx's proxy_read_timeout default. */
 const TUNNEL_IDLE_MS = 60_000;
+/** nginx's proxy_read_timeout and proxy_send_timeout default (ProxyOptions.idleTimeoutMs). */
+const IDLE_TIMEOUT_MS = 60_000;
 /** Idle time after which a pooled connection is not reused (the backend's Keep-Alive: timeout=N, less 1 s, wins). */
 const DEFAULT_IDLE_MS = 4_000;
 /** Methods safe to send again when a reused connection turns out closed before any answer byte (RFC 9110 §9.2.2). */
@@ -495,6 +507,38 @@ const enum Chunk {
   Trailer,
 }
 
+/**
+ * An inactivity timer: onIdle runs once nothing called touch() for ms while it runs. One timeout per exchange,
+ * re-armed lazily from the last touch (as nginx's event timers), so a byte costs a Date.now(), not a timer.
+ */
+class IdleTimer {
+  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {}
+  touch(): void {
+    this.last = Date.now();
+  }
+  start(): void {
+    this.last = Date.now();
+    this.timer ??= setTimeout(this.check, this.ms);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+  private readonly check = (): void => {
+    const left = this.last + this.ms - Date.now();
+    if (left > 0) this.timer = setTimeout(this.check, left);
+    else {
+      this.timer = undefined;
+      this.onIdle();
+    }
+  };
+}
+
 /** One bodiless request forwarded on a pooled connection, its answer streamed to res. */
 function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage, res: ServerResponse, target: BackendTarget, head: string): void {
   const method = req.method ?? 'GET';
@@ -510,6 +554,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
   let cs = Chunk.Size;
   let line = '';
   let crlf = 0;
+  let idle: IdleTimer | undefined; // while the response body streams
 
   const timer = setTimeout(() => {
     if (finished) return;
@@ -523,6 +568,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    idle?.stop();
     conn!.ex = undefined;
     conn!.socket.destroy();
     if (!res.headersSent) {
@@ -535,6 +581,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    idle?.stop();
     res.end();
     if (resp!.reusable && !leftover) pool.release(conn!, resp!.idleMs);
     else {
@@ -615,7 +662,10 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     onData(d) {
       if (finished) return;
       got = true;
-      if (resp) return body(d);
+      if (resp) {
+        idle?.touch();
+        return body(d);
+      }
       let buf = pending ? Buffer.concat([pending, d]) : d;
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
@@ -642,7 +692,12 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
           return fail(`invalid response header (${(err as Error).message})`);
         }
         if (parsed.body === 'length' && parsed.length === 0) return complete(buf.length > 0);
-        return body(buf);
+        body(buf);
+        if (!finished) {
+          idle = new IdleTimer(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => fail('no byte of the response body within the idle timeout'));
+          idle.start();
+        }
+        return;
       }
     },
     onEnd() {
@@ -689,6 +744,7 @@ function forwardBodiless(pool: Pool, options: ProxyOptions, req: IncomingMessage
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    idle?.stop();
     cancelWait();
     if (conn) {
       conn.ex = undefined;
@@ -783,30 +839,61 @@ export function createProxy(options: ProxyOptions): Proxy {
         return;
       }
       const preq = http.request({ ...target, agent, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
-      const timer = setTimeout(() => {
-        plain(res, 504, 'gateway timeout: the backend did not answer in time');
+      let answered = false;
+      let timer: NodeJS.Timeout | undefined;
+      // The head's time runs from the body's end as it left for the backend (nginx counts proxy_read_timeout
+      // from its last write): an upload slower than requestTimeoutMs is not cut while the backend reads it.
+      preq.once('finish', () => {
+        if (answered || res.writableEnded) return;
+        timer = setTimeout(() => {
+          idle.stop();
+          plain(res, 504, 'gateway timeout: the backend did not answer in time');
+          preq.destroy();
+        }, options.requestTimeoutMs);
+      });
+      const idle = new IdleTimer(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
+        if (!answered) {
+          if (preq.writableFinished) return; // the wait for the head: requestTimeoutMs's
+          // Not one byte moved: if keygate's write waits, the backend stopped reading (nginx's
+          // proxy_send_timeout); else the client stopped sending, which is the listener's (clientBodyTimeoutMs).
+          if (!preq.writableNeedDrain) return idle.start();
+          options.onError?.('backend request failed: the backend stopped reading the request body');
+          plain(res, 504, 'gateway timeout: the backend stopped reading the request body', { connection: 'close' });
+          preq.destroy();
+          return;
+        }
+        res.destroy(); // nothing from the backend mid-response (proxy_read_timeout): a cut body never looks complete
         preq.destroy();
-      }, options.requestTimeoutMs);
+      });
       let upstream: { busy: boolean } | undefined;
       preq.once('socket', (socket: net.Socket) => (upstream = watchAgentSocket(socket)));
       preq.on('response', (pres) => {
+        answered = true;
         clearTimeout(timer);
-        pres.once('end', () => upstream && (upstream.busy = false));
+        pres.once('end', () => {
+          idle.stop();
+          if (upstream) upstream.busy = false;
+        });
         if (res.headersSent || res.destroyed) {
+          idle.stop();
           pres.destroy();
           return;
         }
         try {
           sendHead(res, pres.statusCode ?? 502, pres.statusMessage, pres.rawHeaders);
         } catch {
+          idle.stop();
           pres.destroy();
           plain(res, 502, 'bad gateway: the backend sent an invalid header');
           return;
         }
+        idle.start();
+        pres.on('data', () => idle.touch());
         relay(pres, res);
       });
       preq.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        idle.stop();
         if (!res.headersSent) {
           options.onError?.(`backend request failed: ${err.code ?? err.message}`);
           plain(res, 502, 'bad gateway: the backend did not answer');
@@ -815,8 +902,12 @@ export function createProxy(options: ProxyOptions): Proxy {
       // The client went away mid-response: stop the backend's work too.
       res.once('close', () => {
         clearTimeout(timer);
+        idle.stop();
         if (!res.writableFinished) preq.destroy();
       });
+      idle.start();
+      req.on('data', () => idle.touch());
+      preq.on('drain', () => idle.touch());
       relay(req, preq);
     },
 

@@ -2,7 +2,7 @@
 
 import https from 'node:https';
 import { constants } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -35,6 +35,44 @@ function headersCut(req: IncomingMessage): boolean {
 
 const TOO_MANY_HEADERS = 'request header fields too large: more than 99 header lines\n';
 
+/**
+ * Longest pause in a request body the client sends: nginx's client_body_timeout default. There is no deadline on
+ * the whole request (Node's requestTimeout is off, as nginx has none): an upload slower than any fixed time
+ * passes while bytes keep coming. The headers have their own limit (headersTimeoutMs).
+ */
+export const CLIENT_BODY_TIMEOUT_MS = 60_000;
+
+/**
+ * Answers 408 (or cuts the response already started) when a request's body stops arriving for ms. A pause that
+ * is the reader's (the app or the backend not taking the bytes: the request's buffer holds unread data) is not
+ * the client's and does not count. Polls the socket's byte count, so the request stays in paused mode.
+ */
+function watchRequestBody(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  if (req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0') return;
+  const socket = req.socket;
+  let seen = socket.bytesRead;
+  let last = Date.now();
+  const step = Math.max(25, Math.floor(ms / 4));
+  const check = (): void => {
+    if (req.complete || socket.destroyed || res.writableEnded) return;
+    const now = Date.now();
+    if (socket.bytesRead !== seen || req.readableLength > 0) {
+      seen = socket.bytesRead;
+      last = now;
+    } else if (now - last >= ms) {
+      if (res.headersSent) socket.destroy();
+      else {
+        res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': BODY_TIMEOUT.length, connection: 'close' });
+        res.end(BODY_TIMEOUT);
+      }
+      return;
+    }
+    setTimeout(check, step).unref();
+  };
+  setTimeout(check, step).unref();
+}
+const BODY_TIMEOUT = 'request timeout: the request body stopped arriving\n';
+
 /** Two years, the preload list's minimum (hstspreload.org). */
 const HSTS = 'max-age=63072000';
 
@@ -64,6 +102,8 @@ export interface ServerOptions {
   readonly hsts: boolean;
   readonly onError?: (err: unknown) => void;
   readonly headersTimeoutMs?: number;
+  /** Longest pause in a request body before 408; default CLIENT_BODY_TIMEOUT_MS. */
+  readonly clientBodyTimeoutMs?: number;
   /** How long close() waits for open requests before cutting connections. */
   readonly shutdownTimeoutMs?: number;
   /** Client certificates (server.clientAuth): CA, CRLs, request/require. Part of every secure context. */
@@ -110,8 +150,10 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     {
       ...secureOptions(options.tls, options.clientTls),
       headersTimeout: options.headersTimeoutMs ?? 10_000, // slowloris: whole header block within 10 s
-      requestTimeout: 30_000,
-      // How often Node checks the two timeouts above; its default (30 s) would let a slowloris hold a socket
+      // No deadline on the whole request (Node's default would cut an upload slower than 5 min; keygate's
+      // earlier 30 s cut one slower than 30 s): bodies are held to CLIENT_BODY_TIMEOUT_MS between bytes instead.
+      requestTimeout: 0,
+      // How often Node checks headersTimeout; its default (30 s) would let a slowloris hold a socket
       // three times longer than headersTimeout says.
       connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,
@@ -125,6 +167,7 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
         res.end(TOO_MANY_HEADERS);
         return;
       }
+      watchRequestBody(req, res, options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS);
       const fail = (err: unknown): void => {
         options.onError?.(err);
         if (!res.headersSent) {
