@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign as signBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, curl, demoProject, keygate, serve, serveRefused, sha256, sha256File, tempDir, vaultCalls, type DemoProject } from './helpers/project.js';
 import { backendPid, backendProject, missingPeer, waitFor } from './helpers/backend.js';
@@ -418,4 +418,73 @@ test('release mode: each fix line signs a new release (--release-version, never 
   assert.equal(gone.code, 3, gone.stderr);
   assert.match(gone.stderr, /\[MANIFEST_UNREADABLE\]\n  fix: restore it with its \.sig from your release/);
   assert.doesNotMatch(gone.stderr, /main\.js pin\b/);
+});
+
+test('the host floor: accept writes nothing before a release verifies; an unsafe state file is replaced by the printed reset-floor fix with the floor the operator states, never the attacker\'s', { skip, timeout: 300_000 }, () => {
+  const keys = tempDir('kg-release-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'floor passphrase\n', { mode: 0o600 });
+  ok(keygen(keys, 'ci', pw), 'keygen');
+  const p = demoProject();
+  const lib = join(tempDir('kg-release-state-'), 'lib');
+  const state = join(lib, 'kg-shop.version');
+  ok(keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop', '--state-file', state]), 'pin');
+
+  // accept before any release exists: refused, and neither the floor nor its folder is created (newcomer F6)
+  const early = keygate(p.dir, ['release', 'accept']);
+  assert.equal(early.code, 3, early.stderr);
+  assert.match(early.stderr, /\[RELEASE_INVALID\]/);
+  assert.equal(existsSync(lib), false, 'a refused accept created the floor\'s folder or file');
+  ok(keygate(p.dir, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', '5']), 'sign 5');
+  ok(keygate(p.dir, ['release', 'accept']), 'accept 5');
+  assert.equal(readFileSync(state, 'utf8'), '5\n');
+
+  const nobody = 65534;
+  const fill = (fix: string) => printedFix(fix, / \(/, { '<version>': '5' });
+  const unsafe = (why: string): string => {
+    const r = keygate(p.dir, ['release', 'verify']);
+    assert.equal(r.code, 3, `${why}: ${r.stderr}`);
+    assert.match(r.stderr, /\[RELEASE_STATE_UNSAFE\]\n  fix: as root: node dist\/main\.js release reset-floor --at-least <version> \(the highest N in this host's "release N of … signed by" log lines/, why);
+    assert.doesNotMatch(r.stderr, /chown/, why);
+    return r.stderr;
+  };
+  const rootsFloor = (what: string): void => {
+    const st = lstatSync(state);
+    assert.ok(st.isFile() && st.uid === 0 && (st.mode & 0o777) === 0o644, `${what}: the floor is not root's 0644 file`);
+    assert.equal(readFileSync(state, 'utf8'), '5\n', `${what}: the floor is not the one the operator stated`);
+    ok(keygate(p.dir, ['release', 'verify']), `${what}: release verify after the fix`);
+  };
+
+  // The service user owns the state file and lowered it to 1: chown would keep the 1; the printed fix writes 5.
+  writeFileSync(state, '1\n');
+  chownSync(state, nobody, nobody);
+  ok(runFix(p.dir, fill(unsafe('a state file the service user owns'))), 'the RELEASE_STATE_UNSAFE fix as printed');
+  rootsFloor('owned by the service user');
+
+  // A link the service user owns, into its own folder: the link is removed, what it leads to is not touched.
+  const attacker = tempDir('kg-attacker-');
+  chownSync(attacker, nobody, nobody);
+  const theirs = join(attacker, 'floor');
+  writeFileSync(theirs, '1\n');
+  chownSync(theirs, nobody, nobody);
+  rmSync(state);
+  symlinkSync(theirs, state);
+  lchownSync(state, nobody, nobody);
+  ok(runFix(p.dir, fill(unsafe('a link the service user owns'))), 'the fix for a link');
+  rootsFloor('a link');
+  assert.equal(readFileSync(theirs, 'utf8'), '1\n', 'reset-floor followed the link');
+
+  // A sound floor is never lowered; a floor below minVersion is raised to it.
+  const lower = keygate(p.dir, ['release', 'reset-floor', '--at-least', '2']);
+  ok(lower, 'reset-floor --at-least 2 on a sound floor');
+  assert.equal(lower.stdout, '5\n');
+  rootsFloor('a sound floor');
+
+  // The folder itself the service user's: refused until root owns it (the fix says so, then reset-floor).
+  chownSync(lib, nobody, nobody);
+  const folder = keygate(p.dir, ['release', 'reset-floor', '--at-least', '5']);
+  assert.equal(folder.code, 3, folder.stderr);
+  assert.match(folder.stderr, new RegExp(`\\[RELEASE_STATE_UNSAFE\\]\\n  fix: as root: chown root:root ${lib} && chmod go-w ${lib}, then node dist/main\\.js release reset-floor --at-least 5$`, 'm'));
+  chownSync(lib, 0, 0);
+  rootsFloor('the folder given back to root');
 });

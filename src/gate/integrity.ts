@@ -48,6 +48,8 @@ export interface IntegrityEnv {
    * expires while the service runs must not stop it at the next backend restart (expiry guards the start).
    */
   readonly acceptedManifest?: string;
+  /** release accept: a host's floor that does not exist yet is not applied (minVersion is); accept creates it after. */
+  readonly releaseStateWhereItExists?: boolean;
 }
 
 /**
@@ -315,7 +317,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
         details: { expected: pin, actual: manifestSha256 },
       });
     }
-    release = verifyReleaseFiles(trust, paths.manifest, manifestSha256);
+    release = verifyReleaseFiles(trust, paths.manifest, manifestSha256, { stateWhereItExists: env.releaseStateWhereItExists === true });
   }
   const manifest = parseManifest(manifestBytes, basename(paths.manifest));
   const base = dirname(paths.template);

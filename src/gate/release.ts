@@ -140,6 +140,17 @@ export function stateChainProblem(path: string, stat: (p: string) => Stats = lst
 }
 
 /**
+ * What fixes a floor that cannot be trusted: root writes a new one from what the operator knows this host ran.
+ * Never chown: a file the service user could write holds the attacker's value, and chown would keep it.
+ */
+export const RESET_FLOOR_FIX = 'keygate release reset-floor --at-least <version> (the highest N in this host\'s "release N of … signed by" log lines; never the release on disk)';
+
+/** The fix for a state file at fault: root makes the folders root's alone when one of them is, then resets. */
+function unsafeStateFix(file: string, problem: StateChainProblem): string {
+  return problem.path === file ? `as root: ${RESET_FLOOR_FIX}` : `as root: ${problem.fix}, then ${RESET_FLOOR_FIX}`;
+}
+
+/**
  * The highest version this host accepted, from the state file. It and the folders above it must be root's and
  * writable by root only: a floor the service user could lower protects nothing (TUF's lesson: rollback
  * protection is only as good as where the last version is kept).
@@ -148,9 +159,9 @@ export function readStateFile(file: string): number {
   const fix = { hint: 'as root: keygate release accept (creates it from the release that verifies now)' };
   if (!fileExists(file)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it does not exist`, fix);
   const problem = stateChainProblem(file);
-  if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${problem.message}`, { hint: problem.fix });
-  const text = readRegularFile(file, 64, 'release state', { code: 'RELEASE_STATE_UNSAFE', ...fix }).toString('utf8').trim();
-  if (!/^[1-9]\d{0,15}$/.test(text)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it holds ${JSON.stringify(text.slice(0, 40))}, not a version`, fix);
+  if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to trust the release state ${file}: ${problem.message}`, { hint: unsafeStateFix(file, problem) });
+  const text = readRegularFile(file, 64, 'release state', { code: 'RELEASE_STATE_UNSAFE', hint: `as root: ${RESET_FLOOR_FIX}` }).toString('utf8').trim();
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to read the release state ${file}: it holds ${JSON.stringify(text.slice(0, 40))}, not a version`, { hint: `as root: ${RESET_FLOOR_FIX}` });
   return Number(text);
 }
 
