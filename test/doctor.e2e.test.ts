@@ -9,9 +9,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
+import { after } from 'node:test';
+import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, demoProject, keygate, run, vaultCalls, type DemoOptions } from './helpers/project.js';
+import { findAnchorProblems } from '../src/gate/trust-anchors.js';
 
 interface Check {
   check: string;
@@ -189,4 +191,39 @@ test('doctor as root with privilege separation: the keystore root:root 0600 is u
   assert.match(c['access']!.fix!, /^chown nobody \S+keygate-demo\.p12$/);
   assert.equal(run('sh', ['-c', c['access']!.fix!]).code, 0);
   assert.equal(doctorJson(p.dir).c['access']!.status, 'ok');
+});
+
+// A production-shaped project needs a sound node: the node running the tests must itself be root's.
+const nodeUnsound = findAnchorProblems([{ what: 'the node executable', path: process.execPath }], { uid: 0, trustedUids: [] })[0];
+const made: string[] = [];
+after(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+test('doctor passes (exit 0) on a production-shaped project: root-owned folder under /srv, "refuse", a vault client that is not the emulator, every file readable by the unit\'s user', { skip: needsRoot ?? (nodeUnsound && `the test's own node is not a sound anchor: ${nodeUnsound}`) }, () => {
+  const home = mkdtempSync('/srv/kg-doctor-');
+  chmodSync(home, 0o755);
+  made.push(home);
+  // where PAM's client would be: root's, and not the emulator (doctor never runs it)
+  const client = join(home, 'cspm/cspmclient/bin64/cspmclient64');
+  mkdirSync(join(home, 'cspm/cspmclient/bin64'), { recursive: true, mode: 0o755 });
+  writeFileSync(client, '#!/bin/sh\necho "stand-in for PAM\'s A2A client"\n', { mode: 0o755 });
+  const tmp = demoProject({ config: { trust: { anchors: 'refuse' }, vault: { clientPath: client } }, templateExtra: '${VAULT_CLIENT}\n' });
+  const dir = join(home, 'svc');
+  cpSync(tmp.dir, dir, { recursive: true });
+  assert.equal(keygate(dir, ['generate-filelist']).code, 0); // paths moved: generate and pin at the new place
+  assert.equal(keygate(dir, ['pin']).code, 0);
+  chownSync(join(dir, 'keystore/keygate-demo.p12'), 65534, 65534); // the serving user's, 0600
+  const ok = doctorJson(dir, ['--user', 'nobody']);
+  assert.deepEqual(ok.report.checks.filter((c) => c.status !== 'ok'), [], ok.stdout);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /doctor: a production start would pass these checks \(the vault was not asked\)/);
+  // the same project with the dev emulator and "warn" (a dev project copied to /srv): doctor says no
+  const dev = join(home, 'devcopy');
+  cpSync(dir, dev, { recursive: true });
+  chownSync(join(dev, 'keystore/keygate-demo.p12'), 65534, 65534); // a copy is root's again
+  writeFileSync(join(dev, 'keygate.config.json'), JSON.stringify({ vault: { clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64', alias: 'keygate-demo' }, keystore: { path: 'keystore/keygate-demo.p12' }, server: { port: 0, handler: 'app/request-handlers.cjs', staticDir: 'content' }, trust: { anchors: 'warn' } }));
+  assert.equal(keygate(dev, ['generate-filelist']).code, 0);
+  assert.equal(keygate(dev, ['pin']).code, 0);
+  const bad = doctorJson(dev, ['--user', 'nobody']);
+  assert.equal(bad.code, 3, bad.stderr);
+  assert.deepEqual(bad.report.checks.filter((c) => c.status === 'problem').map((c) => c.check), ['anchors', 'vault-client'], bad.stdout);
 });

@@ -64,8 +64,9 @@ function probe(job) {
 export type AsUserResult = { readonly ok: true; readonly denied: Denied[] } | { readonly ok: false; readonly why: string };
 
 /**
- * Tries every open and run of `job` as `user`: here when this process already runs as that uid, else (root only)
- * in a child under that uid. `{ok: false}` says why it could not be tried.
+ * Tries every open and run of `job` as `user`, in a child process: a plain one when this process already runs as
+ * that uid, else (root only) one under setpriv with that uid, gid and groups. `{ok: false}` says why it could not
+ * be tried.
  */
 export function probeAsUser(user: AsUser, job: Probe, nodePath: string): AsUserResult {
   const me = process.getuid?.();
