@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_ROOT, demoProject, keygate, run, vaultCalls, type DemoOptions } from './helpers/project.js';
+import { IS_ROOT, ROOT, demoProject, keygate, run, tempDir, vaultCalls, type DemoOptions } from './helpers/project.js';
 import { findAnchorProblems } from '../src/gate/trust-anchors.js';
 
 interface Check {
@@ -226,4 +226,27 @@ test('doctor passes (exit 0) on a production-shaped project: root-owned folder u
   const bad = doctorJson(dev, ['--user', 'nobody']);
   assert.equal(bad.code, 3, bad.stderr);
   assert.deepEqual(bad.report.checks.filter((c) => c.status === 'problem').map((c) => c.check), ['anchors', 'vault-client'], bad.stdout);
+});
+
+test('doctor as root in signed-release mode: the host floor (stateFile) the serving user cannot read is named; the pin line names the release', { skip: needsRoot }, () => {
+  const keys = tempDir('kg-doctor-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'doctor release passphrase\n', { mode: 0o600 });
+  const ok = (r: { code: number; stderr: string }, what: string) => assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+  ok(keygate(keys, ['release', 'keygen', '--out', 'ci', '--password-file', pw], { entry: join(ROOT, 'dist/main.js') }), 'keygen');
+  const p = demoProject({ config: separated, templateExtra: '${BACKEND}\n' });
+  chownSync(join(p.dir, 'keystore/keygate-demo.p12'), 65534, 65534);
+  const state = join(tempDir('kg-doctor-state-'), 'kg-shop.version');
+  ok(keygate(p.dir, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-shop', '--state-file', state]), 'pin --release-keys');
+  ok(keygate(p.dir, ['generate-filelist']), 'generate');
+  ok(keygate(p.dir, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', '1']), 'sign');
+  ok(keygate(p.dir, ['release', 'accept']), 'accept');
+  const before = doctorJson(p.dir).c;
+  assert.match(before['pin']!.detail, /^current: \S+dist\/main\.js pins the release keys; release 1 signs [0-9a-f]{64}$/);
+  assert.equal(before['access']!.status, 'ok', before['access']!.detail);
+  chmodSync(state, 0o600); // root's still (the floor stays safe), but server.user reads it at every start
+  const denied = doctorJson(p.dir).c['access']!;
+  assert.equal(denied.status, 'problem');
+  assert.match(denied.detail, new RegExp(`^as nobody \\(uid 65534, server\\.user\\): cannot read ${state} \\(EACCES\\)$`));
+  assert.equal(denied.fix, `chmod a+r ${state}`);
 });
