@@ -785,6 +785,14 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
   res.end(`${text}\n`);
 }
 
+/** A client connection's requests: the one being forwarded (busy) and those parsed behind it (pipelined). */
+interface Lane {
+  busy: boolean;
+  readonly queue: { readonly req: IncomingMessage; readonly res: ServerResponse }[];
+}
+const LANE = Symbol('keygate.proxy.lane');
+type LaneSocket = net.Socket & { [LANE]?: Lane };
+
 export function createProxy(options: ProxyOptions): Proxy {
   // Keep-alive to the backend: without it every request pays a connect (and gunicorn a fork-worker accept).
   // Uploads go through node:http's client; bodiless requests through keygate's own pool (forwardBodiless).
@@ -793,6 +801,125 @@ export function createProxy(options: ProxyOptions): Proxy {
   const maxTunnels = options.maxTunnels ?? MAX_TUNNELS;
   const tunnelIdleMs = options.tunnelIdleMs ?? TUNNEL_IDLE_MS;
   let tunnels = 0;
+
+  /** Forwards one request of a connection; when its answer is done (or abandoned), the next queued one. */
+  const take = (lane: Lane, req: IncomingMessage, res: ServerResponse): void => {
+    lane.busy = true;
+    res.once('close', () => {
+      lane.busy = false;
+      for (let next = lane.queue.shift(); next; next = lane.queue.shift()) {
+        if (next.req.socket.destroyed) {
+          lane.queue.length = 0;
+          return;
+        }
+        if (!next.res.destroyed) return take(lane, next.req, next.res);
+      }
+    });
+    forward(req, res);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const framing = requestFraming(req.headers, req.rawHeaders);
+    if (framing.kind === 'refuse') {
+      plain(res, framing.status, framing.message, { connection: 'close' });
+      return;
+    }
+    if (authorityMismatch(req.url ?? '/', req.headers.host)) {
+      plain(res, 400, 'bad request: the request target names another host than Host', { connection: 'close' });
+      return;
+    }
+    const target = options.target();
+    if (!target) {
+      plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
+      return;
+    }
+    const headers = forwardHeaders(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      localPort: req.socket.localPort ?? 0,
+      identity: options.clientHeaders?.(req),
+      framing,
+      defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
+    });
+    const path = originForm(req.url ?? '/');
+    // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
+    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) {
+      let head = `${req.method} ${path} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
+      return;
+    }
+    const preq = http.request({ ...target, agent, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    // The head's time runs from the body's end as it left for the backend (nginx counts proxy_read_timeout
+    // from its last write): an upload slower than requestTimeoutMs is not cut while the backend reads it.
+    preq.once('finish', () => {
+      if (answered || res.writableEnded) return;
+      timer = setTimeout(() => {
+        idle.stop();
+        plain(res, 504, 'gateway timeout: the backend did not answer in time');
+        preq.destroy();
+      }, options.requestTimeoutMs);
+    });
+    const idle = new IdleTimer(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
+      if (!answered) {
+        if (preq.writableFinished) return; // the wait for the head: requestTimeoutMs's
+        // Not one byte moved: if keygate's write waits, the backend stopped reading (nginx's
+        // proxy_send_timeout); else the client stopped sending, which is the listener's (clientBodyTimeoutMs).
+        if (!preq.writableNeedDrain) return idle.start();
+        options.onError?.('backend request failed: the backend stopped reading the request body');
+        plain(res, 504, 'gateway timeout: the backend stopped reading the request body', { connection: 'close' });
+        preq.destroy();
+        return;
+      }
+      res.destroy(); // nothing from the backend mid-response (proxy_read_timeout): a cut body never looks complete
+      preq.destroy();
+    });
+    let upstream: { busy: boolean } | undefined;
+    preq.once('socket', (socket: net.Socket) => (upstream = watchAgentSocket(socket)));
+    preq.on('response', (pres) => {
+      answered = true;
+      clearTimeout(timer);
+      pres.once('end', () => {
+        idle.stop();
+        if (upstream) upstream.busy = false;
+      });
+      if (res.headersSent || res.destroyed) {
+        idle.stop();
+        pres.destroy();
+        return;
+      }
+      try {
+        sendHead(res, pres.statusCode ?? 502, pres.statusMessage, pres.rawHeaders);
+      } catch {
+        idle.stop();
+        pres.destroy();
+        plain(res, 502, 'bad gateway: the backend sent an invalid header');
+        return;
+      }
+      idle.start();
+      pres.on('data', () => idle.touch());
+      relay(pres, res);
+    });
+    preq.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      idle.stop();
+      if (!res.headersSent) {
+        options.onError?.(`backend request failed: ${err.code ?? err.message}`);
+        plain(res, 502, 'bad gateway: the backend did not answer');
+      } else res.destroy();
+    });
+    // The client went away mid-response: stop the backend's work too.
+    res.once('close', () => {
+      clearTimeout(timer);
+      idle.stop();
+      if (!res.writableFinished) preq.destroy();
+    });
+    idle.start();
+    req.on('data', () => idle.touch());
+    preq.on('drain', () => idle.touch());
+    relay(req, preq);
+  };
 
   return {
     handle(req, res) {
@@ -809,106 +936,13 @@ export function createProxy(options: ProxyOptions): Proxy {
           });
         });
       }
-      const framing = requestFraming(req.headers, req.rawHeaders);
-      if (framing.kind === 'refuse') {
-        plain(res, framing.status, framing.message, { connection: 'close' });
-        return;
-      }
-      if (authorityMismatch(req.url ?? '/', req.headers.host)) {
-        plain(res, 400, 'bad request: the request target names another host than Host', { connection: 'close' });
-        return;
-      }
-      const target = options.target();
-      if (!target) {
-        plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
-        return;
-      }
-      const headers = forwardHeaders(req.rawHeaders, {
-        remoteAddress: req.socket.remoteAddress ?? '',
-        localPort: req.socket.localPort ?? 0,
-        identity: options.clientHeaders?.(req),
-        framing,
-        defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
-      });
-      const path = originForm(req.url ?? '/');
-      // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
-      if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) {
-        let head = `${req.method} ${path} HTTP/1.1\r\n`;
-        for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-        forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
-        return;
-      }
-      const preq = http.request({ ...target, agent, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
-      let answered = false;
-      let timer: NodeJS.Timeout | undefined;
-      // The head's time runs from the body's end as it left for the backend (nginx counts proxy_read_timeout
-      // from its last write): an upload slower than requestTimeoutMs is not cut while the backend reads it.
-      preq.once('finish', () => {
-        if (answered || res.writableEnded) return;
-        timer = setTimeout(() => {
-          idle.stop();
-          plain(res, 504, 'gateway timeout: the backend did not answer in time');
-          preq.destroy();
-        }, options.requestTimeoutMs);
-      });
-      const idle = new IdleTimer(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
-        if (!answered) {
-          if (preq.writableFinished) return; // the wait for the head: requestTimeoutMs's
-          // Not one byte moved: if keygate's write waits, the backend stopped reading (nginx's
-          // proxy_send_timeout); else the client stopped sending, which is the listener's (clientBodyTimeoutMs).
-          if (!preq.writableNeedDrain) return idle.start();
-          options.onError?.('backend request failed: the backend stopped reading the request body');
-          plain(res, 504, 'gateway timeout: the backend stopped reading the request body', { connection: 'close' });
-          preq.destroy();
-          return;
-        }
-        res.destroy(); // nothing from the backend mid-response (proxy_read_timeout): a cut body never looks complete
-        preq.destroy();
-      });
-      let upstream: { busy: boolean } | undefined;
-      preq.once('socket', (socket: net.Socket) => (upstream = watchAgentSocket(socket)));
-      preq.on('response', (pres) => {
-        answered = true;
-        clearTimeout(timer);
-        pres.once('end', () => {
-          idle.stop();
-          if (upstream) upstream.busy = false;
-        });
-        if (res.headersSent || res.destroyed) {
-          idle.stop();
-          pres.destroy();
-          return;
-        }
-        try {
-          sendHead(res, pres.statusCode ?? 502, pres.statusMessage, pres.rawHeaders);
-        } catch {
-          idle.stop();
-          pres.destroy();
-          plain(res, 502, 'bad gateway: the backend sent an invalid header');
-          return;
-        }
-        idle.start();
-        pres.on('data', () => idle.touch());
-        relay(pres, res);
-      });
-      preq.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        idle.stop();
-        if (!res.headersSent) {
-          options.onError?.(`backend request failed: ${err.code ?? err.message}`);
-          plain(res, 502, 'bad gateway: the backend did not answer');
-        } else res.destroy();
-      });
-      // The client went away mid-response: stop the backend's work too.
-      res.once('close', () => {
-        clearTimeout(timer);
-        idle.stop();
-        if (!res.writableFinished) preq.destroy();
-      });
-      idle.start();
-      req.on('data', () => idle.touch());
-      preq.on('drain', () => idle.touch());
-      relay(req, preq);
+      // Pipelining (RFC 9112 §9.3.2): Node's server hands over every request it has parsed, while the ones
+      // before it are still open. keygate forwards a connection's requests one at a time, as nginx and Apache
+      // do: each reaches the backend after the one before it was answered, so a non-safe request never runs
+      // before, or beside, the requests the client sent ahead of it, and the answers leave in order.
+      const lane = ((req.socket as LaneSocket)[LANE] ??= { busy: false, queue: [] });
+      if (lane.busy) lane.queue.push({ req, res });
+      else take(lane, req, res);
     },
 
     upgrade(req, socket, head) {
