@@ -26,8 +26,8 @@ interface Report {
   checks: Check[];
 }
 const byName = (r: Report): Record<string, Check> => Object.fromEntries(r.checks.map((c) => [c.check, c]));
-const doctorJson = (dir: string, args: string[] = [], uid?: number) => {
-  const r = keygate(dir, ['doctor', '--json', ...args], uid === undefined ? {} : { uid });
+const doctorJson = (dir: string, args: string[] = [], uid?: number, env?: Record<string, string>) => {
+  const r = keygate(dir, ['doctor', '--json', ...args], { ...(uid === undefined ? {} : { uid }), ...(env ? { env } : {}) });
   return { ...r, report: JSON.parse(r.stdout) as Report, c: byName(JSON.parse(r.stdout) as Report) };
 };
 /** Text lines `<status> <check> …` as a check → status table (the fix lines left out). */
@@ -117,6 +117,13 @@ test('doctor: the dev emulator as the vault client of a production config (trust
   assert.equal(m['vault-client']!.status, 'problem');
   assert.match(m['vault-client']!.detail, /^\/nonexistent\/cspmclient64: /);
   assert.doesNotMatch(m['anchors']!.detail, /vault client/);
+  // no clientPath and no CSPM_CLIENT_HOME: said so, not a Windows path to install into (newcomer F3, last row)
+  const r = demoProject({ config: { trust: { anchors: 'refuse' }, vault: { clientPath: undefined } } });
+  const unset = doctorJson(r.dir).c['vault-client']!;
+  assert.match(unset.detail, /^CSPM_CLIENT_HOME is not set and vault\.clientPath names no client/);
+  assert.match(unset.fix!, /^export CSPM_CLIENT_HOME=<the A2A client's folder> where keygate runs/);
+  const home = doctorJson(r.dir, [], undefined, { CSPM_CLIENT_HOME: '/opt/CA/cspm-none' }).c['vault-client']!;
+  assert.match(home.detail, /^\/opt\/CA\/cspm-none\/cspmclient\/bin64\/cspmclient64: /);
 });
 
 test('doctor: a backend program the manifest does not list is a problem with its fix', () => {

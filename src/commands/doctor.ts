@@ -91,7 +91,7 @@ async function runChecks(ctx: Context, args: Record<string, unknown>, config: Co
 
   const client = vaultClientPath(config.vault, base, ctx.io.env);
   checks.push(anchorsCheck(ctx, config, paths, client, serving.user?.uid));
-  checks.push(vaultClientCheck(client, config));
+  checks.push(vaultClientCheck(client, config, ctx.io.env));
 
   if (serving.user) {
     const keystore = resolve(base, config.keystore.path);
@@ -236,7 +236,16 @@ function anchorsCheck(ctx: Context, config: Config, paths: IntegrityPaths, clien
   return { check: 'anchors', status: 'problem', detail: details.join('; '), fix: fixes.join('; and ') };
 }
 
-function vaultClientCheck(client: string, config: Config): DoctorCheck {
+function vaultClientCheck(client: string, config: Config, env: Readonly<Record<string, string | undefined>>): DoctorCheck {
+  if (config.vault.provider === 'cspm' && !config.vault.clientPath && !env['CSPM_CLIENT_HOME'] && process.platform !== 'win32') {
+    // PAM's examples default the home to a Windows folder: on this host that path only confuses
+    return {
+      check: 'vault-client',
+      status: 'problem',
+      detail: `CSPM_CLIENT_HOME is not set and vault.clientPath names no client, so keygate would run ${client} (the default of PAM's Windows examples)`,
+      fix: 'export CSPM_CLIENT_HOME=<the A2A client\'s folder> where keygate runs (systemd: Environment=CSPM_CLIENT_HOME=<folder> in the unit), or set vault.clientPath',
+    };
+  }
   try {
     if (!statSync(client).isFile()) throw new Error('not a regular file');
     accessSync(client, constants.X_OK);
