@@ -198,6 +198,12 @@ test('doctor as root with privilege separation: the keystore root:root 0600 is u
   assert.match(c['access']!.fix!, /^chown nobody \S+keygate-demo\.p12$/);
   assert.equal(run('sh', ['-c', c['access']!.fix!]).code, 0);
   assert.equal(doctorJson(p.dir).c['access']!.status, 'ok');
+  // doctor run as a third user cannot try the files as server.user: it says so (unknown), and how to get an answer
+  const q = demoProject({ config: { server: { ...separated!['server'] as object, user: 'daemon', backend: { command: ['/bin/true'], user: 'nobody', listen: 'unix' } } }, templateExtra: '${BACKEND}\n' });
+  const other = doctorJson(q.dir, [], 65534).c['access']!;
+  assert.equal(other.status, 'unknown', other.detail);
+  assert.match(other.detail, /^not checked as daemon \(uid 1, server\.user\): doctor runs as uid 65534, and only root can try it as uid 1$/);
+  assert.equal(other.fix, 'run node dist/main.js doctor as root (it then tries each file as that user)');
 });
 
 // A production-shaped project needs a sound node: the node running the tests must itself be root's.
