@@ -195,6 +195,7 @@ test('k of n: a threshold of two needs two pinned keys; the single-hash pin stil
   assert.equal(sha256File(join(p.dir, 'dist/main.js')), entryBefore, 'a refused pin changed the entry');
   const plain = keygate(p.dir, ['pin', '--replace-trust-root']);
   ok(plain, 'plain pin');
+  assert.equal(existsSync(join(p.dir, 'keygate.trust.json')), false, 'the trust root the entry no longer pins was left beside the template');
   register(p, plain.stdout.trim());
   const again = await serve(p.dir);
   assert.doesNotMatch(again.stderr(), /gate=release/);
@@ -411,6 +412,21 @@ test('release mode: each fix line signs a new release (--release-version, never 
   } finally {
     await s.stop();
   }
+
+  // keygate.trust.json edited (a key added): PIN_MISMATCH says restore it, and pin still refuses to replace it.
+  const trustFile = join(p.dir, 'keygate.trust.json');
+  const trustBytes = readFileSync(trustFile);
+  writeFileSync(trustFile, trustBytes.toString('utf8').replace('"threshold"', '"$comment2": 0, "threshold"'));
+  const edited = keygate(p.dir, ['verify']);
+  assert.equal(edited.code, 3, edited.stderr);
+  assert.match(edited.stderr, /\[PIN_MISMATCH\]\n  fix: restore keygate\.trust\.json and the manifest from your release/);
+  const entryHash = sha256File(join(p.dir, 'dist/main.js'));
+  const pinOverEdited = keygate(p.dir, ['pin']);
+  assert.equal(pinOverEdited.code, 2, pinOverEdited.stderr);
+  assert.match(pinOverEdited.stderr, /keygate\.trust\.json says this project uses signed releases, but the entry does not pin it as it is now.*\[USAGE\]/);
+  assert.equal(sha256File(join(p.dir, 'dist/main.js')), entryHash, 'pin replaced the trust root');
+  writeFileSync(trustFile, trustBytes);
+  ok(keygate(p.dir, ['release', 'verify']), 'the trust root restored');
 
   // MANIFEST_UNREADABLE: the fix restores it with its .sig, and names no pin.
   rmSync(join(p.dir, 'filelist.sha256'));

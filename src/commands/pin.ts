@@ -1,11 +1,14 @@
 // pin: write the manifest's sha256 into the main entry, print the entry's new sha256 (what PAM registers).
 // With --release-keys it pins a release trust root instead (docs/releases.md): the entry then stays the same
-// across releases, and each release is accepted on its signatures.
+// across releases, and each release is accepted on its signatures. Without it, in a project with a trust root,
+// it refuses unless --replace-trust-root says to leave signed releases (a new PAM registration).
 
+import { rmSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 import type { Handler } from '../context.js';
+import { fileExists } from '../adapters/files.js';
 import { pinEntry, readPin } from '../gate/integrity.js';
-import { trustRootReplaceRefusal } from '../gate/release.js';
+import { trustPath, trustRootReplaceRefusal } from '../gate/release.js';
 import { INTEGRITY_FLAGS, type GateCommand, pathsFrom } from './common.js';
 
 const pin: Handler = async (ctx, args) => {
@@ -15,17 +18,23 @@ const pin: Handler = async (ctx, args) => {
     const { pinReleaseKeys } = await import('./release/pin-keys.js');
     return pinReleaseKeys(ctx, paths, args);
   }
+  const trustFile = trustPath(paths.template);
   if (!args['replace-trust-root']) {
     let current: string | undefined;
     try {
       current = readPin(paths.entry);
     } catch {
-      // an entry without a readable pin: pinEntry says what is wrong with it
+      // an entry without a readable pin: judged by the trust root beside the template alone
     }
-    const refusal = current === undefined ? undefined : trustRootReplaceRefusal(paths, current);
+    const refusal = trustRootReplaceRefusal(paths, current);
     if (refusal) throw refusal;
   }
   const result = pinEntry(paths);
+  if (args['replace-trust-root'] && fileExists(trustFile)) {
+    // The entry no longer pins it: left beside the template it would say signed releases where there are none.
+    rmSync(trustFile);
+    ctx.log.info(`removed ${trustFile}: signed releases end here; delete the old entry hash from the vault's registration`);
+  }
   ctx.log.info(`${result.changed ? 'pinned' : 'already pinned'} manifest ${result.manifestSha256} into ${paths.entry}; register the entry hash below in the vault`);
   ctx.io.stdout.write(`${result.entrySha256}\n`);
   return EXIT.OK;
@@ -42,7 +51,7 @@ export const pinGate: GateCommand = {
     project: { type: 'string', describe: 'with --release-keys (required): the deployment releases must name; staging and production need different names if one key signs both' },
     'min-version': { type: 'number', describe: 'with --release-keys: the lowest release version accepted (default 1; raise it to retire old releases)' },
     'state-file': { type: 'string', describe: 'with --release-keys: a root-owned file keeping the highest version this host accepted' },
-    'replace-trust-root': { type: 'boolean', describe: 'pin the manifest even though the entry pins a release trust root (leaves signed releases: PAM needs the new entry hash)' },
+    'replace-trust-root': { type: 'boolean', describe: 'pin the manifest even though the project uses signed releases: removes keygate.trust.json (PAM then needs the new entry hash)' },
   },
   examples: [
     ['$0 pin', 'pins filelist.sha256 into the entry (the running one, or entry in keygate.config.json)'],

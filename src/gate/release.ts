@@ -43,18 +43,27 @@ export function pinsTrustRoot(template: string, pin: string): boolean {
 }
 
 /**
- * The refusal before a manifest pin replaces a pinned trust root (`pin`; `init --dev --refresh` calls it too):
- * the entry's sha256 would change, so PAM would need a new registration, and every change after it another.
- * undefined when the entry pins no trust root. `--replace-trust-root` is the explicit way past it.
+ * The refusal before a manifest pin replaces a trust root (`pin`; `init --dev --refresh` calls it too): the
+ * entry's sha256 would change, so PAM would need a new registration, and every change after it another. A trust
+ * root beside the template means signed releases even when the entry does not pin it as it is now (someone edited
+ * it: the entry still pins the one it was). undefined when there is none; `pin --replace-trust-root` is the
+ * explicit way past it, and removes the file, so that what is beside the template is what the entry pins.
  */
-export function trustRootReplaceRefusal(paths: { readonly template: string; readonly entry: string }, pin: string): KeygateError | undefined {
-  if (!pinsTrustRoot(paths.template, pin)) return undefined;
+export function trustRootReplaceRefusal(paths: { readonly template: string; readonly entry: string }, pin: string | undefined): KeygateError | undefined {
+  const file = trustPath(paths.template);
+  if (!fileExists(file)) return undefined;
+  const leave = `to leave signed releases on purpose: keygate pin --replace-trust-root (removes ${basename(file)}), then register the new entry hash in the vault`;
+  if (pin !== undefined && pinsTrustRoot(paths.template, pin)) {
+    return new KeygateError(
+      'USAGE',
+      `refused to pin the manifest into ${paths.entry}: it pins the release trust root ${file}, and a manifest pin would change the entry's sha256, so PAM would need a new registration (and one for every change after it)`,
+      { hint: `a change is a new signed release: keygate generate-filelist && ${RELEASE_SIGN_FIX}; ${leave}` },
+    );
+  }
   return new KeygateError(
     'USAGE',
-    `refused to pin the manifest into ${paths.entry}: it pins the release trust root ${trustPath(paths.template)}, and a manifest pin would change the entry's sha256, so PAM would need a new registration (and one for every change after it)`,
-    {
-      hint: `a change is a new signed release: keygate generate-filelist && ${RELEASE_SIGN_FIX}; to leave signed releases on purpose: keygate pin --replace-trust-root, then register the new entry hash in the vault`,
-    },
+    `refused to pin the manifest into ${paths.entry}: ${file} says this project uses signed releases, but the entry does not pin it as it is now (changed since it was pinned?); a manifest pin would replace the trust root, so PAM would need a new registration`,
+    { hint: `restore ${basename(file)} from your repository (or pin it again: keygate pin --release-keys <keys> --project <name>); ${leave}` },
   );
 }
 
