@@ -55,3 +55,11 @@ test('a symlink on the path as written that another user owns is refused, wherev
   assert.equal(stateChainProblem(later, statWith({ [join(base, 'kg')]: { link: true, uid: 1000 } }))!.fix, `rm ${join(base, 'kg')} && install -d -m 0755 -o root ${join(base, 'kg')}`);
   assert.equal(stateChainProblem(file, statWith({ [base]: { uid: 1000, mode: 0o700 } }))!.fix, `chown root:root ${base} && chmod go-w ${base}`);
 });
+
+test('folderOnly: the folders a new state file would go in, as for a file not made yet; the file itself is not judged', () => {
+  assert.equal(stateChainProblem(file, statWith({ [file]: { uid: 64101, mode: 0o666 } }), { folderOnly: true }), undefined);
+  assert.equal(stateChainProblem(file, statWith({ [file]: { link: true, uid: 64101 } }), { folderOnly: true }), undefined);
+  assert.match(stateChainProblem(file, statWith({ [join(base, 'lib')]: { uid: 64101 } }), { folderOnly: true })!.message, /lib is owned by uid 64101/);
+  // a root-owned sticky folder holds root's file safely, so it passes as the folder of a new one too
+  assert.equal(stateChainProblem(join(dirname(base), 'shop.version'), statWith({ [dirname(base)]: { mode: 0o1777 } }), { folderOnly: true }), undefined);
+});

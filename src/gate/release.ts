@@ -108,10 +108,16 @@ export interface StateChainProblem {
   readonly fix: string;
 }
 
-export function stateChainProblem(path: string, stat: (p: string) => Stats = lstatSync): StateChainProblem | undefined {
+export function stateChainProblem(
+  path: string,
+  stat: (p: string) => Stats = lstatSync,
+  /** Only the folders above it, as for a file not made yet (reset-floor judges them before it removes the file). */
+  options: { folderOnly?: boolean } = {},
+): StateChainProblem | undefined {
+  const start = options.folderOnly ? dirname(path) : path;
   // The path as written first: a symlink on it that another user owns can be re-pointed after any check of
   // where it leads (one planted in /tmp before the state folder exists, for instance).
-  for (let p = path; ; p = dirname(p)) {
+  for (let p = start; ; p = dirname(p)) {
     let st: Stats | undefined;
     try {
       st = stat(p);
@@ -123,7 +129,7 @@ export function stateChainProblem(path: string, stat: (p: string) => Stats = lst
     }
     if (dirname(p) === p) break;
   }
-  let real = path;
+  let real = start;
   for (;;) {
     try {
       real = realpathSync(real);

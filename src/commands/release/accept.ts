@@ -30,7 +30,11 @@ const accept: Handler = async (ctx, a) => {
   // The folder chain is judged before root writes anything there, and again once its folders exist.
   const unsafe = (): void => {
     const problem = stateChainProblem(state);
-    if (problem) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to accept: the release state ${state} would not be root's alone: ${problem.message}`, { hint: 'put the state file in a folder only root can write (--state-file /var/lib/keygate/<project>.version), then keygate pin --release-keys again' });
+    if (problem) {
+      throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to accept: the release state ${state} would not be root's alone: ${problem.message}`, {
+        hint: `as root: ${problem.fix}, then keygate release accept; or name a folder only root can write: keygate pin --release-keys <keys> --project <name> --state-file /var/lib/keygate/<project>.version (a new registration)`,
+      });
+    }
   };
   const exists = fileExists(state);
   if (!exists) unsafe();

@@ -35,7 +35,7 @@ const resetFloor: Handler = async (ctx, a) => {
   const folder = dirname(state);
   // The folder must be root's alone first (and no link on the way that another user owns): a file written into
   // a folder someone else can write is no better than the one it replaces.
-  const folderProblem = stateChainProblem(folder);
+  const folderProblem = stateChainProblem(state, undefined, { folderOnly: true });
   if (folderProblem) {
     throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to reset the floor: ${folderProblem.message}`, {
       hint: `as root: ${folderProblem.fix}, then keygate release reset-floor --at-least ${atLeast}`,
@@ -59,7 +59,7 @@ const resetFloor: Handler = async (ctx, a) => {
     unlinkSync(state);
   } else {
     mkdirSync(folder, { recursive: true, mode: 0o755 });
-    const made = stateChainProblem(folder);
+    const made = stateChainProblem(state, undefined, { folderOnly: true });
     if (made) throw new KeygateError('RELEASE_STATE_UNSAFE', `failed to reset the floor: ${made.message}`, { hint: `as root: ${made.fix}, then keygate release reset-floor --at-least ${atLeast}` });
   }
   const floor = Math.max(atLeast, trust.root.minVersion, sound ?? 0);
