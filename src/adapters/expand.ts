@@ -23,6 +23,7 @@ export interface ExpandProblem {
   readonly kind: 'no-match' | 'symlink-folder' | 'dangling-symlink' | 'unreadable';
   readonly line: number;
   readonly source: string;
+  /** The path concerned; for 'no-match', the line as expanded (variables substituted). */
   readonly path?: string;
 }
 
@@ -101,7 +102,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
       const full = resolve(base, line.pattern);
       const kind = literalKind(full);
       if (kind === 'missing') {
-        if (!line.optional) problems.push({ kind: 'no-match', line: line.line, source: line.source });
+        if (!line.optional) problems.push({ kind: 'no-match', line: line.line, source: line.source, path: line.pattern });
       } else if (kind === 'file') {
         found.add(line.pattern);
       } else if (kind === 'unreadable') {
@@ -109,7 +110,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
       } else {
         walk(line.pattern, line);
         if (found.matched === before && problems.length === hadProblems && !line.optional) {
-          problems.push({ kind: 'no-match', line: line.line, source: line.source });
+          problems.push({ kind: 'no-match', line: line.line, source: line.source, path: line.pattern });
         }
       }
       continue;
@@ -130,7 +131,7 @@ export async function expandTemplate(lines: readonly TemplateLine[], options: Ex
       } else addFile(entry.path, d, line, base, found, problems);
     }
     if (found.matched === before && problems.length === hadProblems && !line.optional) {
-      problems.push({ kind: 'no-match', line: line.line, source: line.source });
+      problems.push({ kind: 'no-match', line: line.line, source: line.source, path: line.pattern });
     }
   }
 

@@ -3,7 +3,7 @@
 // against. Verification itself (verifyTree) is what stands between a start and the vault.
 
 import { statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
 import { parseTemplate, type TemplateLine } from '../core/template.js';
 import {
@@ -25,7 +25,8 @@ import { readRegularFile } from '../adapters/read-regular-file.js';
 import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.js';
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
-import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf } from '../project.js';
+import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf, shellWord } from '../project.js';
+import { folderTarget, symlinkLines } from '../adapters/symlinked-folders.js';
 import { describeJsonError, validateConfig, type Config } from '../core/config.js';
 import { RELEASE_SIGN_FIX, envelopePath, pinnedTrustRoot, pinsTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
 
@@ -114,7 +115,7 @@ function skipped(paths: IntegrityPaths): Set<string> {
 function problemText(p: ExpandProblem): string {
   switch (p.kind) {
     case 'no-match':
-      return `line ${p.line} (${p.source}) matches no file`;
+      return `line ${p.line} (${p.path !== undefined && p.path !== p.source ? `${p.source} = ${p.path}` : p.source}) matches no file`;
     case 'symlink-folder':
       return `line ${p.line} (${p.source}): ${p.path} is a symlinked folder, which keygate does not follow`;
     case 'dangling-symlink':
@@ -130,14 +131,47 @@ function throwProblems(problems: ExpandProblem[], paths: IntegrityPaths): never 
   const text = problems.map(problemText).join('; ');
   if (first.kind === 'no-match' && problems.every((p) => p.kind === 'no-match')) {
     throw new KeygateError('TEMPLATE_NO_MATCH', `failed to expand ${name}: ${text}`, {
-      hint: `fix the path, or mark the line optional with a leading '? ' (docs/template.md)`,
+      hint: noMatchFix(problems),
       details: { problems },
     });
   }
   throw new KeygateError('SYMLINK_REFUSED', `failed to expand ${name}: ${text}`, {
-    hint: `list the symlink's target folder explicitly, or exclude it with a '!' line (docs/template.md#symlinks)`,
+    hint: symlinkFix(problems, paths),
     details: { problems },
   });
+}
+
+/**
+ * What a line that matches nothing needs. A program keygate runs (${VAULT_CLIENT}, ${NODE}, ${BACKEND}) is never to
+ * be made optional: it must be there, where the config says. Another line: the path fixed, or marked optional.
+ */
+function noMatchFix(problems: readonly ExpandProblem[]): string {
+  const program = problems.find((p) => /\$\{(VAULT_CLIENT|NODE|BACKEND)\}/.test(p.source));
+  if (program?.source.includes('${VAULT_CLIENT}')) {
+    return `install the vault's A2A client at ${program.path ?? program.source}, or point CSPM_CLIENT_HOME (vault.clientPath) at where it is installed; for a rehearsal without PAM, the dev emulator stands there (docs/getting-started.md)`;
+  }
+  if (program) return `install ${program.path ?? program.source}, or fix the setting that names it (docs/template.md#variables)`;
+  const first = problems[0]!;
+  return `fix the path ${first.path ?? first.source} on line ${first.line}, or mark the line optional with a leading '? ' (docs/template.md)`;
+}
+
+/**
+ * The fix as the user types it: the lines that make the template expand, appended to it. A symlinked folder
+ * needs two (the link excluded, its target listed: listing the target alone leaves the link refused); a
+ * dangling link needs its exclusion. Relative paths stay relative, as the line that found them.
+ */
+function symlinkFix(problems: readonly ExpandProblem[], paths: IntegrityPaths): string {
+  const base = dirname(paths.template);
+  const lines: string[] = [];
+  for (const p of problems) {
+    if (p.path === undefined || (p.kind !== 'symlink-folder' && p.kind !== 'dangling-symlink')) continue;
+    const abs = resolve(base, p.path);
+    const target = p.kind === 'symlink-folder' ? folderTarget(abs) : undefined;
+    const shown = (t: string): string => (isAbsolute(p.path!) ? t : relative(base, t).startsWith('..') ? t : relative(base, t));
+    for (const l of target === undefined ? [`!${p.path}`] : symlinkLines([{ link: p.path, target: shown(target) }])) if (!lines.includes(l)) lines.push(l);
+  }
+  if (lines.length === 0) return `list the symlink's target folder and exclude the link with a '!' line (docs/template.md#symlinks)`;
+  return `printf '%s\\n' ${lines.map(shellWord).join(' ')} >> ${shellWord(paths.template)}   # the link excluded, its target listed (docs/template.md#symlinks)`;
 }
 
 export interface BuiltManifest {
@@ -177,7 +211,9 @@ export async function buildManifest(paths: IntegrityPaths, env: IntegrityEnv): P
 export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv): Promise<BuiltManifest> {
   const built = await buildManifest(paths, env);
   try {
-    writeAtomic(paths.manifest, built.bytes);
+    // 0644 whatever the umask: hashes, no secret, and read by the service user (a root shell's umask 077 must
+    // not make the next start fail with MANIFEST_UNREADABLE).
+    writeAtomic(paths.manifest, built.bytes, 0o644);
   } catch (err) {
     throw new KeygateError('MANIFEST_UNREADABLE', `failed to write manifest ${paths.manifest}: ${describeCause(err)}`, { cause: err });
   }
@@ -187,9 +223,19 @@ export async function generateFilelist(paths: IntegrityPaths, env: IntegrityEnv)
 /** Largest manifest accepted: ~400k files. A bigger file is damage or an attack, not a manifest. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
-/** Reads the manifest's bytes: a regular file of at most MAX_MANIFEST_BYTES, never more is read. */
+/**
+ * Reads the manifest's bytes: a regular file of at most MAX_MANIFEST_BYTES, never more is read. A manifest this
+ * user may not read (generate-filelist run under umask 077 before it wrote 0644) gets the chmod, not a re-pin.
+ */
 function readManifestBytes(paths: IntegrityPaths, hint: string): Buffer {
-  return readRegularFile(paths.manifest, MAX_MANIFEST_BYTES, 'manifest', { code: 'MANIFEST_UNREADABLE', tooBigCode: 'MANIFEST_MALFORMED', hint: hint || undefined });
+  try {
+    return readRegularFile(paths.manifest, MAX_MANIFEST_BYTES, 'manifest', { code: 'MANIFEST_UNREADABLE', tooBigCode: 'MANIFEST_MALFORMED', hint: hint || undefined });
+  } catch (err) {
+    if (err instanceof KeygateError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES') {
+      throw new KeygateError(err.code, err.message, { hint: `chmod 644 ${shellWord(paths.manifest)}   # it holds hashes, no secret; every user that runs keygate reads it`, cause: err.cause });
+    }
+    throw err;
+  }
 }
 
 function readEntry(entry: string): Buffer {
