@@ -185,7 +185,7 @@ test('separated: a backend that dies is restarted by the root half (verified aga
   }
 });
 
-test('separation refuses before the vault is asked: keygate not started as root, a user that does not exist', { skip }, () => {
+test('separation refuses before the vault is asked: keygate not started as root, a user that does not exist, trust.owners naming a separated user', { skip }, () => {
   const p = attackProject('gunicorn', true);
   const asServer = keygate(p.dir, ['serve'], { uid: SERVER_UID });
   assert.equal(asServer.code, 2, asServer.stderr);
@@ -202,6 +202,21 @@ test('separation refuses before the vault is asked: keygate not started as root,
   assert.match(unknown.stderr, /BACKEND_USER_INVALID/);
   assert.match(unknown.stderr, /kg-no-such-user/);
   assert.equal(vaultCalls(p).length, 0);
+
+  // trust.owners naming a separated user: root would run node and the entry that user may replace (review M1)
+  for (const uid of [SERVER_UID, BACKEND_UID]) {
+    const c = JSON.parse(readFileSync(join(p.dir, 'keygate.config.json'), 'utf8')) as { server: { backend: Record<string, unknown> }; trust?: Record<string, unknown> };
+    c.server.backend['user'] = String(BACKEND_UID);
+    c.trust = { ...(c.trust ?? {}), owners: [uid] };
+    writeFileSync(join(p.dir, 'keygate.config.json'), JSON.stringify(c, null, 2) + '\n');
+    assert.equal(keygate(p.dir, ['generate-filelist']).code, 0);
+    assert.equal(keygate(p.dir, ['pin']).code, 0);
+    const owners = keygate(p.dir, ['serve']);
+    assert.equal(owners.code, 2, owners.stderr);
+    assert.match(owners.stderr, new RegExp(`trust\\.owners holds uid ${uid}, which is server(\\.backend)?\\.user .* as good as root \\[CONFIG_INVALID\\]`));
+    assert.match(owners.stderr, new RegExp(`fix: remove ${uid} from trust\\.owners`));
+    assert.equal(vaultCalls(p).length, 0);
+  }
 });
 
 test('separated: a backend that points its socket at another server, and fills its folder, gets neither root nor the serving user to follow', { skip, timeout: 120_000 }, async () => {
