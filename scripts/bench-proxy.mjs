@@ -118,8 +118,9 @@ function negotiated(port) {
  * made by `keygate keystore create` with a random password (known here only so openssl can export the PEMs
  * the peers use), the manifest generated and pinned, the entry registered with the emulator.
  */
-export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
-  const dir = join(work, 'keygate');
+export function makeProject(work, node, distDir = join(ROOT, 'dist'), { separated = false } = {}) {
+  const name = separated ? 'keygate-separated' : 'keygate';
+  const dir = join(work, name);
   mkdirSync(join(dir, 'dist'), { recursive: true });
   for (const f of ['main.js', 'package.json']) cpSync(join(distDir, f), join(dir, 'dist', f));
   cpSync(join(ROOT, 'dev/cspm/package.json'), join(dir, 'dev/cspm/package.json'));
@@ -138,17 +139,23 @@ export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
       backend: { command: ['${NODE}', 'server.cjs'], cwd: 'backend', listen: 'fd', readyPath: '/', stopTimeoutMs: 3000, sameUser: true },
     },
   };
+  if (separated) {
+    // The recommended deployment (docs/backend.md#privilege-separation): started as root, keygate serves as one
+    // uid and the backend runs as another, over a unix socket in the backend's folder. Numeric uids, no accounts.
+    config.server.user = String(SEPARATED_UIDS.server);
+    config.server.backend = { command: ['${NODE}', 'server.cjs', '${SOCKET}'], cwd: 'backend', listen: 'unix', readyPath: '/', stopTimeoutMs: 3000, user: String(SEPARATED_UIDS.backend) };
+  }
   writeFileSync(join(dir, 'keygate.config.json'), JSON.stringify(config, null, 2) + '\n');
   writeFileSync(join(dir, 'filelist.template'), 'backend\nkeygate.config.json\npackage.json\ndist/package.json\n${NODE}\n${BACKEND}\n');
   // keygate refuses to run an entry or vault client that others could rewrite (its trust anchors): no group or
   // other write bit anywhere in the copy, whatever the umask or the source's modes were.
   sh('chmod', ['-R', 'go-w', dir]);
   const password = randomBytes(24).toString('base64url');
-  const pwFile = join(work, 'pw');
+  const pwFile = join(work, `pw-${name}`);
   writeFileSync(pwFile, password + '\n', { mode: 0o600 });
   sh(node, ['dist/main.js', 'keystore', 'create', '--password-file', pwFile, '--out', 'keystore/bench.p12', '--key-size', '2048'], { cwd: dir });
   // The same key and certificate for nginx and Apache (PEM, 0600, in the temp folder that is removed at the end).
-  const tlsDir = join(work, 'tls');
+  const tlsDir = join(work, `tls-${name}`);
   mkdirSync(tlsDir, { mode: 0o700 });
   const p12 = join(dir, 'keystore/bench.p12');
   const exportPem = (extra, out) => {
@@ -167,7 +174,13 @@ export function makeProject(work, node, distDir = join(ROOT, 'dist')) {
     JSON.stringify({ accounts: { 'keygate-bench': { userName: 'keystore', password } }, scripts: [{ path: join(dir, 'dist/main.js'), sha256: entrySha }] }, null, 2),
     { mode: 0o600 },
   );
-  return { dir, key: join(tlsDir, 'key.pem'), cert: join(tlsDir, 'cert.pem') };
+  if (separated) {
+    // The keystore and the emulator's store belong to the serving user; the vault client stays root's (a trust
+    // anchor: keygate refuses one its own uid could rewrite).
+    sh('chown', ['-R', `${SEPARATED_UIDS.server}:${SEPARATED_UIDS.server}`, join(dir, 'keystore'), join(dir, 'dev/cspm/a2a-store.json')]);
+    chmodSync(join(dir, 'keystore'), 0o700);
+  }
+  return { dir, separated, key: join(tlsDir, 'key.pem'), cert: join(tlsDir, 'cert.pem') };
 }
 
 /** Starts a long-running process; collects its stderr/stdout; stop() = SIGTERM, then SIGKILL after 5 s. */
@@ -203,7 +216,8 @@ export async function startKeygate(project, node) {
     const url = /https:\/\/[^\s]+:(\d+)\//.exec(p.out());
     const backend = /fd 3 = 127\.0\.0\.1:(\d+)/.exec(p.err());
     const pid = /backend ready: pid (\d+)/.exec(p.err());
-    if (url && backend && pid) return { proc: p, port: Number(url[1]), backendPort: Number(backend[1]), backendPid: Number(pid[1]) };
+    // Separated, the backend listens on a unix socket: no port to report.
+    if (url && (backend || project.separated) && pid) return { proc: p, port: Number(url[1]), backendPort: backend ? Number(backend[1]) : undefined, backendPid: Number(pid[1]) };
     if (!p.alive()) break;
     await sleep(50);
   }
@@ -214,6 +228,8 @@ export async function startKeygate(project, node) {
 // ---- the peers ------------------------------------------------------------------------------------------
 
 const IS_ROOT = process.getuid?.() === 0;
+/** The separated setup's serving and backend uids (test/privilege-separation.e2e.test.ts uses the same). */
+const SEPARATED_UIDS = { server: 64101, backend: 64102 };
 
 export async function startNginx(work, tlsFiles, backendPort) {
   if (!existsSync(NGINX)) return { note: `not installed (${NGINX}; Debian package nginx-light)` };
@@ -349,6 +365,16 @@ function wrkMs(s) {
   return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 6e4 }[m[2]];
 }
 
+/** The separated setup's serving half: the root supervisor's child that is not the backend. */
+function servingHalf(rootPid, backendPid) {
+  try {
+    const kids = readFileSync(`/proc/${rootPid}/task/${rootPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return kids.filter((k) => k !== backendPid).map((pid) => ({ pid }));
+  } catch {
+    return [];
+  }
+}
+
 /** CPU time (ms, user + system, every thread) used so far by the processes and their direct children. */
 function cpuMs(pids) {
   const tick = 1000 / 100; // USER_HZ is 100 on Linux
@@ -410,10 +436,16 @@ export async function benchProxy(options = {}) {
   const connections = options.connections ?? 32;
   const threads = options.threads ?? 1;
   const log = options.log ?? ((...a) => console.error('bench-proxy:', ...a));
-  if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: run npm run build first');
+  // BENCH_PROXY_DIST: another build's dist folder (an A/B of a proxy change with the same command).
+  const distDir = options.distDir ?? process.env.BENCH_PROXY_DIST ?? join(ROOT, 'dist');
+  // BENCH_PROXY_SETUPS=keygate,separated: only these setups (keygate, separated, nginx, apache, direct).
+  const only = (options.setups ?? process.env.BENCH_PROXY_SETUPS ?? '').split(',').filter(Boolean);
+  const wanted = (key) => !only.length || only.includes(key);
+  if (!existsSync(join(distDir, 'main.js'))) throw new Error(`${distDir}/main.js missing: run npm run build first`);
   // Under .bench (git-ignored), not the shared temp dir: keygate refuses an entry below a world-writable folder.
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
   const work = mkdtempSync(join(ROOT, '.bench', 'proxy-'));
+  chmodSync(work, 0o755); // the separated setup's serving and backend users enter their project below it
   const started = [];
   const cleanup = () => {
     for (const p of started) if (p.alive()) p.child.kill('SIGKILL');
@@ -421,28 +453,49 @@ export async function benchProxy(options = {}) {
   process.once('exit', cleanup);
   try {
     log('building the keygate project (keystore, manifest, emulator registration) ...');
-    const project = makeProject(work, node);
+    const project = makeProject(work, node, distDir);
     const kg = await startKeygate(project, node);
     started.push(kg.proc);
     const backendUrl = `http://127.0.0.1:${kg.backendPort}/`;
     await waitAnswer(backendUrl, 5000);
     log(`keygate on ${kg.port}, its backend pid ${kg.backendPid} on 127.0.0.1:${kg.backendPort}`);
-    const nginx = await startNginx(work, project, kg.backendPort);
+    const off = { note: 'not asked for (BENCH_PROXY_SETUPS)' };
+    const nginx = wanted('nginx') ? await startNginx(work, project, kg.backendPort) : off;
     if (nginx.proc) started.push(nginx.proc);
     log(nginx.proc ? `nginx ${nginx.version} on ${nginx.port}` : `nginx: ${nginx.note}`);
-    const apache = await startApache(work, project, kg.backendPort);
+    const apache = wanted('apache') ? await startApache(work, project, kg.backendPort) : off;
     if (apache.proc) started.push(apache.proc);
     log(apache.proc ? `${apache.version} on ${apache.port}` : `apache: ${apache.note}`);
+    // The recommended deployment: privilege separation (root start, serving uid, backend uid, unix socket). Its
+    // own backend process (same program), since the backend's uid and socket are the point.
+    let sep = { note: IS_ROOT ? off.note : 'needs root (keygate starts as root to separate)' };
+    if (IS_ROOT && wanted('separated')) {
+      const sepProject = makeProject(work, node, distDir, { separated: true });
+      try {
+        sep = await startKeygate(sepProject, node);
+        started.push(sep.proc);
+        log(`keygate separated on ${sep.port}, its backend pid ${sep.backendPid} (uid ${SEPARATED_UIDS.backend}, unix socket)`);
+      } catch (err) {
+        sep = { note: `did not start: ${String(err.message).split('\n').slice(0, 4).join(' ')}` };
+        log(`keygate separated: ${sep.note}`);
+      }
+    }
 
     const setups = [
       // cpu: the proxy's own processes (keygate's main process only: its child is the backend).
-      { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port, cpu: [{ pid: kg.proc.child.pid }] },
+      { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port, cpu: [{ pid: kg.proc.child.pid }], backendPid: kg.backendPid },
+      // cpu: the serving half only (the root supervisor is idle while serving); found below once it answers.
+      { key: 'separated', name: 'keygate separated (serving uid, backend uid, unix socket; TLS)', url: sep.port && `https://localhost:${sep.port}/`, port: sep.port, note: sep.note, cpu: [], backendPid: sep.backendPid },
       { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note, cpu: nginx.proc && [{ pid: nginx.proc.child.pid, children: true }] },
       { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note, cpu: apache.proc && [{ pid: apache.proc.child.pid, children: true }] },
-      { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl, cpu: [] },
+      { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl, cpu: [], backendPid: kg.backendPid },
     ];
     for (const s of setups) {
       s.runs = [];
+      if (s.url && !wanted(s.key)) {
+        s.url = undefined;
+        s.note = off.note;
+      }
       if (!s.url) continue;
       const r = await get(s.url.replace('localhost', '127.0.0.1')).catch((e) => ({ status: 0, body: e.message }));
       if (r.status !== 200 || r.body !== BODY) {
@@ -451,6 +504,7 @@ export async function benchProxy(options = {}) {
         continue;
       }
       s.tls = s.port ? await negotiated(s.port) : 'none';
+      if (s.key === 'separated') s.cpu = servingHalf(sep.proc.child.pid, sep.backendPid);
     }
     const live = setups.filter((s) => s.url);
     const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
@@ -459,11 +513,11 @@ export async function benchProxy(options = {}) {
       for (const s of live) {
         load(s.url, { connections, seconds: 1, threads }); // warm-up: connections, TLS sessions, JIT, pools
         const cpu0 = cpuMs(s.cpu);
-        const backend0 = cpuMs([{ pid: kg.backendPid }]);
+        const backend0 = cpuMs([{ pid: s.backendPid }]);
         const r = load(s.url, { connections, seconds, threads });
         // CPU per request: less sensitive to other load on the host than req/s (the proxy's own work only).
-        r.cpuUs = s.key === 'direct' ? NaN : ((cpuMs(s.cpu) - cpu0) * 1000) / r.requests;
-        r.backendUs = ((cpuMs([{ pid: kg.backendPid }]) - backend0) * 1000) / r.requests;
+        r.cpuUs = s.key === 'direct' || !s.cpu.length ? NaN : ((cpuMs(s.cpu) - cpu0) * 1000) / r.requests;
+        r.backendUs = ((cpuMs([{ pid: s.backendPid }]) - backend0) * 1000) / r.requests;
         s.runs.push(r);
         log(`  round ${i + 1} ${s.key}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(2)} ms, proxy CPU ${Number.isNaN(r.cpuUs) ? '-' : r.cpuUs.toFixed(0)} µs/request, backend ${r.backendUs.toFixed(0)} µs${r.errors ? ` (${r.errors})` : ''}`);
       }
@@ -508,6 +562,17 @@ function report(setups, meta) {
       target: targetText ?? '(the ceiling: no proxy, no TLS; information)',
       met: target[peer] ? r >= target[peer] : undefined,
     });
+  }
+  // Privilege separation against the same-user setup above (review 2026-12b L3: the pool reused no backend
+  // connection there, 0.48× the req/s). Information: no target of its own beyond "about the same".
+  const sep = by.separated;
+  if (sep) {
+    const measure = 'proxy: keygate separated vs keygate same-user (TLS, each its own backend)';
+    table.push(
+      sep.url && k.url
+        ? { measure, keygate: fmt(sep), competitor: fmt(k), ratio: `separated ÷ same-user: ${(sep.rps / k.rps).toFixed(3)}× req/s, p99 ${(sep.p99 / k.p99).toFixed(2)}×`, target: '(information: the recommended deployment)' }
+        : { measure, keygate: fmt(sep), competitor: fmt(k), ratio: 'not measured', target: '(information: the recommended deployment)' },
+    );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
   const detail = [

@@ -553,7 +553,7 @@ if (wanted('rss')) {
 }
 
 if (wanted('proxy')) {
-  log('backend proxy: keygate vs nginx vs Apache httpd vs direct (wrk) ...');
+  log('backend proxy: keygate (same-user and separated) vs nginx vs Apache httpd vs direct ...');
   const proxy = await benchProxy({ log });
   rows.push(...proxy.rows);
   table.push(...proxy.table);
