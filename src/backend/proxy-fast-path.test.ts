@@ -347,3 +347,44 @@ test('a backend that writes past its framing: that connection is closed, the nex
   }
   replies['/len'] = len;
 });
+
+test('a backend that stops reading the request body: 504 after idleTimeoutMs, not a hang (proxy_send_timeout)', async () => {
+  // A backend that accepts and never reads: the body fills the socket buffers, then keygate's write waits.
+  // Planted (the idle check treating every pause as the client's): no answer before the client gave up (8 s).
+  const deaf = net.createServer({ pauseOnConnect: true }, (s) => s.on('error', () => {}));
+  await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', () => r()));
+  const p = createProxy({ target: () => ({ host: '127.0.0.1', port: (deaf.address() as net.AddressInfo).port }), requestTimeoutMs: 60_000, idleTimeoutMs: 300 });
+  const f = await front(p);
+  try {
+    const t0 = Date.now();
+    const total = 64 * 1024 * 1024;
+    const got = await new Promise<string>((resolve) => {
+      let text = '';
+      const s = net.connect(f.port, '127.0.0.1', () => {
+        s.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+        const chunk = Buffer.alloc(64 * 1024, 'u');
+        let sent = 0;
+        const more = (): void => {
+          while (sent < total && !s.destroyed) {
+            sent += chunk.length;
+            if (!s.write(chunk)) return void s.once('drain', more);
+          }
+        };
+        more();
+      });
+      const cap = setTimeout(() => s.destroy(), 8000);
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('error', () => {});
+      s.on('close', () => {
+        clearTimeout(cap);
+        resolve(text);
+      });
+    });
+    assert.match(got, /^HTTP\/1\.1 504 [^]*stopped reading the request body/, got.slice(0, 80));
+    assert.ok(Date.now() - t0 < 6000, `after ${Date.now() - t0} ms`);
+  } finally {
+    p.close();
+    f.server.close();
+    deaf.close();
+  }
+});
