@@ -854,7 +854,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     // The head's time runs from the body's end as it left for the backend (nginx counts proxy_read_timeout
     // from its last write): an upload slower than requestTimeoutMs is not cut while the backend reads it.
     preq.once('finish', () => {
-      if (answered || res.writableEnded) return;
+      if (answered || res.writableEnded || res.destroyed) return;
       timer = setTimeout(() => {
         idle.stop();
         plain(res, 504, 'gateway timeout: the backend did not answer in time');
