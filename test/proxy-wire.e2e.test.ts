@@ -83,6 +83,10 @@ test('more header lines than the cap: 431, nothing reaches the backend; one fewe
   const cut = await rawTls(server.port, CA, `POST /cut HTTP/1.1\r\nHost: localhost\r\n${junk}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
   assert.match(cut, /^HTTP\/1\.1 431 /, cut.split('\r\n')[0]);
   assert.deepEqual(lines(n), []);
+  // The same on an upgrade (WebSocket) request. Planted (upgrade handed on without the check): the backend answered 200.
+  const up = await rawTls(server.port, CA, `GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${junk.slice(0, -'X-J98: j\r\n'.length)}\r\n`);
+  assert.match(up, /^HTTP\/1\.1 431 /, up.split('\r\n')[0]);
+  assert.deepEqual(lines(n), []);
   const fewer = Array.from({ length: 96 }, (_, i) => `X-J${i}: j\r\n`).join('');
   const ok = await rawTls(server.port, CA, `POST /fewer HTTP/1.1\r\nHost: localhost\r\n${fewer}Content-Length: 5\r\nConnection: close\r\n\r\nhello`);
   assert.match(ok, /^HTTP\/1\.1 200 [^]*POST \/fewer 5\n$/);
