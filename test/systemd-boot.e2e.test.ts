@@ -219,8 +219,10 @@ for (const s of [WEB, SHOP]) {
 
 test('real systemd: the separated unit needs each capability of its set (each dropped once: no start), and starts with exactly that set', { skip, timeout: 300_000 }, async () => {
   const caps = SEPARATED_CAPABILITIES.split(' ');
+  // Restart=no in the drop-in: on a loaded machine each failed start can outlast StartLimitIntervalSec's share,
+  // and the unit would restart forever instead of failing; what is tested is that it cannot start.
   for (const drop of caps.filter((c) => c !== 'CAP_KILL')) {
-    box.ok(`mkdir -p /etc/systemd/system/shop.service.d && printf '[Service]\\nCapabilityBoundingSet=\\nCapabilityBoundingSet=${caps.filter((c) => c !== drop).join(' ')}\\n' > /etc/systemd/system/shop.service.d/planted.conf && systemctl daemon-reload`);
+    box.ok(`mkdir -p /etc/systemd/system/shop.service.d && printf '[Service]\\nCapabilityBoundingSet=\\nCapabilityBoundingSet=${caps.filter((c) => c !== drop).join(' ')}\\nRestart=no\\n' > /etc/systemd/system/shop.service.d/planted.conf && systemctl daemon-reload`);
     try {
       box.sh('systemctl start shop');
       await waitFor(`shop without ${drop} to fail`, () => box.show('shop', 'ActiveState').ActiveState === 'failed');
@@ -241,4 +243,38 @@ test('real systemd: the separated unit needs each capability of its set (each dr
   }
   startAndAnswer(SHOP);
   box.ok('systemctl stop shop');
+});
+
+test('real systemd: signed releases under ProtectSystem=strict: the separated unit raises the host floor (StateDirectory=), and an older release is then refused with exit 3 and no restart', { skip, timeout: 300_000 }, async () => {
+  // CI's side (keys, pin, sign) and the host's (accept, start), as docs/releases.md says; then a patch, release 2.
+  box.ok(`set -euo pipefail
+export PATH=${dirname(NODE)}:$PATH CSPM_CLIENT_HOME=/opt/CA/cspm
+cd /srv/shop
+(umask 077 && openssl rand -base64 24 > /root/ci-pass)
+${K} release keygen --out /root/ci --password-file /root/ci-pass >/dev/null 2>&1
+${K} generate-filelist >/dev/null 2>&1
+H=$(${K} pin --release-keys /root/ci.pub --project shop --state-file /var/lib/keygate/shop.version 2>/dev/null)
+${K} release sign --key /root/ci.key --password-file /root/ci-pass --release-version 1 --expires 30d >/dev/null 2>&1
+install -d -m 0755 /var/lib/keygate
+node /srv/shop/keygate/main.cjs release accept >/dev/null 2>&1
+cp app.py filelist.sha256 filelist.sha256.sig /root/
+node -e 'const fs=require("fs"),f="/opt/CA/cspm/a2a-store.json",st=JSON.parse(fs.readFileSync(f));st.scripts.push({path:"/srv/shop/keygate/main.cjs",sha256:process.argv[1]});fs.writeFileSync(f,JSON.stringify(st,null,2)+"\\n")' "$H"
+echo '# patch 2' >> app.py
+${K} generate-filelist >/dev/null 2>&1
+${K} release sign --key /root/ci.key --password-file /root/ci-pass --release-version 2 --expires 30d >/dev/null 2>&1`);
+  assert.equal(box.ok('cat /var/lib/keygate/shop.version').trim(), '1');
+  box.sh('systemctl reset-failed shop');
+  startAndAnswer(SHOP);
+  box.ok('systemctl stop shop');
+  assert.equal(box.ok('cat /var/lib/keygate/shop.version').trim(), '2', `the floor was not raised under ProtectSystem=strict:\n${box.journal('shop')}`);
+  // release 1 deployed again (a rollback to a release with a known hole): refused before the vault, not restarted
+  box.ok('cp /root/app.py /root/filelist.sha256 /root/filelist.sha256.sig /srv/shop/');
+  const from = box.cursor();
+  box.sh('systemctl start shop');
+  await waitFor('the rolled-back start to fail', () => box.show('shop', 'ActiveState').ActiveState === 'failed');
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual(box.show('shop', 'ExecMainStatus', 'NRestarts'), { ExecMainStatus: '3', NRestarts: '0' });
+  const journal = box.journal('shop', from);
+  assert.match(journal, /RELEASE_ROLLBACK/);
+  assert.doesNotMatch(journal, /vault asked/);
 });
