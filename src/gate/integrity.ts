@@ -150,7 +150,7 @@ function noMatchFix(problems: readonly ExpandProblem[]): string {
   if (program?.source.includes('${VAULT_CLIENT}')) {
     return `install the vault's A2A client at ${program.path ?? program.source}, or point CSPM_CLIENT_HOME (vault.clientPath) at where it is installed; for a rehearsal without PAM, the dev emulator stands there (docs/getting-started.md)`;
   }
-  if (program) return `install ${program.path ?? program.source}, or fix the setting that names it (docs/template.md#variables)`;
+  if (program) return `install ${program.path ?? program.source}, or fix the setting that names it (docs/template.md)`;
   const first = problems[0]!;
   return `fix the path ${first.path ?? first.source} on line ${first.line}, or mark the line optional with a leading '? ' (docs/template.md)`;
 }
