@@ -10,7 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, cpSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { IS_ROOT, ROOT, demoProject, keygate, run, tempDir, vaultCalls, type DemoOptions } from './helpers/project.js';
 import { findAnchorProblems } from '../src/gate/trust-anchors.js';
@@ -262,4 +263,24 @@ test('doctor as root in signed-release mode: the host floor (stateFile) the serv
   assert.equal(denied.status, 'problem');
   assert.match(denied.detail, new RegExp(`^as nobody \\(uid 65534, server\\.user\\): cannot read ${state} \\(EACCES\\)$`));
   assert.equal(denied.fix, `chmod a+r ${state}`);
+});
+
+test('doctor as root: a node the serving user cannot run (in a folder only root enters, as under /root/.nvm) is named with the folder to open', { skip: needsRoot }, () => {
+  const p = demoProject();
+  const home = tempDir('kg-doctor-node-');
+  const priv = join(home, 'private');
+  mkdirSync(priv, { mode: 0o700 });
+  const node = join(priv, 'node');
+  linkSync(realpathSync(process.execPath), node); // the same binary (a hard link: no copy), in a folder nobody cannot enter
+  const doctorWith = () => {
+    const r = spawnSync(node, ['dist/main.js', 'doctor', '--json', '--user', 'nobody'], { cwd: p.dir, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' }, encoding: 'utf8' });
+    return byName(JSON.parse(r.stdout) as Report)['access']!;
+  };
+  const access = doctorWith();
+  assert.equal(access.status, 'problem', access.detail);
+  assert.ok(access.detail.includes(`; cannot run ${node} (cannot enter ${priv}) (EACCES)`), access.detail);
+  assert.match(access.fix!, new RegExp(`^chmod a\\+x ${priv} && chown nobody \\S+keygate-demo\\.p12$`));
+  assert.match(access.detail, /^as nobody \(uid 65534, --user\): cannot read \S+keygate-demo\.p12 \(EACCES\); /, 'the other files still tried');
+  assert.equal(run('sh', ['-c', access.fix!]).code, 0);
+  assert.equal(doctorWith().status, 'ok', 'the fix as printed');
 });

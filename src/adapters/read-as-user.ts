@@ -74,8 +74,11 @@ export function probeAsUser(user: AsUser, job: Probe, nodePath: string): AsUserR
   if (!self && me !== 0) return { ok: false, why: `doctor runs as uid ${me}, and only root can try it as uid ${user.uid}` };
   if (!self && !existsSync(SETPRIV)) return { ok: false, why: `${SETPRIV} is missing (apt-get install util-linux)` };
   const groups = user.hasPasswdEntry ? '--init-groups' : '--clear-groups';
+  const as = [`--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--'];
+  // setpriv keeps its capabilities until the exec, so node starts even from a folder the user cannot enter; the
+  // probe's own access(X_OK) on node, run as the user, is what says whether a start as that user could run it.
   // as this user already: the same probe in a child too, so that both ways run the same code
-  const [file, args] = self ? [nodePath, []] : [SETPRIV, [`--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--', nodePath]];
+  const [file, args] = self ? [nodePath, []] : [SETPRIV, [...as, nodePath]];
   const script = `${PROBE_SOURCE}
 let input = '';
 process.stdin.on('data', (d) => (input += d));
