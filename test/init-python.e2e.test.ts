@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, curl, keygate, serve, tempDir } from './helpers/project.js';
 import { missingPeer } from './helpers/backend.js';
@@ -127,4 +128,30 @@ test('init --python picks an interpreter that runs the app: a venv first, never 
   const v = keygate(withVenv, ['init', '--python'], { entry: join(ROOT, 'dist/main.js'), env: ENV });
   assert.equal(v.code, 0, v.stderr);
   assert.equal(JSON.parse(readFileSync(join(withVenv, 'keygate.config.json'), 'utf8')).server.backend.command[0], own);
+});
+
+// Signed releases in the dev loop: init --dev --refresh must not replace the trust-root pin with a manifest pin
+// (that is a new PAM registration, what signed releases exist to avoid). Planted and seen red: refresh calling
+// pinEntry as before (the entry's sha256 changed).
+test('init --dev --refresh on a project that pins release keys keeps the trust root, registers the entry as it is, and says to sign', noFlask, () => {
+  const dir = tempDir('kg-py-');
+  writeFileSync(join(dir, 'app.py'), APP);
+  const run = (args: string[]) => keygate(dir, args, { entry: 'keygate/main.cjs', env: ENV });
+  assert.equal(keygate(dir, ['init', '--dev'], { entry: join(ROOT, 'dist/main.js'), env: ENV }).code, 0);
+  writeFileSync(join(dir, 'pass'), 'correct horse battery staple\n', { mode: 0o600 });
+  assert.equal(run(['release', 'keygen', '--out', join(dir, 'ci'), '--password-file', join(dir, 'pass')]).code, 0);
+  const pinned = run(['pin', '--release-keys', join(dir, 'ci.pub'), '--project', 'py-dev']);
+  assert.equal(pinned.code, 0, pinned.stderr);
+  const entryHash = pinned.stdout.trim().split('\n').pop()!;
+  const refresh = run(['init', '--dev', '--refresh']);
+  assert.equal(refresh.code, 0, refresh.stderr);
+  assert.match(refresh.stderr, /the entry keeps its release trust root .* it starts once signed: .*release sign .*--release-version/);
+  assert.equal(createHash('sha256').update(readFileSync(join(dir, 'keygate/main.cjs'))).digest('hex'), entryHash, 'the entry (and its PAM registration) is unchanged');
+  const store = JSON.parse(readFileSync(join(dir, 'keygate/dev-cspm/a2a-store.json'), 'utf8')) as { scripts: { sha256: string }[] };
+  assert.ok(store.scripts.some((s) => s.sha256 === entryHash), 'the emulator knows the entry');
+  // a trust root edited since it was pinned: refused, as by pin
+  writeFileSync(join(dir, 'keygate.trust.json'), readFileSync(join(dir, 'keygate.trust.json'), 'utf8').replace('py-dev', 'py-other'));
+  const edited = run(['init', '--dev', '--refresh']);
+  assert.equal(edited.code, 2, edited.stderr);
+  assert.match(edited.stderr, /refused to pin/);
 });

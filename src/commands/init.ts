@@ -13,7 +13,8 @@ import { EXIT, KeygateError, describeCause, type ExitStatus } from '../errors.js
 import type { Context, Handler } from '../context.js';
 import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 import { readStore, writeStore } from '../adapters/emulator-store.js';
-import { generateFilelist, pinEntry, resolvePaths } from '../gate/integrity.js';
+import { generateFilelist, pinEntry, readPin, resolvePaths } from '../gate/integrity.js';
+import { RELEASE_SIGN_FIX, pinsTrustRoot, trustRootReplaceRefusal } from '../gate/release.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { sha256 } from '../adapters/file-hash.js';
 import { CONFIG_FILE, DEFAULT_PROJECT_ENTRY, TEMPLATE_FILE, configuredEntry, invocationOf, projectOfEntry, renderHint } from '../project.js';
@@ -282,13 +283,26 @@ async function devSetup(ctx: Context, source: string, project: string, entryAbs:
 /** Generate, pin, and register the entry's new sha256 in the emulator's store (what PAM's A2A Script is). */
 async function registerWithEmulator(ctx: Context, project: string, entryAbs: string, storeFile: string): Promise<void> {
   const paths = resolvePaths(project, { entry: entryAbs }, ctx.io.env);
+  // Signed releases: a manifest pin would replace the trust root (and PAM's registration). Refused, as by pin,
+  // unless the entry pins the trust root as it is: then the pin stays, the manifest is regenerated, and the
+  // emulator learns the entry as it is; the new manifest starts once it is signed.
+  let pin: string | undefined;
+  try {
+    pin = readPin(entryAbs);
+  } catch {
+    pin = undefined;
+  }
+  const refusal = trustRootReplaceRefusal(paths, pin);
+  if (refusal && !(pin !== undefined && pinsTrustRoot(paths.template, pin))) throw refusal;
   const built = await generateFilelist(paths, { env: ctx.io.env, nodePath: ctx.io.nodePath });
-  const pinned = pinEntry(paths);
+  const entrySha256 = refusal ? sha256(readWhole(entryAbs)) : pinEntry(paths).entrySha256;
   const store = readStore(storeFile);
   store.scripts = store.scripts.filter((s) => s.path !== entryAbs);
-  store.scripts.push({ path: entryAbs, sha256: pinned.entrySha256 });
+  store.scripts.push({ path: entryAbs, sha256: entrySha256 });
   writeStore(storeFile, store);
-  ctx.log.info(`manifest ${built.sha256} (${built.files} files) pinned; entry ${entryAbs} sha256 ${pinned.entrySha256} registered with the emulator`);
+  if (refusal) {
+    ctx.log.info(`manifest ${built.sha256} (${built.files} files) written; the entry keeps its release trust root (sha256 ${entrySha256}, registered with the emulator); it starts once signed: ${RELEASE_SIGN_FIX}`);
+  } else ctx.log.info(`manifest ${built.sha256} (${built.files} files) pinned; entry ${entryAbs} sha256 ${entrySha256} registered with the emulator`);
 }
 
 /**
