@@ -178,3 +178,15 @@ test('pipelining: requests of one connection reach the backend one after the oth
   const bodies = [...got.matchAll(/\r\n\r\n(\w+ \/p\d \d+)\n/g)].map((m) => m[1]);
   assert.deepEqual(bodies, ['GET /p1 0', 'GET /p2 0', 'POST /p3 4'], got);
 });
+
+test('pipelining: an upgrade behind an open request waits for its answer', async () => {
+  // Node emits 'upgrade' as soon as it parses one, with the GET before it still unanswered. The backend (no
+  // upgrade listener) answers the handshake as a plain request. Planted (tunnel started at once): arrived GET
+  // /ws-up before answered GET /p4.
+  delays['/p4'] = 300;
+  const e = events.length;
+  const got = await rawTls(server.port, CA, 'GET /p4 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /ws-up HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 3000);
+  assert.deepEqual(events.slice(e), ['arrived GET /p4', 'answered GET /p4', 'arrived GET /ws-up', 'answered GET /ws-up']);
+  const bodies = [...got.matchAll(/\r\n\r\n(GET \/[\w-]+ \d+)\n/g)].map((m) => m[1]);
+  assert.deepEqual(bodies, ['GET /p4 0', 'GET /ws-up 0'], got);
+});

@@ -788,7 +788,8 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
 /** A client connection's requests: the one being forwarded (busy) and those parsed behind it (pipelined). */
 interface Lane {
   busy: boolean;
-  readonly queue: { readonly req: IncomingMessage; readonly res: ServerResponse }[];
+  /** Requests parsed behind it; an upgrade's start() turns the connection into its tunnel. */
+  readonly queue: ({ readonly req: IncomingMessage; readonly res: ServerResponse } | { readonly req: IncomingMessage; readonly start: () => void })[];
 }
 const LANE = Symbol('keygate.proxy.lane');
 type LaneSocket = net.Socket & { [LANE]?: Lane };
@@ -811,6 +812,10 @@ export function createProxy(options: ProxyOptions): Proxy {
         if (next.req.socket.destroyed) {
           lane.queue.length = 0;
           return;
+        }
+        if ('start' in next) {
+          lane.busy = true; // for good: the connection is a tunnel now
+          return next.start();
         }
         if (!next.res.destroyed) return take(lane, next.req, next.res);
       }
@@ -947,60 +952,11 @@ export function createProxy(options: ProxyOptions): Proxy {
 
     upgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      if (tunnels >= maxTunnels) {
-        const text = 'service unavailable: too many open upgraded connections, try again\n';
-        socket.end(`HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\n\r\n${text}`);
-        return;
-      }
-      tunnels++;
-      socket.once('close', () => tunnels--);
-      const target = options.target();
-      // An upgrade carries no body: bytes after its head belong to the tunnel, so any framing is refused.
-      const framing = requestFraming(req.headers, req.rawHeaders);
-      const bodiless = framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0');
-      if (!target || !bodiless || authorityMismatch(req.url ?? '/', req.headers.host)) {
-        socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-        return;
-      }
-      const headers = forwardHeaders(req.rawHeaders, {
-        remoteAddress: req.socket.remoteAddress ?? '',
-        localPort: req.socket.localPort ?? 0,
-        upgrade: true,
-        identity: options.clientHeaders?.(req),
-        defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
-      });
-      const preq = http.request({ ...target, agent: false, method: req.method, path: originForm(req.url ?? '/'), headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
-      const timer = setTimeout(() => preq.destroy(new Error('timeout')), options.requestTimeoutMs);
-      const head101 = (status: number, message: string, raw: readonly string[]): string => {
-        let s = `HTTP/1.1 ${status} ${message}\r\n`;
-        for (let i = 0; i < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
-        return `${s}\r\n`;
-      };
-      preq.on('upgrade', (pres, psocket, phead) => {
-        clearTimeout(timer);
-        socket.write(head101(pres.statusCode ?? 101, pres.statusMessage ?? 'Switching Protocols', responseHeaders(pres.rawHeaders, true)));
-        if (phead.length) socket.write(phead);
-        if (head.length) psocket.write(head);
-        // Idle on either socket (no byte read or written) ends the tunnel; each close ends the other side.
-        (socket as net.Socket).setTimeout(tunnelIdleMs, () => socket.destroy());
-        psocket.setTimeout(tunnelIdleMs, () => psocket.destroy());
-        psocket.on('error', () => socket.destroy());
-        socket.on('close', () => psocket.destroy());
-        psocket.on('close', () => socket.destroy());
-        psocket.pipe(socket);
-        socket.pipe(psocket);
-      });
-      preq.on('response', (pres) => {
-        // The backend declined the upgrade: relay its answer and close.
-        clearTimeout(timer);
-        socket.write(head101(pres.statusCode ?? 502, pres.statusMessage ?? '', [...responseHeaders(pres.rawHeaders), 'connection', 'close']));
-        pres.pipe(socket);
-      });
-      preq.on('error', () => {
-        clearTimeout(timer);
-        socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      });
-      preq.end();
+      // Pipelined behind a request still open (Node emits 'upgrade' at once): it waits its turn, so it reaches
+      // the backend after the earlier request was answered and its 101 follows that answer on the wire.
+      const lane = (req.socket as LaneSocket)[LANE];
+      if (lane?.busy) lane.queue.push({ req, start: () => tunnel(req, socket, head) });
+      else tunnel(req, socket, head);
     },
 
     close() {
@@ -1008,4 +964,62 @@ export function createProxy(options: ProxyOptions): Proxy {
       pool.close();
     },
   };
+
+  /** An upgrade (WebSocket) handshake forwarded, then bytes both ways. */
+  function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (tunnels >= maxTunnels) {
+      const text = 'service unavailable: too many open upgraded connections, try again\n';
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\n\r\n${text}`);
+      return;
+    }
+    tunnels++;
+    socket.once('close', () => tunnels--);
+    const target = options.target();
+    // An upgrade carries no body: bytes after its head belong to the tunnel, so any framing is refused.
+    const framing = requestFraming(req.headers, req.rawHeaders);
+    const bodiless = framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0');
+    if (!target || !bodiless || authorityMismatch(req.url ?? '/', req.headers.host)) {
+      socket.end(`HTTP/1.1 ${target ? '400 Bad Request' : '502 Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const headers = forwardHeaders(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      localPort: req.socket.localPort ?? 0,
+      upgrade: true,
+      identity: options.clientHeaders?.(req),
+      defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
+    });
+    const preq = http.request({ ...target, agent: false, method: req.method, path: originForm(req.url ?? '/'), headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false });
+    const timer = setTimeout(() => preq.destroy(new Error('timeout')), options.requestTimeoutMs);
+    const head101 = (status: number, message: string, raw: readonly string[]): string => {
+      let s = `HTTP/1.1 ${status} ${message}\r\n`;
+      for (let i = 0; i < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
+      return `${s}\r\n`;
+    };
+    preq.on('upgrade', (pres, psocket, phead) => {
+      clearTimeout(timer);
+      socket.write(head101(pres.statusCode ?? 101, pres.statusMessage ?? 'Switching Protocols', responseHeaders(pres.rawHeaders, true)));
+      if (phead.length) socket.write(phead);
+      if (head.length) psocket.write(head);
+      // Idle on either socket (no byte read or written) ends the tunnel; each close ends the other side.
+      (socket as net.Socket).setTimeout(tunnelIdleMs, () => socket.destroy());
+      psocket.setTimeout(tunnelIdleMs, () => psocket.destroy());
+      psocket.on('error', () => socket.destroy());
+      socket.on('close', () => psocket.destroy());
+      psocket.on('close', () => socket.destroy());
+      psocket.pipe(socket);
+      socket.pipe(psocket);
+    });
+    preq.on('response', (pres) => {
+      // The backend declined the upgrade: relay its answer and close.
+      clearTimeout(timer);
+      socket.write(head101(pres.statusCode ?? 502, pres.statusMessage ?? '', [...responseHeaders(pres.rawHeaders), 'connection', 'close']));
+      pres.pipe(socket);
+    });
+    preq.on('error', () => {
+      clearTimeout(timer);
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+    preq.end();
+  }
 }
