@@ -69,6 +69,32 @@ function prepare(root: string): void {
   cpSync(join(FIXTURES, 'attack_app.js'), join(api, 'app.js'));
   mkdirSync(join(root, 'srv/shop'));
   cpSync(join(FIXTURES, 'attack_app.py'), join(root, 'srv/shop/app.py'));
+  // docs/getting-started.md sections 1 and 2 (its console lines, as the user ran them) in root's ~/shop-api
+  const checkout = join(root, 'root/shop-api');
+  mkdirSync(checkout, { recursive: true });
+  cpSync(join(root, 'opt', pack.stdout.trim().split('\n').pop()!), join(checkout, pack.stdout.trim().split('\n').pop()!));
+  for (const cmd of guideSteps('## 1. The app', '## 3.')) {
+    const r = spawnSync('bash', ['-c', cmd], { cwd: checkout, encoding: 'utf8', timeout: 240_000, env: { PATH: `${dirname(NODE)}:/usr/bin:/bin`, HOME: process.env['HOME'] ?? '/root', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_loglevel: 'error' } });
+    assert.equal(r.status, 0, `${cmd}\n${r.stderr}`);
+  }
+}
+
+const GUIDE = join(ROOT, 'docs/getting-started.md');
+
+/** The `$` lines of the guide's console blocks between two headings. */
+function guideSteps(from: string, to: string): string[] {
+  const text = readFileSync(GUIDE, 'utf8');
+  const part = text.slice(text.indexOf(from), text.indexOf(to));
+  return (part.match(/```console\n[\s\S]*?```/g) ?? []).flatMap((b) => b.split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2).trim()));
+}
+
+/** The guide's production block (section 4's sh block), verbatim. */
+function productionBlock(): string {
+  const text = readFileSync(GUIDE, 'utf8');
+  const part = text.slice(text.indexOf('## 4. Production'), text.indexOf('## When something is wrong'));
+  const block = /```sh\n([\s\S]*?)```/.exec(part)?.[1];
+  assert.ok(block, 'docs/getting-started.md section 4 has its sh block');
+  return block;
 }
 
 /** What the attacker inside a separated app tries: the keystore, its folder, the vault's store and client. */
@@ -277,4 +303,16 @@ ${K} release sign --key /root/ci.key --password-file /root/ci-pass --release-ver
   const journal = box.journal('shop', from);
   assert.match(journal, /RELEASE_ROLLBACK/);
   assert.doesNotMatch(journal, /vault asked/);
+});
+
+test('real systemd: docs/getting-started.md\'s production block, run verbatim as root from ~/shop-api, serves the page; the unit as installed runs as shop-api', { skip, timeout: 300_000 }, () => {
+  const r = box.sh(`set -euo pipefail\n${productionBlock()}`, 240_000);
+  assert.equal(r.status, 0, `the guide's block failed:\n${r.stdout}\n${r.stderr}\n${box.journal('shop-api')}`);
+  assert.match(r.stdout, /hello from shop-api/);
+  // production init removed the dev setup (the emulator with plain-text passwords, the dev CA)
+  assert.match(r.stderr, /warn: removed the dev setup: keygate\/dev-cspm, keystore\/shop-api-ca\.key/);
+  assert.equal(box.ok('stat -c %a /srv/shop-api/filelist.sha256').trim(), '644');
+  assert.equal(box.show('shop-api', 'ActiveState').ActiveState, 'active');
+  assert.equal(box.ok("ps -o user= -p $(systemctl show -p MainPID --value shop-api)").trim(), 'shop-api');
+  box.ok('systemctl stop shop-api');
 });
