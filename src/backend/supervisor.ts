@@ -59,6 +59,9 @@ export interface SupervisorOptions {
   readonly separation?: { readonly backend: { readonly uid: number; readonly gid: number }; readonly serverGid: number };
 }
 
+/** Where the backend is in its lifecycle (createBackend): see the comment at its `state`. */
+export type BackendState = 'starting' | 'up' | 'restarting' | 'stopping';
+
 /** The least time between two restarts asked for (Backend.restart). */
 export const RESTART_REQUEST_GAP_MS = 5_000;
 
@@ -176,14 +179,20 @@ export function createBackend(options: SupervisorOptions): Backend {
   }
   if (config.watchdog && !watchdog) log.warn(`${SETPRIV} is missing: the backend will outlive keygate if keygate is killed with SIGKILL (KillMode=control-group covers it)`, { gate: 'backend' });
 
+  // The backend's state, explicit: 'starting' (first start, not ready yet), 'up' (ready: the proxy connects to
+  // `current`), 'restarting' (exited or asked to restart: 502 until the next run is ready), 'stopping' (stop()
+  // was called: nothing restarts any more). Only runOnce makes it 'up'; only stop() makes it 'stopping'.
+  let state: BackendState = 'starting';
+  /** The socket folder (listen: unix), made once, kept across runs, removed at stop. */
   let runtime: RuntimeDir | undefined;
+  /** The current run: its process and, while up, where to connect. */
   let child: ChildProcess | undefined;
   let current: BackendTarget | undefined;
-  let up = false;
-  let stopping = false;
+  /** Crash restarts since the backend last stayed up resetAfterMs, the run's start time, the pending restart. */
   let restarts = 0;
   let startedAt = 0;
   let restartTimer: NodeJS.Timeout | undefined;
+  /** listen: fd: the port of the last run, taken again when it is still free. */
   let lastPort = 0;
   /** The pid a restart was asked for (its exit is not a crash), and when the last request was taken. */
   let requestedPid: number | undefined;
@@ -300,7 +309,7 @@ export function createBackend(options: SupervisorOptions): Backend {
       });
     }
     current = target;
-    up = true;
+    state = 'up';
     startedAt = Date.now();
     log.info(`backend ready: pid ${proc.pid}`, { gate: 'backend', pid: proc.pid });
     options.onState?.(proc.pid);
@@ -310,11 +319,11 @@ export function createBackend(options: SupervisorOptions): Backend {
   function onExit(proc: ChildProcess, e: { code: number | null; signal: NodeJS.Signals | null }): void {
     if (child !== proc) return;
     process.off('exit', onProcessExit);
-    up = false;
+    if (state !== 'stopping') state = 'restarting';
     current = undefined;
     options.onState?.(undefined);
     killGroup('SIGKILL'); // workers the main process left behind
-    if (stopping) return;
+    if (state === 'stopping') return;
     const how = e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
     if (requestedPid !== undefined && requestedPid === proc.pid) {
       requestedPid = undefined;
@@ -339,12 +348,12 @@ export function createBackend(options: SupervisorOptions): Backend {
   /** The tree verified again (a restart re-reads the app's files), then the backend started. */
   function reverifyAndRestart(): void {
     restartTimer = undefined;
-    if (stopping) return;
+    if (state === 'stopping') return;
     const checked = options.reverify ? options.reverify() : Promise.resolve();
     checked.then(
       () => restart(),
       (err: unknown) => {
-        if (stopping) return;
+        if (state === 'stopping') return;
         log.error(`backend not restarted: the check before it failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
         options.onGiveUp(err instanceof KeygateError ? err : new KeygateError('INTERNAL', describeCause(err)));
       },
@@ -352,20 +361,20 @@ export function createBackend(options: SupervisorOptions): Backend {
   }
 
   function restart(): void {
-    if (stopping) return;
+    if (state === 'stopping') return;
     runOnce().catch((err: unknown) => {
       log.error(`backend restart failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'backend' });
       // A run that never got ready counts like an exit.
-      if (!stopping && !up) onExit(child!, { code: null, signal: null });
+      if (state === 'restarting') onExit(child!, { code: null, signal: null });
     });
   }
 
   return {
-    target: () => (up ? current : undefined),
-    pid: () => (up ? child?.pid : undefined),
+    target: () => (state === 'up' ? current : undefined),
+    pid: () => (state === 'up' ? child?.pid : undefined),
     restart() {
       // Each restart re-verifies the tree: a flood of requests must not become a load, nor a restart loop.
-      if (stopping || !up || child?.pid === undefined || Date.now() - lastRequest < RESTART_REQUEST_GAP_MS) {
+      if (state !== 'up' || child?.pid === undefined || Date.now() - lastRequest < RESTART_REQUEST_GAP_MS) {
         log.warn('a restart request was ignored: the backend is restarting, or was restarted moments ago', { gate: 'backend' });
         return;
       }
@@ -383,7 +392,7 @@ export function createBackend(options: SupervisorOptions): Backend {
       }
     },
     async stop() {
-      stopping = true;
+      state = 'stopping';
       if (restartTimer) clearTimeout(restartTimer);
       const proc = child;
       if (proc && proc.exitCode === null && proc.signalCode === null) {
@@ -397,7 +406,6 @@ export function createBackend(options: SupervisorOptions): Backend {
       // Anything left in the group after its leader is gone (children it did not stop): SIGTERM, a moment, SIGKILL.
       if (child?.pid !== undefined) await sweepGroup(child.pid);
       process.off('exit', onProcessExit);
-      up = false;
       current = undefined;
       cleanupRuntime();
     },
