@@ -11,7 +11,7 @@ import { EXIT_EPILOGUE, GLOBAL_FLAGS, withFlags, type Choose, type GateCommand }
 import { NOT_FLAG_VARIABLES, TRUE_WORDS } from './gate-args.js';
 import { didYouMean } from './core/suggest.js';
 import { initCommand } from './commands/init.js';
-import { keystoreCreateCommand } from './commands/keystore-create.js';
+import { keystoreCommand } from './commands/keystore.js';
 import { adminCommand } from './commands/admin.js';
 import { pkiCommand } from './commands/pki.js';
 import { devSetupCommand } from './commands/dev-setup.js';
@@ -26,7 +26,7 @@ export async function parseWithYargs(argv: readonly string[], io: Io, invocation
   };
   let usageError: string | KeygateError | undefined;
   let fromEnv: Record<string, unknown> = {};
-  const modules = commandModules(gates);
+  const modules = commandModules(gates, argv);
   try {
     fromEnv = flagsFromEnv(argv, io.env, modules);
   } catch (err) {
@@ -102,11 +102,11 @@ function gateModule(gate: GateCommand, choose: Choose): CommandModule {
 }
 
 /** Every command, in one list (the parser and the KEYGATE_* variables both read it); one file each. */
-function commandModules(gates: readonly GateCommand[]): CommandList {
+function commandModules(gates: readonly GateCommand[], argv: readonly string[]): CommandList {
   return (choose) => [
     ...gates.map((gate) => gateModule(gate, choose)),
     initCommand(choose),
-    keystoreCreateCommand(choose),
+    keystoreCommand(choose, argv), // its flags are those of the action argv names
     adminCommand(choose),
     pkiCommand(choose),
     devSetupCommand(choose),

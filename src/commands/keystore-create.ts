@@ -4,7 +4,7 @@
 // The password never goes on argv: it comes from --password-file.
 
 import { resolve } from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { EXIT, KeygateError } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import type { Secret } from '../adapters/secret.js';
@@ -81,7 +81,7 @@ export async function writeKeystore(secret: Secret, args: KeystoreCreateArgs, ca
  * `--out` when given, else keystore.path of the keygate.config.json in this folder (so the keystore lands where
  * serve reads it), else keystore/keygate.p12.
  */
-function defaultOut(cwd: string): string {
+export function defaultOut(cwd: string): string {
   try {
     const path = (JSON.parse(readWhole(resolve(cwd, 'keygate.config.json')).toString('utf8')) as { keystore?: { path?: unknown } }).keystore?.path;
     if (typeof path === 'string' && path !== '') return path;
@@ -120,7 +120,7 @@ function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArg
   };
 }
 
-const createHandler: Handler = async (ctx, a) => {
+export const createHandler: Handler = async (ctx, a) => {
   const secret = readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
   const args = createArgs(ctx, a);
   if (a['ca-cert'] !== undefined) {
@@ -145,37 +145,30 @@ const createHandler: Handler = async (ctx, a) => {
   return EXIT.OK;
 };
 
-/** yargs adapter: `keygate keystore create`. */
-export function keystoreCreateCommand(choose: (h: Handler) => (args: Record<string, unknown>) => void): CommandModule {
-  return {
-    command: 'keystore <action>',
-    describe: 'keystore tools: create a PKCS#12 keystore with a self-signed certificate, or one issued by a dev CA',
-    builder: (y) =>
-      y
-        .positional('action', { choices: ['create'] as const, describe: 'what to do' })
-        .option('password-file', { type: 'string', demandOption: true, describe: 'file holding the initial password (never pass it on argv)' })
-        .option('out', { type: 'string', describe: 'keystore file to write (0600; default: keystore.path in ./keygate.config.json, else keystore/keygate.p12)' })
-        .option('crt', { type: 'string', describe: 'certificate file to export (0644; default: beside --out, .crt)' })
-        .option('subject', { type: 'string', describe: 'subject attributes beside CN, e.g. "O=Example Ltd, C=GB" (default: CN only)' })
-        .option('alias', { type: 'string', default: 'keygate', describe: 'entry alias (friendlyName)' })
-        .option('cn', { type: 'string', default: 'localhost', describe: 'subject common name' })
-        .option('key-size', { choices: [2048, 3072, 4096] as const, default: 4096, describe: 'RSA key size' })
-        .option('days', { type: 'number', describe: 'validity in days (default 3650 self-signed; 397, at most 825, with --ca-cert)' })
-        .option('dns', { type: 'string', array: true, default: ['localhost'], describe: 'SAN DNS names' })
-        .option('ip', { type: 'string', array: true, default: ['127.0.0.1', '::1'], describe: 'SAN IP addresses' })
-        .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' })
-        .option('ca-cert', { type: 'string', describe: 'issue the certificate from this dev CA (keygate pki ca create) instead of self-signing' })
-        .option('ca-key', { type: 'string', default: 'pki/ca.key', describe: 'with --ca-cert: the CA key' })
-        .option('ca-password-file', { type: 'string', describe: 'with --ca-cert: file holding the CA key password' })
-        .option('insecure', { type: 'boolean', default: false, describe: 'with --ca-cert: accept an unencrypted CA key' })
-        .option('key-type', { choices: ['rsa', 'ec'] as const, default: 'rsa', describe: 'key type (ec only with --ca-cert)' })
-        .check((argv) => {
-          if (argv.days !== undefined && (!Number.isInteger(argv.days) || argv.days < 1 || argv.days > 36500)) throw new Error('--days must be a whole number from 1 to 36500');
-          return true;
-        })
-        .example('$0 keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
-        .example('$0 keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA')
-        .epilogue("Exit codes: 0 written, 2 usage (a flag, the password file, a name outside the CA's profile), 5 keystore (it exists: --force), 7 input (the CA files) (docs/errors.md)"),
-    handler: choose(createHandler),
-  };
+/** `keystore create`'s flags (src/commands/keystore.ts declares them when the action is create). */
+export function createFlags<T>(y: Argv<T>) {
+  return y
+    .option('password-file', { type: 'string', demandOption: true, describe: 'file holding the initial password (never pass it on argv)' })
+    .option('out', { type: 'string', describe: 'keystore file to write (0600; default: keystore.path in ./keygate.config.json, else keystore/keygate.p12)' })
+    .option('crt', { type: 'string', describe: 'certificate file to export (0644; default: beside --out, .crt)' })
+    .option('subject', { type: 'string', describe: 'subject attributes beside CN, e.g. "O=Example Ltd, C=GB" (default: CN only)' })
+    .option('alias', { type: 'string', default: 'keygate', describe: 'entry alias (friendlyName)' })
+    .option('cn', { type: 'string', default: 'localhost', describe: 'subject common name' })
+    .option('key-size', { choices: [2048, 3072, 4096] as const, default: 4096, describe: 'RSA key size' })
+    .option('days', { type: 'number', describe: 'validity in days (default 3650 self-signed; 397, at most 825, with --ca-cert)' })
+    .option('dns', { type: 'string', array: true, default: ['localhost'], describe: 'SAN DNS names' })
+    .option('ip', { type: 'string', array: true, default: ['127.0.0.1', '::1'], describe: 'SAN IP addresses' })
+    .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' })
+    .option('ca-cert', { type: 'string', describe: 'issue the certificate from this dev CA (keygate pki ca create) instead of self-signing' })
+    .option('ca-key', { type: 'string', default: 'pki/ca.key', describe: 'with --ca-cert: the CA key' })
+    .option('ca-password-file', { type: 'string', describe: 'with --ca-cert: file holding the CA key password' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'with --ca-cert: accept an unencrypted CA key' })
+    .option('key-type', { choices: ['rsa', 'ec'] as const, default: 'rsa', describe: 'key type (ec only with --ca-cert)' })
+    .check((argv) => {
+      if (argv.days !== undefined && (!Number.isInteger(argv.days) || argv.days < 1 || argv.days > 36500)) throw new Error('--days must be a whole number from 1 to 36500');
+      return true;
+    })
+    .example('$0 keystore create --password-file /run/secrets/initial', 'RSA 4096, 10 years, SAN localhost/127.0.0.1/::1')
+    .example('$0 keystore create --password-file pw --ca-cert pki/ca.crt --ca-password-file ca.pw --key-type ec', 'EC P-256, 397 days, issued by the dev CA')
+    .epilogue("Exit codes: 0 written, 2 usage (a flag, the password file, a name outside the CA's profile), 5 keystore (it exists: --force), 7 input (the CA files) (docs/errors.md)");
 }

@@ -272,7 +272,7 @@ export async function readCsr(pemText: string, name: string): Promise<{ request:
   return { request: { subject, sans, otherExtensions: other }, publicKey };
 }
 
-/** A CSR made here (tests and docs: keygate itself never needs one). */
+/** A CSR made here (tests, docs, and keystore csr through createServerCsr). */
 export async function createCsr(subject: readonly Rdn[], key: KeyObject, extensions: x509.Extension[]): Promise<string> {
   const signer = await webSigningKey(key);
   const publicKey = await webcrypto.subtle.importKey('spki', spkiOf(key), signingParams(key).importAlg, true, ['verify']);
@@ -283,6 +283,11 @@ export async function createCsr(subject: readonly Rdn[], key: KeyObject, extensi
     extensions,
   });
   return csr.toString('pem') + '\n';
+}
+
+/** A server CSR (keygate keystore csr): the subject and the SANs as a requested subjectAltName extension. */
+export async function createServerCsr(subject: readonly Rdn[], key: KeyObject, sans: readonly San[]): Promise<string> {
+  return createCsr(subject, key, [new x509.SubjectAlternativeNameExtension(sans.map((s) => ({ type: GENERAL_NAME[s.type], value: s.value })), subject.length === 0)]);
 }
 
 export interface CrlEntry {

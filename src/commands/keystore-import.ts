@@ -1,0 +1,73 @@
+// keygate keystore import: the CA's answer to `keystore csr` goes into the keystore that holds the key. The
+// keystore is opened with its password (the key stays in this process's memory), the certificates are checked
+// (src/pki/chain.ts: for this key, complete, ordered, the requested names, not expired) and the keystore is
+// rewritten with the same key and alias, leaf + chain, in one atomic rename (0600). Nothing else is written.
+
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { EXIT, KeygateError, describeCause } from '../errors.js';
+import type { Handler } from '../context.js';
+import { readPasswordFile } from '../adapters/password-file.js';
+import { readWhole, writeAtomicIn } from '../adapters/files.js';
+import { defaultOut } from './keystore-create.js';
+import { planImport, readCertificates, sanSet } from '../pki/chain.js';
+
+function readFileOr(file: string, what: string, code: 'PKI_INPUT_INVALID' | 'KEYSTORE_UNREADABLE', hint: string): Buffer {
+  try {
+    return readWhole(file);
+  } catch (err) {
+    throw new KeygateError(code, `failed to read ${what} ${file}: ${describeCause(err)}`, { hint });
+  }
+}
+
+export const importHandler: Handler = async (ctx, a) => {
+  const secret = readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
+  const keystore = resolve(ctx.io.cwd, (a['keystore'] as string | undefined) ?? defaultOut(ctx.io.cwd));
+  const certFiles = [a['cert'] as string, ...((a['chain'] as string[] | undefined) ?? [])].map((f) => resolve(ctx.io.cwd, f));
+  const rootFiles = ((a['root'] as string[] | undefined) ?? []).map((f) => resolve(ctx.io.cwd, f));
+  const bytes = readFileOr(keystore, 'the keystore', 'KEYSTORE_UNREADABLE', 'pass the keystore keygate keystore csr wrote with --keystore');
+  const [{ unlockKeystore }, e] = await Promise.all([import('../adapters/keystore.js'), import('../pki/engine.js')]);
+  // Expired is fine here: the placeholder may have run out while the CA took its time.
+  const held = unlockKeystore(bytes, secret, { name: keystore, allowExpired: true, ...(a['alias'] !== undefined ? { alias: a['alias'] as string } : {}) });
+  const inputs = certFiles.map((f) => readCertificates(readFileOr(f, 'the certificate file', 'PKI_INPUT_INVALID', 'pass the file your CA sent'), f));
+  const roots = rootFiles.flatMap((f) => readCertificates(readFileOr(f, 'the root certificate', 'PKI_INPUT_INVALID', 'pass your CA\'s root certificate (PEM)'), f).certs);
+  const label = certFiles.length === 1 ? certFiles[0]! : certFiles.join(' + ');
+  const plan = planImport({
+    key: createPrivateKey(held.keyPem),
+    certs: inputs.flatMap((i) => i.certs),
+    ordered: inputs.every((i) => i.ordered),
+    roots,
+    requested: sanSet(new X509Certificate(held.certPem)),
+    file: label,
+  });
+  const now = new Date();
+  if (new Date(plan.leaf.validTo) < now || new Date(plan.leaf.validFrom) > now) {
+    throw new KeygateError('KEYSTORE_CERT_EXPIRED', `refused to import ${label}: the certificate is valid from ${new Date(plan.leaf.validFrom).toISOString()} to ${new Date(plan.leaf.validTo).toISOString()}`, {
+      hint: 'ask your CA for a certificate valid now (check this machine\'s clock too)',
+    });
+  }
+  const alias = held.alias ?? 'keygate';
+  const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), alias, secret, 'modern');
+  writeAtomicIn(keystore, p12, 0o600);
+  const expires = new Date(plan.leaf.validTo).toISOString();
+  ctx.log.info(
+    `imported ${plan.leaf.subject.replace(/\n/g, ', ')} [${sanSet(plan.leaf).join(' ')}] into ${keystore} (alias ${alias}), expires ${expires}; chain: ${plan.chain.length} certificate(s) up to ${plan.root.subject.replace(/\n/g, ', ')}${plan.rootFromBundle ? '' : ' (the root is not stored: clients hold it)'}`,
+  );
+  ctx.io.stdout.write(`${keystore}\n`);
+  return EXIT.OK;
+};
+
+/** `keystore import`'s flags. */
+export function importFlags<T>(y: Argv<T>) {
+  return y
+    .option('password-file', { type: 'string', demandOption: true, describe: 'file holding the keystore password (never pass it on argv)' })
+    .option('keystore', { type: 'string', describe: 'the keystore keystore csr wrote, rewritten in place (default: keystore.path in ./keygate.config.json, else keystore/keygate.p12)' })
+    .option('cert', { type: 'string', demandOption: true, describe: 'the issued certificate: PEM (leaf first, then each issuer) or PKCS#7 (.p7b, PEM or DER)' })
+    .option('chain', { type: 'string', array: true, describe: 'more certificate files of the chain, after --cert' })
+    .option('root', { type: 'string', array: true, describe: "the CA's root certificate, to check a chain that does not include it (not stored)" })
+    .option('alias', { type: 'string', describe: 'the key entry, when the keystore holds several' })
+    .example('$0 keystore import --password-file initial.pw --cert app.crt --chain intermediate.crt --root root.crt', 'PEM files from the CA')
+    .example('$0 keystore import --password-file initial.pw --cert app.p7b', 'a PKCS#7 bundle with the root')
+    .epilogue('Exit codes: 0 written, 2 usage (a flag, the password file), 5 keystore (wrong password, unreadable, expired certificate), 7 input (a certificate for another key, an incomplete or unordered chain, other names) (docs/certificates.md, docs/errors.md)');
+}
