@@ -40,6 +40,13 @@ export const WRITE_CLASS = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | 
 // root cannot be deleted, so DELETE on it is harmless (Windows gives Authenticated Users Modify on C:\ itself).
 export const FOLDER_CLASS = FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_ALL;
 export const ROOT_CLASS = FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | GENERIC_ALL;
+// The folder an executable anchor sits in (node.exe's, the vault client's): there adding is enough. Windows loads a
+// DLL that is not a KnownDLL (version.dll, dbghelp.dll, ...) from the application's own folder before System32
+// (Dynamic-link library search order), and a new subfolder can hold a private side-by-side assembly or an
+// `<exe>.local` redirection folder. So FILE_ADD_FILE and FILE_ADD_SUBDIRECTORY (and GENERIC_WRITE, which maps
+// to both) count there as a write (review 2026-12b M2; issue 31).
+export const ADD_CLASS = FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE;
+export const EXE_FOLDER_CLASS = FOLDER_CLASS | ADD_CLASS;
 
 // SDDL right codes (MS-DTYP 2.5.1.1): generic, standard, file, and the directory-service letters that share bits.
 const RIGHTS: Record<string, number> = {

@@ -14,13 +14,16 @@ import { KeygateError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Config } from '../core/config.js';
 import { vaultClientPath } from '../core/vault-client.js';
-import { FOLDER_CLASS, ROOT_CLASS, WRITE_CLASS, sddlProblem } from '../core/sddl.js';
+import { ADD_CLASS, EXE_FOLDER_CLASS, FOLDER_CLASS, ROOT_CLASS, WRITE_CLASS, sddlProblem } from '../core/sddl.js';
+import { HOST_PATH_STYLE } from '../core/path-style.js';
 import { readAclsWithPowerShell, type AclReader } from '../adapters/windows-acl.js';
 
 export interface Anchor {
   /** What it is, for the message ("the vault client"). */
   readonly what: string;
   readonly path: string;
+  /** A program Windows starts (node.exe, the vault client): its own folder must not let others add files. */
+  readonly executable?: boolean;
 }
 
 export interface OwnershipRules {
@@ -70,45 +73,65 @@ function unsound(st: Stats, rules: OwnershipRules): string | undefined {
  * Windows: the same walk (each anchor and every folder above it), judged by its ACL (src/core/sddl.ts, Win32-OpenSSH's
  * rule) instead of mode bits, which on Windows say nothing (docs/windows.md#trust-anchors). An ACL that cannot be
  * read is a problem: production refuses, as for any anchor it cannot vouch for.
+ *
+ * Each path is judged once, by the strictest rule any anchor puts on it: the file itself by WRITE_CLASS; the folder
+ * an executable anchor sits in by EXE_FOLDER_CLASS (adding a file there plants a DLL: review 2026-12b M2); other
+ * folders by FOLDER_CLASS; the drive root by ROOT_CLASS.
  */
 export function findWindowsAnchorProblems(anchors: readonly Anchor[], read: AclReader = readAclsWithPowerShell, trusted: readonly string[] = []): string[] {
   const problems: string[] = [];
-  const walks: { anchor: Anchor; chain: string[] }[] = [];
-  const all: string[] = [];
+  const show = (p: string): string => (HOST_PATH_STYLE === 'win32' ? p.replace(/\//g, '\\') : p);
+  // path -> the strictest mask asked for it, and the first anchor (and its role) that asked for that mask
+  const judged = new Map<string, { mask: number; anchor: Anchor; role: 'file' | 'exe-folder' | 'folder' }>();
+  const order: string[] = [];
+  const ask = (p: string, mask: number, anchor: Anchor, role: 'file' | 'exe-folder' | 'folder'): void => {
+    const had = judged.get(p);
+    if (!had) {
+      order.push(p);
+      judged.set(p, { mask, anchor, role });
+    } else if ((mask & ~had.mask) !== 0) judged.set(p, { mask: had.mask | mask, anchor, role });
+  };
   for (const anchor of anchors) {
     let real: string;
     try {
       real = realpathSync(anchor.path);
     } catch (err) {
-      problems.push(`${anchor.what} ${anchor.path}: cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      problems.push(`${anchor.what} ${show(anchor.path)}: cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       continue;
     }
-    const chain: string[] = [];
-    for (let p = real; ; ) {
-      chain.push(p);
-      if (!all.includes(p)) all.push(p);
+    for (let p = real, i = 0; ; i++) {
       const up = dirname(p);
-      if (up === p) break;
+      const root = up === p;
+      const mask = i === 0 ? WRITE_CLASS : i === 1 && anchor.executable ? EXE_FOLDER_CLASS : root ? ROOT_CLASS : FOLDER_CLASS;
+      ask(p, mask, anchor, i === 0 ? 'file' : i === 1 && anchor.executable ? 'exe-folder' : 'folder');
+      if (root) break;
       p = up;
     }
-    walks.push({ anchor, chain });
   }
+  if (order.length === 0) return problems;
   let reading;
   try {
-    reading = read(all);
+    reading = read(order);
   } catch (err) {
-    for (const { anchor } of walks) problems.push(`${anchor.what} ${anchor.path}: its ACL cannot be read (${(err as Error).message})`);
+    const told = new Set<Anchor>();
+    for (const p of order) {
+      const { anchor } = judged.get(p)!;
+      if (told.has(anchor)) continue;
+      told.add(anchor);
+      problems.push(`${anchor.what} ${show(anchor.path)}: its ACL cannot be read (${(err as Error).message})`);
+    }
     return problems;
   }
-  const seen = new Set<string>();
-  for (const { anchor, chain } of walks) {
-    chain.forEach((p, i) => {
-      if (seen.has(p)) return;
-      seen.add(p);
-      const sddl = reading.sddl.get(p);
-      const why = sddl === undefined || sddl instanceof Error ? `has an ACL that cannot be read (${sddl?.message ?? 'no answer'})` : sddlProblem(sddl, { user: reading.user, userIsAdmin: reading.userIsAdmin, trusted }, i === 0 ? WRITE_CLASS : i === chain.length - 1 ? ROOT_CLASS : FOLDER_CLASS);
-      if (why) problems.push(`${anchor.what} ${anchor.path}: ${i === 0 ? 'it' : `the folder ${p}`} ${why}`);
-    });
+  const rules = { user: reading.user, userIsAdmin: reading.userIsAdmin, trusted };
+  for (const p of order) {
+    const { mask, anchor, role } = judged.get(p)!;
+    const sddl = reading.sddl.get(p);
+    let why = sddl === undefined || sddl instanceof Error ? `has an ACL that cannot be read (${sddl?.message ?? 'no answer'})` : sddlProblem(sddl, rules, mask);
+    // Say why a folder that only lets others add files is refused: it is the executable's own folder.
+    if (why && role === 'exe-folder' && typeof sddl === 'string' && !sddlProblem(sddl, rules, mask & ~ADD_CLASS)) {
+      why += ": it may add files beside the executable, and Windows loads DLLs from an executable's own folder first (DLL planting)";
+    }
+    if (why) problems.push(`${anchor.what} ${show(anchor.path)}: ${role === 'file' ? 'it' : `the folder ${show(p)}`} ${why}`);
   }
   return problems;
 }
@@ -140,10 +163,10 @@ export function entryPackageJsons(entry: string): string[] {
 export function checkTrustAnchors(ctx: Context, config: Config, base: string, which: { vaultClient?: boolean } = {}): void {
   const { io, log } = ctx;
   const anchors = [
-    { what: 'the node executable', path: io.nodePath },
+    { what: 'the node executable', path: io.nodePath, executable: true },
     { what: 'the main entry', path: io.entry },
     ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
-    ...(which.vaultClient === false ? [] : [{ what: 'the vault client', path: vaultClientPath(config.vault, base, io.env) }]),
+    ...(which.vaultClient === false ? [] : [{ what: 'the vault client', path: vaultClientPath(config.vault, base, io.env), executable: true }]),
   ];
   const problems = process.platform === 'win32' ? findWindowsAnchorProblems(anchors) : findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
   if (problems.length === 0) return;
