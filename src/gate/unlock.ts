@@ -4,6 +4,7 @@
 // loaded here only, through dynamic imports (in the bundle: late parts compiled on first use,
 // src/late-runtime.ts), so verify, check, pin and generate never pay for them.
 
+import { X509Certificate } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Config } from '../core/config.js';
@@ -136,15 +137,39 @@ async function timedUnlock(bytes: Buffer, secret: Secret, name: string, opts: { 
   return { ...u, ms: Number(process.hrtime.bigint() - t) / 1e6 };
 }
 
-/** The audit line for an unlock, and a warning when the certificate expires within 30 days. */
-export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; offThread?: boolean }): void {
-  ctx.log.info(`keystore unlocked: ${m.subject}, expires ${m.notAfter.toISOString()}`, {
+/** The served certificate's DNS and IP names as `DNS:x IP:y` (the leaf's, not its CA's), or '' when it has none. */
+function servedNames(certPem: string): string {
+  try {
+    const san = new X509Certificate(certPem).subjectAltName ?? '';
+    return san
+      .split(', ')
+      .map((p) => p.replace(/^IP Address:/, 'IP:'))
+      .filter((p) => /^(DNS|IP):/.test(p))
+      .join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** The OU `keygate keystore csr` gives its placeholder certificate (src/commands/keystore-csr.ts PLACEHOLDER_OU). */
+const PLACEHOLDER = 'OU=keygate placeholder until keystore import';
+
+/**
+ * The audit line for an unlock: the served certificate (subject and SANs, not the CA) and its expiry; a warning
+ * from 30 days before it expires, a louder one from 7 days; a warning when it is keystore csr's placeholder.
+ */
+export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; offThread?: boolean }, now: Date = new Date()): void {
+  const names = servedNames(m.certPem);
+  const days = Math.floor((m.notAfter.getTime() - now.getTime()) / 86_400_000);
+  ctx.log.info(`keystore unlocked: ${m.subject}${names ? ` [${names}]` : ''}, expires ${m.notAfter.toISOString()} (in ${Math.max(0, days)} days)`, {
     gate: 'keystore',
     alias: m.alias ?? null,
     keyType: m.keyType,
     ...(m.ms !== undefined ? { ms: Math.round(m.ms) } : {}),
     ...(m.offThread ? { thread: 'worker' } : {}),
   });
-  const days = (m.notAfter.getTime() - Date.now()) / 86_400_000;
-  if (days < 30) ctx.log.warn(`the certificate expires in ${Math.max(0, Math.floor(days))} days`, { gate: 'keystore' });
+  const what = `the served certificate ${m.subject}${names ? ` [${names}]` : ''}`;
+  if (days < 7) ctx.log.warn(`${what} expires in ${Math.max(0, days)} days (${m.notAfter.toISOString()}): renew it now (docs/certificates.md)`, { gate: 'keystore', expiresInDays: Math.max(0, days) });
+  else if (days < 30) ctx.log.warn(`${what} expires in ${days} days (${m.notAfter.toISOString()}): renew it (docs/certificates.md)`, { gate: 'keystore', expiresInDays: days });
+  if (m.subject.includes(PLACEHOLDER)) ctx.log.warn(`${what} is the placeholder keystore csr made: import the certificate your CA issued (keygate keystore import)`, { gate: 'keystore' });
 }
