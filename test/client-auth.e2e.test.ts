@@ -75,7 +75,7 @@ async function reloadCrl(s: Served, p: DemoProject, crl: string | Buffer, via: '
   await waitFor(() => expect.test(s.stderr().slice(before)), 15_000, `${expect} in keygate's log`);
 }
 
-test('required mode, in-process app: curl (PEM, p12), requests, s_client get in with ctx.client; no cert, another CA, expired, revoked are refused at the handshake; a CRL reload closes a revoked keep-alive connection', async (t) => {
+test('required mode, in-process app: curl (PEM, p12), requests, s_client get in with ctx.client; no cert gets the TLS alert, another CA, expired, revoked a 400 saying why, one warn line each; a CRL reload closes a revoked keep-alive connection', async (t) => {
   const pki = makePki();
   const p = demoProject({ files: { 'app/whoami.cjs': WHOAMI, 'pki/ca.crt': readFileSync(pki.caCrt), 'pki/ca.crl': pki.crl }, templateExtra: 'pki\n' });
   reconfigure(p, { handler: 'app/whoami.cjs', clientAuth: { mode: 'required', caFile: 'pki/ca.crt', crlFiles: ['pki/ca.crl'] } });
@@ -103,33 +103,47 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
       assert.equal(py.code, 0, py.stderr);
       assert.equal(py.stdout, '200\nCN=bob,O=keygate test,C=CH\n');
     } else t.diagnostic(`python requests skipped: ${noRequests}`);
-    // openssl s_client: with bob's certificate an answer, without one the connection is closed before any
-    // request is read: no HTTP answer (keygate refuses after the handshake, so that it can log why).
+    // openssl s_client: with bob's certificate an answer.
     const sOk = sClient(s.port, p.crt, pki.bob);
     assert.match(sOk.stdout, /^HTTP\/1\.1 200 /);
     assert.match(sOk.stdout, /CN=bob,O=keygate test,C=CH/);
+
+    // Refused clients learn why (issue 29 point 6), each refusal one warn line with the reason. Without a
+    // certificate OpenSSL ends the handshake with the alert certificate_required (TLS 1.3; handshake_failure in
+    // TLS 1.2), as Apache does: curl exit 56 (35 in TLS 1.2), no HTTP answer. A certificate that does not verify
+    // completes the handshake (Node sends no alert after it) and every request gets a 400 saying which check
+    // failed, as nginx does ("400 The SSL certificate error"); the app never sees the request.
     const sNone = sClient(s.port, p.crt);
     assert.doesNotMatch(sNone.stdout, /HTTP\/1\.1/);
-
-    // Refused: no certificate, a CN=alice from another CA, an expired one. curl gets no answer.
-    for (const [what, extra] of [
-      ['no certificate', []],
-      ['another CA', withCert(pki.stranger)],
-      ['expired', withCert(pki.expired)],
-    ] as const) {
-      const r = curl(url, p.crt, ['-o', '/dev/null', '-w', '%{http_code}', ...extra]);
-      assert.notEqual(r.code, 0, `${what}: curl must fail (${r.stdout})`);
-      assert.equal(r.stdout, '000', what);
-    }
-    // each refusal left one warn line with OpenSSL's reason (F-12: a refused client left no trace at all)
+    assert.match(sNone.stderr, /tlsv13 alert certificate required.*SSL alert number 116/);
+    const sNone12 = sClient(s.port, p.crt, undefined, ['-quiet', '-tls1_2']);
+    assert.doesNotMatch(sNone12.stdout, /HTTP\/1\.1/);
+    assert.match(sNone12.stderr, /sslv3 alert handshake failure.*SSL alert number 40/);
+    const sExpired = sClient(s.port, p.crt, pki.expired);
+    assert.match(sExpired.stdout, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\n400 Bad Request: client certificate refused: the certificate has expired \(CERT_HAS_EXPIRED\)\n$/);
+    const refusedCurl = (extra: readonly string[]) => curl(url, p.crt, ['-w', '\n%{http_code}', ...extra]);
+    const none = refusedCurl([]);
+    assert.equal(none.code, 56, none.stderr);
+    assert.match(none.stderr, /tlsv13 alert certificate required/);
+    assert.equal(none.stdout, '\n000');
+    const none12 = refusedCurl(['--tls-max', '1.2']);
+    assert.equal(none12.code, 35, none12.stderr);
+    assert.match(none12.stderr, /alert handshake failure/);
+    const foreign = refusedCurl(withCert(pki.stranger));
+    assert.equal(foreign.code, 0, foreign.stderr);
+    assert.equal(foreign.stdout, '400 Bad Request: client certificate refused: the certificate is not issued by a CA this server trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE)\n\n400');
+    const expired = refusedCurl(withCert(pki.expired));
+    assert.equal(expired.stdout, '400 Bad Request: client certificate refused: the certificate has expired (CERT_HAS_EXPIRED)\n\n400');
+    // each refused client left exactly one warn line with the reason (F-12: a refused client left no trace at all)
     const refusals = () =>
       s
         .stderr()
         .split('\n')
         .filter((l) => l.startsWith('keygate: warn: refused a client certificate from 127.0.0.1: '))
         .map((l) => l.replace(/^keygate: warn: refused a client certificate from 127\.0\.0\.1: (.*) gate=client-auth mode=required$/, '$1'));
-    const expected = ['no certificate sent', 'no certificate sent', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'];
-    await waitFor(() => refusals().length >= expected.length, 5_000, 'four refusal lines').catch((e: Error) => assert.fail(`${e.message}\n${s.stderr()}`));
+    const expected = ['no certificate sent', 'no certificate sent', 'CERT_HAS_EXPIRED', 'no certificate sent', 'no certificate sent', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'];
+    await waitFor(() => refusals().length >= expected.length, 5_000, 'seven refusal lines').catch((e: Error) => assert.fail(`${e.message}\n${s.stderr()}`));
+    await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(refusals(), expected);
 
     // Revocation: mallory in on a keep-alive connection; revoked, the CRL reloaded on SIGHUP: that connection is
@@ -147,18 +161,18 @@ test('required mode, in-process app: curl (PEM, p12), requests, s_client get in 
     // Asked again at once (well inside the 5 s keep-alive timeout): no answer, the connection is gone.
     assert.equal(await live.again(), '', 'the revoked keep-alive connection serves nothing more');
     await live.closed;
-    assert.notEqual(curl(url, p.crt, withCert(pki.mallory)).code, 0, 'a new connection with the revoked certificate is refused');
+    assert.equal(refusedCurl(withCert(pki.mallory)).stdout, '400 Bad Request: client certificate refused: the certificate is revoked (CERT_REVOKED)\n\n400', 'a new connection with the revoked certificate is refused');
     await waitFor(() => refusals().includes('CERT_REVOKED'), 5_000, 'the CERT_REVOKED line').catch((e: Error) => assert.fail(`${e.message}\n${s.stderr()}`));
     // Nor can the revoked client resume its session: the reload made a new TLS context (new ticket keys).
     const resumedAfter = sClient(s.port, p.crt, pki.mallory, ['-sess_in', sess]).stdout;
     assert.doesNotMatch(resumedAfter, /^Reused/m);
-    assert.doesNotMatch(resumedAfter, /HTTP\/1\.1 200 /);
+    assert.match(resumedAfter, /HTTP\/1\.1 400 Bad Request\r?\n[\s\S]*400 Bad Request: client certificate refused: the certificate is revoked \(CERT_REVOKED\)/);
     assert.equal(curl(url, p.crt, withCert(pki.alice)).code, 0);
 
     // A broken CRL and an older CRL (roll-back: mallory not yet revoked) are refused: the previous CRLs stay.
     await reloadCrl(s, p, 'garbage\n', 'SIGHUP', /CRL reload \(SIGHUP\) failed, still using the previous CRLs: pki\/ca\.crl: holds no PEM block "X509 CRL"/);
     await reloadCrl(s, p, pki.crl, 'SIGHUP', /CRL reload \(SIGHUP\) failed, still using the previous CRLs: pki\/ca\.crl: this CRL of CN=keygate test client CA,O=keygate test is older than the loaded one/);
-    assert.notEqual(curl(url, p.crt, withCert(pki.mallory)).code, 0, 'still revoked');
+    assert.match(refusedCurl(withCert(pki.mallory)).stdout, /\(CERT_REVOKED\)\n\n400$/, 'still revoked');
     assert.equal(curl(url, p.crt, withCert(pki.alice)).code, 0, 'still serving');
   } finally {
     assert.equal(await s.stop(), 0, s.stderr());
@@ -181,15 +195,14 @@ test('start refuses before the vault: a caFile outside the manifest (exit 3), a 
   assert.match(r2.stderr, /server\.clientAuth\.crlFiles: pki\/other\.crl: its issuer CN=another CA,O=keygate test is not a CA of server\.clientAuth\.caFile/);
   assert.equal(vaultCalls(p).length, 0, 'the vault was never asked');
 
-  // pinnedSha256: only alice, although bob chains to the same CA: bob's connection is closed after the handshake.
+  // pinnedSha256: only alice, although bob chains to the same CA: bob gets the 400 page (NOT_PINNED).
   const aliceSha = run('openssl', ['x509', '-in', pki.alice.crt, '-noout', '-fingerprint', '-sha256']).stdout.trim().split('=')[1]!;
   reconfigure(p, { clientAuth: { mode: 'required', caFile: 'pki/ca.crt', pinnedSha256: [aliceSha] } });
   const s = await serve(p.dir);
   try {
     assert.equal(curl(`https://localhost:${s.port}/hello`, p.crt, ['-o', '/dev/null', '-w', '%{http_code}', ...withCert(pki.alice)]).stdout, '200');
-    const bob = curl(`https://localhost:${s.port}/hello`, p.crt, ['-o', '/dev/null', '-w', '%{http_code}', ...withCert(pki.bob)]);
-    assert.equal(bob.stdout, '000', 'no answer for a certificate that is not pinned');
-    assert.notEqual(bob.code, 0);
+    const bob = curl(`https://localhost:${s.port}/hello`, p.crt, ['-w', '\n%{http_code}', ...withCert(pki.bob)]);
+    assert.equal(bob.stdout, '400 Bad Request: client certificate refused: the certificate is not one of those this server admits (pinnedSha256) (NOT_PINNED)\n\n400', 'a certificate that is not pinned gets the 400 page');
   } finally {
     assert.equal(await s.stop(), 0, s.stderr());
   }

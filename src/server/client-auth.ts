@@ -131,12 +131,41 @@ export function verdict(
   return { verify: 'SUCCESS', identity, der: peer.der, chain: peer.chain };
 }
 
+/** What a refusal says of the OpenSSL codes a client certificate most often fails with (the rest by code). */
+const REFUSAL_REASONS: Readonly<Record<string, string>> = {
+  NONE: 'no certificate was sent',
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not yet valid',
+  CERT_REVOKED: 'the certificate is revoked',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate is not issued by a CA this server trusts',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate is not issued by a CA this server trusts',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed, not issued by a CA this server trusts',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate is not issued by a CA this server trusts',
+  UNABLE_TO_GET_CRL: 'the server has no CRL for the certificate\'s issuer',
+  CRL_HAS_EXPIRED: 'the server\'s CRL for the certificate\'s issuer has expired',
+  NOT_PINNED: 'the certificate is not one of those this server admits (pinnedSha256)',
+};
+
+/**
+ * The body of the 400 a refused client gets (required mode, a certificate that does not verify), in nginx's
+ * words ("400 Bad Request / The SSL certificate error") plus which check failed and OpenSSL's code.
+ */
+export function refusalPage(verify: string): string {
+  const code = verify.startsWith('FAILED:') ? verify.slice('FAILED:'.length) : verify;
+  return `400 Bad Request: client certificate refused: ${REFUSAL_REASONS[code] ?? 'the certificate did not verify'} (${code})\n`;
+}
+
 // ---- the edge: files, sockets, reloads ---------------------------------------------------------------------------
 
 /** What node:tls needs for client certificates; https-server.ts merges it into every secure context. */
 export interface ClientTls {
   readonly requestCert: boolean;
   readonly rejectUnauthorized: boolean;
+  /**
+   * required mode: OpenSSL ends a handshake without a client certificate itself, with the TLS alert
+   * certificate_required (TLS 1.3) or handshake_failure (TLS 1.2), as Apache does (https-server.ts).
+   */
+  readonly requireCertificate?: boolean;
   readonly ca: string;
   readonly crl?: readonly string[];
 }
@@ -260,9 +289,10 @@ export class ClientAuth {
     if (this.config.mode === 'off') return undefined;
     const crl = [...this.#crls.values()].flat().map((c) => pem('X509 CRL', c.der));
     // rejectUnauthorized stays false in required mode too: Node would close a failed chain after the handshake
-    // without any event (_tls_wrap onServerSocketSecure), so nothing could log why. onConnection refuses
-    // it instead, in the same emit, before any request is read; only the no-certificate alert is lost.
-    return { requestCert: true, rejectUnauthorized: false, ca: this.#caPem, ...(crl.length ? { crl } : {}) };
+    // without any event or alert (_tls_wrap onServerSocketSecure), so nothing could log why and the client
+    // could not tell. A missing certificate is refused by OpenSSL in the handshake (requireCertificate: the
+    // alert, and tlsClientError logs it); a certificate that does not verify gets the 400 page of onConnection.
+    return { requestCert: true, rejectUnauthorized: false, requireCertificate: this.config.mode === 'required', ca: this.#caPem, ...(crl.length ? { crl } : {}) };
   }
 
   /** Gives the server's setter for the client TLS options (used on CRL reload). */
@@ -288,7 +318,9 @@ export class ClientAuth {
    */
   onTlsClientError = (err: Error & { code?: string; reason?: string }, socket: TLSSocket): void => {
     if (this.config.mode === 'off' || !/CERTIFICATE|PEER_DID_NOT_RETURN/.test(String(err.code))) return;
-    this.#refused(socket, `${err.reason ?? err.message} (${String(err.code)})`);
+    // OpenSSL's own refusal of a handshake without a certificate (requireCertificate): the same words as the
+    // line a connection without one got when keygate refused it after the handshake
+    this.#refused(socket, /PEER_DID_NOT_RETURN/.test(String(err.code)) ? 'no certificate sent' : `${err.reason ?? err.message} (${String(err.code)})`);
   };
 
   // At most REFUSAL_LOG_BURST lines a minute: a client retrying in a loop must not flood the journal.
@@ -335,24 +367,24 @@ export class ClientAuth {
 
   /**
    * Called for every new TLS connection, synchronously in the secureConnection emit (before any request is
-   * read): in required mode closes a connection without a verified, pinned certificate, with one log line saying
-   * why; in optional mode logs a certificate that did not verify; records verified ones (to close them if their
-   * certificate is revoked later).
+   * read). In required mode a connection without a verified, pinned certificate is refused with one log line
+   * saying why, and the returned page is every answer it gets (https-server.ts: 400, then the connection is
+   * closed; no request reaches the app), as nginx answers "400 The SSL certificate error": Node completes the
+   * handshake for any certificate and can send no TLS alert after it. In optional mode logs a certificate
+   * that did not verify; records verified ones (to close them if their certificate is revoked later).
    */
-  onConnection = (socket: TLSSocket): void => {
-    if (this.config.mode === 'off') return;
+  onConnection = (socket: TLSSocket): string | undefined => {
+    if (this.config.mode === 'off') return undefined;
     const auth = this.peer(socket);
     const required = this.config.mode === 'required';
     if (auth.verify.startsWith('FAILED:') || (required && !auth.identity)) {
       this.#refused(socket, auth.verify === 'NONE' ? 'no certificate sent' : auth.verify.slice('FAILED:'.length));
     }
-    if (required && !auth.identity) {
-      socket.destroy();
-      return;
-    }
-    if (!auth.der) return;
+    if (required && !auth.identity) return refusalPage(auth.verify);
+    if (!auth.der) return undefined;
     this.#open.set(socket, certificateRevocationKey(auth.der));
     socket.once('close', () => this.#open.delete(socket));
+    return undefined;
   };
 
   /** Wraps the app: a request on a route that needs a certificate, without a verified one, gets 403. */

@@ -5,7 +5,7 @@ import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { KeygateError, describeCause } from '../errors.js';
 import type { ClientTls } from './client-auth.js';
 
@@ -108,8 +108,12 @@ export interface ServerOptions {
   readonly shutdownTimeoutMs?: number;
   /** Client certificates (server.clientAuth): CA, CRLs, request/require. Part of every secure context. */
   readonly clientTls?: ClientTls;
-  /** Every TLS connection once its handshake is done (client-auth tracks them for revocation). */
-  readonly onSecureConnection?: (socket: TLSSocket) => void;
+  /**
+   * Every TLS connection once its handshake is done (client-auth tracks them for revocation). A string returned
+   * refuses the connection: every request on it is answered 400 with that text and the connection is closed;
+   * none reaches the handler or onUpgrade.
+   */
+  readonly onSecureConnection?: (socket: TLSSocket) => string | void;
   /** A failed handshake (client-auth.ts logs those about certificates). */
   readonly onTlsClientError?: (err: Error, socket: TLSSocket) => void;
   /** Cap on open connections; default MAX_TLS_CONNECTIONS. */
@@ -124,6 +128,34 @@ export interface ServerHandle {
   /** Swaps the client CA/CRLs for new connections (a CRL reload); the server's own key stays. */
   setClientTls(clientTls: ClientTls): void;
   close(): Promise<void>;
+}
+
+/** Servers whose handshakes must fail without a client certificate (ClientTls.requireCertificate). */
+const certificateRequired = new WeakSet<object>();
+let requireHookInstalled = false;
+
+/**
+ * Makes OpenSSL itself refuse a handshake without a client certificate on the servers in certificateRequired:
+ * SSL_VERIFY_FAIL_IF_NO_PEER_CERT, so the client gets the TLS alert certificate_required (116, TLS 1.3) or
+ * handshake_failure (40, TLS 1.2), as from Apache, and the server a tlsClientError to log. Node sets that flag
+ * only together with rejectUnauthorized, which also closes a certificate that fails to verify after the
+ * handshake without any event (so keygate could neither log it nor tell the client why); Node has no option for
+ * the flag alone, and no event that hands over a server's TLSSocket before its handshake runs. So the flag is
+ * set per socket right after Node's own setVerifyMode (TLSSocket#_init, Node 12 to 24; a Node without it keeps
+ * the earlier behaviour: the handshake completes and the request gets the 400 page, tested by
+ * test/client-auth.e2e.test.ts). Only sockets of a server in the set are touched.
+ */
+function installRequireCertificateHook(): void {
+  if (requireHookInstalled) return;
+  const proto = TLSSocket.prototype as unknown as { _init?: (...args: unknown[]) => void };
+  const init = proto._init;
+  if (typeof init !== 'function') return;
+  requireHookInstalled = true;
+  proto._init = function (this: TLSSocket & { _tlsOptions?: { server?: object }; _handle?: { setVerifyMode?(request: boolean, reject: boolean): void } }, ...args: unknown[]) {
+    init.apply(this, args);
+    const server = this._tlsOptions?.server;
+    if (server && certificateRequired.has(server)) this._handle?.setVerifyMode?.(true, true);
+  };
 }
 
 function secureOptions(tls: TlsMaterial, client: ClientTls | undefined) {
@@ -162,6 +194,12 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     (req, res) => {
       // HSTS belongs to the TLS endpoint; content headers (nosniff, frame options) are the app's (demo app).
       if (options.hsts) res.setHeader('Strict-Transport-Security', HSTS);
+      const refusal = refused.get(req.socket);
+      if (refusal !== undefined) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), 'cache-control': 'no-store', connection: 'close' });
+        res.end(refusal);
+        return;
+      }
       if (headersCut(req)) {
         res.writeHead(431, { 'content-type': 'text/plain; charset=utf-8', 'content-length': TOO_MANY_HEADERS.length, connection: 'close' });
         res.end(TOO_MANY_HEADERS);
@@ -184,6 +222,8 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
       }
     },
   );
+  // Connections onSecureConnection refused, with the page their requests get.
+  const refused = new WeakMap<object, string>();
   server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
@@ -200,12 +240,30 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   const onUpgrade = options.onUpgrade;
   if (onUpgrade) {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = refused.get(req.socket);
+      if (refusal !== undefined) {
+        socket.on('error', () => socket.destroy());
+        socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncache-control: no-store\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`);
+        return;
+      }
       if (!headersCut(req)) return onUpgrade(req, socket, head);
       socket.on('error', () => socket.destroy());
       socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${TOO_MANY_HEADERS.length}\r\n\r\n${TOO_MANY_HEADERS}`);
     });
   }
-  if (options.onSecureConnection) server.on('secureConnection', options.onSecureConnection);
+  const onSecure = options.onSecureConnection;
+  if (onSecure) {
+    // Registered after the https server's own listener (the request parser), which reads nothing before the
+    // next tick: the mark is there before the first request is parsed.
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const refusal = onSecure(socket);
+      if (typeof refusal === 'string') refused.set(socket, refusal);
+    });
+  }
+  if (options.clientTls?.requireCertificate) {
+    installRequireCertificateHook();
+    certificateRequired.add(server);
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
