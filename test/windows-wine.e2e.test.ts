@@ -6,7 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, readFileSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { copyEntry, curl, keygate, ROOT, tempDir, writeTree, sha256 } from './helpers/project.js';
@@ -134,6 +134,84 @@ function seedProject(password: string): { dir: string; lib: string } {
   return { dir, lib };
 }
 
+/**
+ * A minimal x64 Windows console program (PE32+, no runtime) that creates the file `marker` (CreateFileA, CREATE_ALWAYS)
+ * and exits with status 77: what an attacker would plant. Built here byte by byte, so the lane needs no Windows
+ * compiler; Wine runs it as Windows would.
+ */
+function markerExe(marker: string): Buffer {
+  const [FA, SA, RVA] = [0x200, 0x1000, 0x1000];
+  const sec = Buffer.alloc(0x1000);
+  const at = { code: 0x0, idt: 0x100, ilt: 0x140, iat: 0x160, dll: 0x180, n1: 0x190, n2: 0x1a0, path: 0x200 };
+  sec.write('kernel32.dll\0', at.dll, 'latin1');
+  sec.write('CreateFileA\0', at.n1 + 2, 'latin1'); // hint 0, name
+  sec.write('ExitProcess\0', at.n2 + 2, 'latin1');
+  const path = Buffer.from(`${marker}\0`, 'latin1');
+  assert.ok(path.length < 0xc00, 'marker path too long');
+  path.copy(sec, at.path);
+  for (const t of [at.ilt, at.iat]) {
+    sec.writeBigUInt64LE(BigInt(RVA + at.n1), t);
+    sec.writeBigUInt64LE(BigInt(RVA + at.n2), t + 8);
+  }
+  sec.writeUInt32LE(RVA + at.ilt, at.idt); // OriginalFirstThunk
+  sec.writeUInt32LE(RVA + at.dll, at.idt + 12); // Name
+  sec.writeUInt32LE(RVA + at.iat, at.idt + 16); // FirstThunk
+  const c: number[] = [];
+  const rel = (target: number): void => {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(target - (at.code + c.length + 4));
+    c.push(...b);
+  };
+  c.push(0x48, 0x83, 0xec, 0x38); // sub rsp, 0x38
+  c.push(0x48, 0x8d, 0x0d), rel(at.path); // lea rcx, [rip+marker]
+  c.push(0xba, 0, 0, 0, 0x40); // mov edx, GENERIC_WRITE
+  c.push(0x45, 0x31, 0xc0, 0x45, 0x31, 0xc9); // xor r8d, r8d; xor r9d, r9d
+  c.push(0x48, 0xc7, 0x44, 0x24, 0x20, 2, 0, 0, 0); // [rsp+0x20] = CREATE_ALWAYS
+  c.push(0x48, 0xc7, 0x44, 0x24, 0x28, 0x80, 0, 0, 0); // [rsp+0x28] = FILE_ATTRIBUTE_NORMAL
+  c.push(0x48, 0xc7, 0x44, 0x24, 0x30, 0, 0, 0, 0); // [rsp+0x30] = NULL
+  c.push(0xff, 0x15), rel(at.iat); // call [CreateFileA]
+  c.push(0xb9, 77, 0, 0, 0); // mov ecx, 77
+  c.push(0xff, 0x15), rel(at.iat + 8); // call [ExitProcess]
+  c.push(0xcc);
+  Buffer.from(c).copy(sec, at.code);
+  const h = Buffer.alloc(FA);
+  h.write('MZ', 0, 'latin1');
+  h.writeUInt32LE(0x40, 0x3c);
+  h.write('PE\0\0', 0x40, 'latin1');
+  h.writeUInt16LE(0x8664, 0x44); // AMD64
+  h.writeUInt16LE(1, 0x46); // one section
+  h.writeUInt16LE(240, 0x54); // optional header size
+  h.writeUInt16LE(0x23, 0x56); // executable, no relocations, large address aware
+  const o = 0x58;
+  h.writeUInt16LE(0x20b, o); // PE32+
+  h.writeUInt32LE(sec.length, o + 4);
+  h.writeUInt32LE(RVA + at.code, o + 16); // entry point
+  h.writeUInt32LE(RVA, o + 20);
+  h.writeBigUInt64LE(0x140000000n, o + 24);
+  h.writeUInt32LE(SA, o + 32);
+  h.writeUInt32LE(FA, o + 36);
+  h.writeUInt16LE(6, o + 40); // OS version
+  h.writeUInt16LE(6, o + 48); // subsystem version
+  h.writeUInt32LE(RVA + sec.length, o + 56); // image size
+  h.writeUInt32LE(FA, o + 60); // headers size
+  h.writeUInt16LE(3, o + 68); // console
+  h.writeUInt16LE(0x100, o + 70); // NX compatible
+  for (const [i, v] of [0x100000n, 0x1000n, 0x100000n, 0x1000n].entries()) h.writeBigUInt64LE(v, o + 72 + 8 * i);
+  h.writeUInt32LE(16, o + 108);
+  h.writeUInt32LE(RVA + at.idt, o + 112 + 8); // import directory
+  h.writeUInt32LE(40, o + 112 + 12);
+  h.writeUInt32LE(RVA + at.iat, o + 112 + 96); // import address table
+  h.writeUInt32LE(24, o + 112 + 100);
+  const s = o + 240;
+  h.write('.text', s, 'latin1');
+  h.writeUInt32LE(sec.length, s + 8);
+  h.writeUInt32LE(RVA, s + 12);
+  h.writeUInt32LE(sec.length, s + 16);
+  h.writeUInt32LE(FA, s + 20);
+  h.writeUInt32LE(0xe0000060, s + 36); // code, data, read, write, execute
+  return Buffer.concat([h, sec]);
+}
+
 test('Windows under Wine: seed-style drive template → generate → pin → verify → check; tamper refused; serve over TLS with the emulator', { skip, timeout: 600_000 }, async () => {
   ensurePrefix();
   const password = 'Win-S3cret-pw';
@@ -245,4 +323,42 @@ test('Windows under Wine: ${VAULT_CLIENT} is cspmclient64.exe under CSPM_CLIENT_
   const unset = wine(dir, ['generate-filelist']);
   assert.notEqual(unset.code, 0, unset.stderr);
   assert.match(unset.stderr, /line 2 \(\$\{VAULT_CLIENT\}\) matches no file/);
+});
+
+test('Windows under Wine: a powershell.exe and a cmd.exe planted in the project folder never run (programs by absolute path, issue 31)', { skip, timeout: 600_000 }, async () => {
+  ensurePrefix();
+  const password = 'Win-Pl4nted-pw';
+  const { dir } = seedProject(password);
+  // Windows looks a bare name up in the current folder first; serve's current folder is the project.
+  const planted = ['powershell.exe', 'cmd.exe'];
+  const marker = (name: string): string => join(dir, `RAN-${name}.marker`);
+  for (const name of planted) writeFileSync(join(dir, name), markerExe(winDir(marker(name))));
+  // the stub works: run by its path, it leaves its marker (then removed)
+  const probe = spawnSync(WINE!, [join(dir, 'cmd.exe')], { cwd: dir, env: wineEnv(), stdio: 'ignore', timeout: 60_000 });
+  assert.equal(probe.status, 77);
+  assert.ok(existsSync(marker('cmd.exe')), 'the planted program writes its marker when it runs');
+  rmSync(marker('cmd.exe'));
+
+  for (const r of [wine(dir, ['generate-filelist']), wine(dir, ['pin'])]) assert.equal(r.code, 0, r.stderr);
+  const entryHash = sha256(readFileSync(join(dir, 'dist/main.js')));
+  const store = { skipCallerCheck: 'wine', accounts: { 'keygate-demo': { userName: 'keystore', password } }, scripts: [{ path: winDir(join(dir, 'dist/main.js')), sha256: entryHash }] };
+  writeFileSync(join(dir, 'dev/cspm/a2a-store.json'), JSON.stringify(store), { mode: 0o600 });
+  const served = await wineServe(dir);
+  try {
+    assert.ok(served.url, `serve did not listen (exit ${served.code}):\n${served.stderr()}`);
+    const hello = curl(`${served.url}hello`, join(dir, 'keystore/keygate-demo.crt'));
+    assert.match(hello.stdout, /Hello, world/);
+    // The ACL reading ran Wine's own powershell.exe (a stub: no output, exit 0), not the planted one (exit 77).
+    assert.match(served.stderr(), /its ACL cannot be read \(PowerShell Get-Acl gave no user line\)/);
+    assert.doesNotMatch(served.stderr(), /exit 77/);
+    // Anchor reports print Windows paths with backslashes.
+    assert.match(served.stderr(), /the main entry Z:\\[^ ]*\\dist\\main\.js: its ACL/);
+  } finally {
+    await served.stop();
+  }
+  // The .cmd emulator answered through the system's cmd.exe (the call is logged). Not planted: a node.exe for the
+  // emulator's own `node` line. Wine's cmd.exe looks it up in the current folder even with
+  // NoDefaultCurrentDirectoryInExePath=1 (tried; docs/windows.md#not-tested), so that is not Windows' behaviour to test here.
+  assert.deepEqual(calls(dir).map((c) => c.status), [400]);
+  for (const name of planted) assert.ok(!existsSync(marker(name)), `the planted ${name} ran`);
 });

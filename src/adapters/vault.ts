@@ -9,6 +9,8 @@ import { importLibrary, lateLibrary } from '../late-runtime.js';
 import { KeygateError } from '../errors.js';
 export { defaultCspmClientPath } from '../core/vault-client.js';
 import { Secret } from './secret.js';
+import { NO_CWD_LOOKUP, cmdArguments, isBatchFile, isWin32AbsoluteProgram, windowsPrograms } from '../core/win32-paths.js';
+import { trustedSystemDirectory } from './windows-acl.js';
 
 export { Secret };
 
@@ -44,13 +46,42 @@ function childEnv(env: Readonly<Record<string, string | undefined>>): Record<str
     const v = env[k];
     if (v !== undefined) out[k] = v;
   }
+  // Windows: the client (and cmd.exe running a .cmd) must not look bare program names up in the current folder.
+  if (process.platform === 'win32') Object.assign(out, NO_CWD_LOOKUP);
   return out;
+}
+
+/**
+ * What to start on Windows for a vault client: the file itself when it is an .exe/.com named by an absolute path; a
+ * .cmd/.bat through cmd.exe named by its absolute path in the system directory (cross-spawn, under execa, would take
+ * `%ComSpec%` or the bare name `cmd.exe`, which Windows looks up in the current folder first: issue 31). Anything else
+ * (a bare name, a relative path, a script cross-spawn would hand to the interpreter its shebang names, looked up on
+ * PATH) is refused.
+ */
+function windowsProgram(file: string, args: readonly string[]): { file: string; args: string[]; verbatim: boolean } {
+  const refuse = (why: string) => new KeygateError('VAULT_NOT_FOUND', `failed to run vault client ${file}: ${why}`, { hint: 'set vault.clientPath (or CSPM_CLIENT_HOME) to the full path of the client, e.g. C:\\cspm\\cloakware\\cspmclient\\bin64\\cspmclient64.exe (docs/windows.md)' });
+  if (!isWin32AbsoluteProgram(file)) throw refuse('on Windows a vault client must be named by an absolute path (keygate looks no program up by name)');
+  if (/\.(exe|com)$/i.test(file)) return { file, args: [...args], verbatim: false };
+  if (!isBatchFile(file)) throw refuse('not a Windows program (.exe, .com, .cmd or .bat)');
+  let system: string;
+  try {
+    system = trustedSystemDirectory().dir;
+  } catch (err) {
+    throw refuse(`cmd.exe cannot be found: ${(err as Error).message}`);
+  }
+  try {
+    return { file: windowsPrograms(system).cmd, args: cmdArguments(file, args), verbatim: true };
+  } catch (err) {
+    throw refuse((err as Error).message);
+  }
 }
 
 /** Runs a vault client safely; throws VAULT_* errors built only from status, never from output. */
 export async function runClient(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>, limits: ClientLimits, signal?: AbortSignal): Promise<ClientRun> {
   const { execa } = await importLibrary<typeof Execa>('execa');
-  const result = await execa(file, [...args], {
+  const run = process.platform === 'win32' ? windowsProgram(file, args) : { file, args: [...args], verbatim: false };
+  const result = await execa(run.file, run.args, {
+    ...(run.verbatim ? { windowsVerbatimArguments: true } : {}),
     ...(signal ? { cancelSignal: signal } : {}),
     reject: false,
     shell: false,
