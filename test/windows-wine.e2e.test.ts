@@ -322,7 +322,7 @@ test('Windows under Wine: ${VAULT_CLIENT} is cspmclient64.exe under CSPM_CLIENT_
   // and without the variable set, the line names the documented default, which does not exist here
   const unset = wine(dir, ['generate-filelist']);
   assert.notEqual(unset.code, 0, unset.stderr);
-  assert.match(unset.stderr, /line 2 \(\$\{VAULT_CLIENT\}\) matches no file/);
+  assert.match(unset.stderr, /line 2 \(\$\{VAULT_CLIENT\} = C:.cspm.cloakware.cspmclient.bin64.cspmclient64\.exe\) matches no file/);
 });
 
 test('Windows under Wine: a powershell.exe and a cmd.exe planted in the project folder never run (programs by absolute path, issue 31)', { skip, timeout: 600_000 }, async () => {
@@ -361,4 +361,26 @@ test('Windows under Wine: a powershell.exe and a cmd.exe planted in the project 
   // NoDefaultCurrentDirectoryInExePath=1 (tried; docs/windows.md#not-tested), so that is not Windows' behaviour to test here.
   assert.deepEqual(calls(dir).map((c) => c.status), [400]);
   for (const name of planted) assert.ok(!existsSync(marker(name)), `the planted ${name} ran`);
+});
+
+test('Windows under Wine: a file whose name differs from a listed one only in case is reported as new (case-sensitive folders, issue 31)', { skip, timeout: 300_000 }, () => {
+  ensurePrefix();
+  // Wine's Z: is a Linux folder, where foo.py and FOO.py are two files, as in a case-sensitive Windows folder
+  // (fsutil file setCaseSensitiveInfo, WSL's folders): Windows lists both names, and so does Node's readdir.
+  const dir = tempDir('kg-win-case-');
+  copyEntry(dir);
+  writeTree(dir, {
+    'keygate.config.json': JSON.stringify({ vault: { provider: 'cspm', alias: 'a' } }),
+    'filelist.template': 'keygate.config.json\r\n.\\app\r\n',
+    'app/site/evil.pth': 'listed\n',
+    'app/run.py': 'print(1)\n',
+  });
+  for (const r of [wine(dir, ['generate-filelist']), wine(dir, ['pin'])]) assert.equal(r.code, 0, r.stderr);
+  assert.equal(wine(dir, ['verify']).code, 0);
+  // Python runs every *.pth in site-packages: the dangerous form is another spelling beside a listed name
+  writeFileSync(join(dir, 'app/site/EVIL.PTH'), 'import os\n');
+  const v = wine(dir, ['verify']);
+  assert.equal(v.code, 3, v.stderr);
+  assert.match(v.stderr, /1 new/);
+  assert.match(v.stderr, /app.site.EVIL\.PTH/);
 });

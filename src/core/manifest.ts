@@ -155,6 +155,15 @@ export class ManifestIndex implements ReadonlyMap<string, string> {
   has(path: string): boolean {
     return this.paths.indexOf(path) >= 0;
   }
+  /**
+   * Listed with exactly this spelling. A Windows manifest matches names without case, but a folder can be
+   * case-sensitive there (`fsutil file setCaseSensitiveInfo`, WSL's folders): `FOO.py` beside a listed `foo.py` is
+   * another file, so the expansion reports any on-disk spelling the manifest does not hold (issue 31, review L10).
+   */
+  hasExact(path: string): boolean {
+    const i = this.paths.indexOf(path);
+    return i >= 0 && this.paths.at(i) === path;
+  }
   *keys(): MapIterator<string> {
     for (let i = 0; i < this.size; i++) yield this.paths.at(i)!;
   }
@@ -310,7 +319,7 @@ export function compareManifest(expected: ManifestIndex, actual: HashLookup, cur
     else diff.unreadable.push({ path, reason: got.reason });
   }
   if (currentFiles) {
-    for (const path of currentFiles) if (!expected.has(path)) diff.added.push(path);
+    for (const path of currentFiles) if (!expected.hasExact(path)) diff.added.push(path);
   }
   diff.added.sort(comparePaths);
   return diff;

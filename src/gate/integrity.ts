@@ -394,7 +394,7 @@ export async function verifyTree(paths: IntegrityPaths, pin: string, env: Integr
     if (!templateTrusted || !templateBytes) return;
     try {
       const lines = parseTemplateBytes(templateBytes, paths, env);
-      const expansion = await expandTemplate(lines, { base, skip: skipped(paths), known: (p) => manifest.has(p) });
+      const expansion = await expandTemplate(lines, { base, skip: skipped(paths), known: process.platform === 'win32' ? (p) => manifest.hasExact(p) : (p) => manifest.has(p) });
       templateProblems.push(...expansion.problems.filter((p) => p.kind !== 'no-match').map(problemText));
       current = expansion.files;
     } catch (err) {
