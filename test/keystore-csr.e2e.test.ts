@@ -9,9 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SENTINEL, copyEntry, curl, demoProject, keygate, run, serve, tempDir, type RunResult } from './helpers/project.js';
+import { SENTINEL, copyEntry, curl, demoProject, keygate, run, serve, tempDir, vaultCalls, type RunResult } from './helpers/project.js';
 
 const PASSWORD = `ks-${SENTINEL}`;
 
@@ -60,8 +60,8 @@ function project(): Project {
  * No file new or changed since `before` holds the key in the clear: no "PRIVATE KEY" text, no PKCS#8 DER of the
  * keystore's key, nor its base64; the password is in no file but the password file.
  */
-function assertNoPlaintextKey(p: Project, keystore: string): void {
-  const pem = sh(p.dir, 'openssl', ['pkcs12', '-in', keystore, '-nocerts', '-nodes', '-passin', 'file:ks.pw']); // in memory only
+function assertNoPlaintextKey(p: Project, keystore: string, passFile = 'ks.pw', password = PASSWORD): void {
+  const pem = sh(p.dir, 'openssl', ['pkcs12', '-in', keystore, '-nocerts', '-nodes', '-passin', `file:${passFile}`]); // in memory only
   const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
   const b64 = der.toString('base64').slice(8, 72);
   const after = new Map([...listing(p.dir), ...listing(p.tmp)]);
@@ -73,7 +73,7 @@ function assertNoPlaintextKey(p: Project, keystore: string): void {
     assert.ok(!bytes.includes('PRIVATE KEY'), `${name} holds "PRIVATE KEY"`);
     assert.ok(!bytes.includes(der), `${name} holds the private key's DER`);
     assert.ok(!bytes.includes(b64), `${name} holds the private key in base64`);
-    if (!f.endsWith('ks.pw')) assert.ok(!bytes.includes(PASSWORD), `${name} holds the keystore password`);
+    if (!f.endsWith('ks.pw') && !f.endsWith('a2a-store.json')) assert.ok(!bytes.includes(password), `${name} holds the keystore password`);
   }
   assert.deepEqual(readdirSync(p.tmp), [], 'keygate left nothing in its TMPDIR');
 }
@@ -254,4 +254,52 @@ test('keystore csr: no name is a usage error; an existing keystore is kept witho
   assert.match(size.stderr, /--key-size is for --key-type rsa/);
   // create's flags are not csr's
   assert.equal(p.kg(['keystore', 'csr', '--password-file', 'ks.pw', '--dns', 'x.test', '--ca-cert', 'x', '--out', 'c.p12']).code, 2);
+});
+
+test('renewal with the password from the vault (--from-vault): csr and import verify first, ask the vault, and a running serve reloads the renamed keystore', async () => {
+  const demo = demoProject(); // a self-signed keystore under the vault's password (SENTINEL), the entry registered
+  const tmp = tempDir('kg-csr-tmp-');
+  const p: Project = {
+    dir: demo.dir,
+    tmp,
+    before: new Map([...listing(demo.dir), ...listing(tmp)]),
+    kg: (args) => {
+      const r = keygate(demo.dir, args, { env: { TMPDIR: tmp } });
+      assert.ok(!r.stdout.includes(SENTINEL) && !r.stderr.includes(SENTINEL), `the vault's password leaked into keygate ${args.join(' ')}`);
+      return r;
+    },
+  };
+  const ca = companyCa();
+  const s = await serve(demo.dir);
+  try {
+    const calls = vaultCalls(demo).length;
+    const made = ok(p.kg(['keystore', 'csr', '--from-vault', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', 'keystore/next.p12']), 'csr --from-vault');
+    assert.match(made.stderr, /verified \d+ files[\s\S]*vault asked for PAM A2A alias keygate-demo: ok gate=vault bypassCache=true[\s\S]*made a new EC P-256 key/);
+    const leaf = signWithIntermediate(ca, join(demo.dir, 'keystore/next.csr'), 'next.crt', 20);
+    writeFileSync(join(ca, 'next-chain.pem'), Buffer.concat([readFileSync(leaf), readFileSync(join(ca, 'int.crt'))]));
+    ok(p.kg(['keystore', 'import', '--from-vault', '--keystore', 'keystore/next.p12', '--cert', join(ca, 'next-chain.pem'), '--root', join(ca, 'root.crt')]), 'import --from-vault');
+    assert.equal(vaultCalls(demo).length, calls + 2, 'one vault call each');
+    assert.ok(vaultCalls(demo).slice(calls).every((c) => c.status === 400 && c.bypass === 'true'), JSON.stringify(vaultCalls(demo).slice(calls)));
+    // the switch: a rename; serve sees the rewritten keystore, asks the vault and serves the CA's certificate
+    renameSync(join(demo.dir, 'keystore/next.p12'), join(demo.dir, 'keystore/keygate-demo.p12'));
+    const deadline = Date.now() + 30_000;
+    while (!/keystore unlocked: CN=localhost \[DNS:localhost IP:127\.0\.0\.1\], expires .* \(in 19 days\)/.test(s.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const r = curl(`https://localhost:${s.port}/hello`, join(ca, 'root.crt'));
+    assert.equal(r.code, 0, `${r.stderr}\n${s.stderr()}`);
+    assert.match(r.stdout, /Hello, world/);
+  } finally {
+    await s.stop();
+  }
+  writeFileSync(join(tmp, '..', `${demo.dir.split('/').pop()}.pw`), `${SENTINEL}\n`);
+  assertNoPlaintextKey(p, 'keystore/keygate-demo.p12', join(tmp, '..', `${demo.dir.split('/').pop()}.pw`), SENTINEL);
+  // a changed protected file: refused before the vault is asked, exit 3
+  const calls = vaultCalls(demo).length;
+  writeFileSync(join(demo.dir, 'content', 'readme.txt'), 'tampered\n');
+  const refused = p.kg(['keystore', 'import', '--from-vault', '--keystore', 'keystore/keygate-demo.p12', '--cert', join(ca, 'next-chain.pem'), '--root', join(ca, 'root.crt')]);
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.match(refused.stderr, /\[INTEGRITY_MISMATCH\]/);
+  assert.equal(vaultCalls(demo).length, calls, 'the vault was not asked');
+  // one password source, not both, not none
+  assert.equal(p.kg(['keystore', 'import', '--from-vault', '--password-file', 'x', '--cert', 'y']).code, 2);
+  assert.match(p.kg(['keystore', 'import', '--cert', 'y']).stderr, /Missing required argument: password-file \(or --from-vault/);
 });

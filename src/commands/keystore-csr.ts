@@ -14,6 +14,7 @@ import { EXIT, KeygateError } from '../errors.js';
 import type { Handler } from '../context.js';
 import { readPasswordFile } from '../adapters/password-file.js';
 import { fileExists, writeAtomicIn } from '../adapters/files.js';
+import { keystorePasswordFromVault, onePasswordSource } from './keystore-vault.js';
 import { defaultOut, parseSubjectFlag } from './keystore-create.js';
 import type { Rdn, San } from '../pki/policy.js';
 
@@ -86,7 +87,7 @@ function keyFrom(a: Record<string, unknown>): CsrKey {
 }
 
 export const csrHandler: Handler = async (ctx, a) => {
-  const secret = readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
+  const secret = a['from-vault'] ? (await keystorePasswordFromVault(ctx)).secret : readPasswordFile(resolve(ctx.io.cwd, a['password-file'] as string));
   const out = resolve(ctx.io.cwd, (a['out'] as string | undefined) ?? defaultOut(ctx.io.cwd));
   const args: CsrArgs = {
     out,
@@ -102,7 +103,7 @@ export const csrHandler: Handler = async (ctx, a) => {
   const { sans, subject } = await writeCsrKeystore(secret, args);
   const names = sans.map((s) => `${s.type === 'dns' ? 'DNS' : 'IP'}:${s.value}`).join(' ');
   ctx.log.info(`made a new ${describeCsrKey(args.key)} key inside ${args.out} (alias ${args.alias}, with a placeholder certificate) and the request ${args.csr} for CN=${subject[0]!.value} [${names}]`);
-  ctx.log.info(`next: send ${args.csr} to your CA, then: keygate keystore import --keystore ${args.out} --cert <issued certificate and chain> --password-file <file>`);
+  ctx.log.info(`next: send ${args.csr} to your CA, then: keygate keystore import --keystore ${args.out} --cert <issued certificate and chain> ${a['from-vault'] ? '--from-vault' : '--password-file <file>'}`);
   ctx.io.stdout.write(`${args.csr}\n`);
   return EXIT.OK;
 };
@@ -110,7 +111,7 @@ export const csrHandler: Handler = async (ctx, a) => {
 /** `keystore csr`'s flags. */
 export function csrFlags<T>(y: Argv<T>) {
   return y
-    .option('password-file', { type: 'string', demandOption: true, describe: 'file holding the keystore password (never pass it on argv); later the vault holds it' })
+    .option('password-file', { type: 'string', describe: 'file holding the keystore password, for a first setup (never pass it on argv)' })
     .option('out', { type: 'string', describe: 'keystore to write, 0600 (default: keystore.path in ./keygate.config.json, else keystore/keygate.p12)' })
     .option('csr', { type: 'string', describe: 'request to write, 0644 (default: beside --out, .csr)' })
     .option('cn', { type: 'string', describe: 'subject common name (default: the first name)' })
@@ -122,6 +123,8 @@ export function csrFlags<T>(y: Argv<T>) {
     .option('key-size', { choices: [2048, 3072, 4096] as const, describe: 'RSA key size (default 3072)' })
     .option('alias', { type: 'string', default: 'keygate', describe: 'entry alias (friendlyName)' })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite the keystore and the request (the old key is lost)' })
+    .option('from-vault', { type: 'boolean', default: false, describe: 'ask the vault for the keystore password, as serve does, after the same verification (run as the registered entry)' })
+    .check(onePasswordSource)
     .example('$0 keystore csr --password-file initial.pw --dns app.example.com', 'EC P-256 key inside the keystore; app.csr goes to the CA')
     .example('$0 keystore csr --password-file initial.pw --dns app.example.com --ip 192.0.2.10 --key-type rsa --key-size 4096', 'RSA 4096')
     .epilogue('Exit codes: 0 written, 2 usage (a flag, the password file, a name), 5 keystore (it exists: --force) (docs/certificates.md, docs/errors.md)');
