@@ -236,5 +236,5 @@ test('a missing keystore: the fix creates the configured path (keystore create d
   const r = await serveRefused(p.dir);
   assert.equal(r.code, 5, r.stderr);
   const path = join(p.dir, 'keystore/keygate-demo.p12');
-  assert.match(r.stderr, new RegExp(`\\n  fix: check keystore\\.path in keygate\\.config\\.json, or create it: node dist/main\\.js keystore create --out ${path.replace(/[.]/g, '\\.')} --password-file <file holding the password the vault has for vault\\.alias>\\n`));
+  assert.match(r.stderr, new RegExp(`\\n  fix: check keystore\\.path in keygate\\.config\\.json, or create it: node dist/main\\.js keystore create --force --out ${path.replace(/[.]/g, '\\.')} --password-file <file holding the password the vault has for vault\\.alias>\\n`));
 });

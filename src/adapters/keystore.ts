@@ -239,7 +239,7 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     throw new KeygateError(
       'KEYSTORE_CERT_EXPIRED',
       `failed to use ${name}: the certificate ${now > notAfter ? `expired on ${notAfter.toISOString()}` : `is not valid before ${notBefore.toISOString()}`}`,
-      { hint: 'issue a new certificate into the keystore (keygate keystore create --force for the demo), or pass --allow-expired to serve anyway' },
+      { hint: 'issue a new certificate into the keystore (keygate keystore create --force for the demo), or pass --allow-expired --insecure to serve anyway' },
     );
   }
   // The served chain: walk issuers from the leaf through the other certs that are not another key's leaf.

@@ -5,6 +5,7 @@
 // src/late-runtime.ts), so verify, check, pin and generate never pay for them.
 
 import { X509Certificate } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { KeygateError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Config } from '../core/config.js';
@@ -36,10 +37,15 @@ export async function fetchAndUnlock(
 ): Promise<UnlockedKeystore> {
   // Open, fstat, refuse what is not a regular file, read at most the cap: a FIFO or /dev/zero in its place must
   // neither hang the start nor fill the memory.
+  // keystore create writes keystore.path by default; the password must be the one the vault holds. Only when no file
+  // is there: --force, because create refuses the .crt the lost keystore left beside it (a file that is there but
+  // unreadable is never offered an overwrite).
+  const gone = lstatSync(keystorePath, { throwIfNoEntry: false }) === undefined;
   const bytes = readRegularFile(keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
     code: 'KEYSTORE_UNREADABLE',
-    // keystore create writes keystore.path by default; the password must be the one the vault holds
-    hint: `check keystore.path in keygate.config.json, or create it: keygate keystore create --out ${keystorePath} --password-file <file holding the password the vault has for vault.alias>`,
+    hint: gone
+      ? `check keystore.path in keygate.config.json, or create it: keygate keystore create --force --out ${keystorePath} --password-file <file holding the password the vault has for vault.alias>`
+      : 'check keystore.path in keygate.config.json and that the file is a regular file the service user can read',
   });
   const unlock = async (bypassCache: boolean): Promise<UnlockedKeystore> => {
     const asked = askVaultWithRetries(ctx, provider, bypassCache, opts.retry); // the client is spawned before this returns
