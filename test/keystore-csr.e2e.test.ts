@@ -238,7 +238,7 @@ test('refusals: a certificate for another key, an incomplete chain, a wrong orde
   assertNoPlaintextKey(p, 'ks.p12');
 });
 
-test('keystore csr: no name is a usage error; an existing keystore is kept without --force; --key-size needs --key-type rsa', () => {
+test('keystore csr: no name is a usage error; an existing keystore is kept without --force; --key-size needs --key-type rsa; its placeholder, served, is named in a warning', async () => {
   const p = project();
   const none = p.kg(['keystore', 'csr', '--password-file', 'ks.pw', '--out', 'a.p12']);
   assert.equal(none.code, 2);
@@ -254,6 +254,12 @@ test('keystore csr: no name is a usage error; an existing keystore is kept witho
   assert.match(size.stderr, /--key-size is for --key-type rsa/);
   // create's flags are not csr's
   assert.equal(p.kg(['keystore', 'csr', '--password-file', 'ks.pw', '--dns', 'x.test', '--ca-cert', 'x', '--out', 'c.p12']).code, 2);
+  // served before the import (by mistake): the start log says it is the placeholder
+  const demo = demoProject({ keystore: readFileSync(join(p.dir, 'a.p12')), password: PASSWORD });
+  const s = await serve(demo.dir);
+  await s.stop();
+  assert.match(s.stderr(), /keystore unlocked: CN=app\.example\.test, OU=keygate placeholder until keystore import \[DNS:app\.example\.test\]/);
+  assert.match(s.stderr(), /warn: the served certificate .* is the placeholder keystore csr made: import the certificate your CA issued \(keygate keystore import\)/);
 });
 
 test('renewal with the password from the vault (--from-vault): csr and import verify first, ask the vault, and a running serve reloads the renamed keystore', async () => {
