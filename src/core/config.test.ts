@@ -105,3 +105,12 @@ test('describeJsonError: line and column from the offset, on every Node, and a t
   assert.match(at('{"a": 1'), /^line 1, column 8: /);
   assert.equal(at(''), 'line 1, column 1: unexpected end of JSON input');
 });
+
+test('programs by absolute path as either platform writes one: C:\\ on Windows too; a bare name or a relative path is refused', () => {
+  assert.equal(validateConfig({ vault: { provider: 'command', command: ['C:\\Program Files\\PAM\\get-pw.exe', 'svc'] } }).ok, true);
+  assert.equal(validateConfig({ server: { backend: { command: ['C:/Python312/python.exe', '-m', 'waitress', 'app:app'], listen: 'fd' } } }).ok, true);
+  for (const bad of ['python.exe', 'bin\\python.exe', 'C:python.exe']) {
+    assert.equal(validateConfig({ vault: { provider: 'command', command: [bad] } }).ok, false, bad);
+    assert.equal(validateConfig({ server: { backend: { command: [bad], listen: 'fd' } } }).ok, false, bad);
+  }
+});

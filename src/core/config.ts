@@ -142,6 +142,11 @@ function section(raw: Obj, path: string): unknown {
 }
 
 /** Validates raw JSON (already parsed) merged over the defaults; errors are `<dot.path>: <message>`. */
+/** An absolute path as either platform writes one: `/usr/bin/python3`, or `C:\\Python312\\python.exe` on Windows. */
+function isAbsoluteProgram(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p);
+}
+
 export function validateConfig(raw: unknown): ConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -236,7 +241,7 @@ export function validateConfig(raw: unknown): ConfigResult {
     const r = isObj(b['restart']) ? b['restart'] : {};
     const command = strList(b, 'command', 'server.backend.command', [], () => undefined);
     if (command.length === 0) errors.push('server.backend.command: required, the backend\'s argv as an array (no shell), e.g. ["/usr/bin/python3", "app.py"]');
-    else if (!command[0]!.startsWith('/') && command[0] !== '${NODE}') {
+    else if (!isAbsoluteProgram(command[0]!) && command[0] !== '${NODE}') {
       errors.push(`server.backend.command: the program ${JSON.stringify(command[0])} must be an absolute path or \${NODE} (keygate does no PATH lookup)`);
     }
     const env: Record<string, string> = {};
@@ -286,7 +291,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   }
   if (provider === 'command' && !command) errors.push('vault.command: required when vault.provider is "command"');
   // The program that receives the password is a trust anchor: named by its absolute path, never found via PATH.
-  if (command && !command[0]!.startsWith('/')) errors.push(`vault.command: the program ${JSON.stringify(command[0])} must be an absolute path (keygate does no PATH lookup)`);
+  if (command && !isAbsoluteProgram(command[0]!)) errors.push(`vault.command: the program ${JSON.stringify(command[0])} must be an absolute path (keygate does no PATH lookup)`);
   const t = isObj(raw['trust']) ? raw['trust'] : {};
   let owners: number[] = [];
   if (t['owners'] !== undefined) {
@@ -294,7 +299,7 @@ export function validateConfig(raw: unknown): ConfigResult {
     else owners = t['owners'] as number[];
   }
   const entry = str(raw, 'entry', 'entry');
-  if (entry !== undefined && (entry.startsWith('/') || entry.split(/[\\/]/).includes('..'))) errors.push('entry: must be a path inside the project (relative, no ..)');
+  if (entry !== undefined && (isAbsoluteProgram(entry) || entry.split(/[\\/]/).includes('..'))) errors.push('entry: must be a path inside the project (relative, no ..)');
   const config: Config = {
     ...(entry !== undefined ? { entry } : {}),
     vault: {
