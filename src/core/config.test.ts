@@ -108,9 +108,9 @@ test('describeJsonError: line and column from the offset, on every Node, and a t
 
 test('programs by absolute path as either platform writes one: C:\\ on Windows too; a bare name or a relative path is refused', () => {
   assert.equal(validateConfig({ vault: { provider: 'command', command: ['C:\\Program Files\\PAM\\get-pw.exe', 'svc'] } }).ok, true);
-  assert.equal(validateConfig({ server: { backend: { command: ['C:/Python312/python.exe', '-m', 'waitress', 'app:app'], listen: 'fd' } } }).ok, true);
+  assert.equal(validateConfig({ server: { backend: { command: ['C:/Python312/python.exe', '-m', 'waitress', 'app:app'], listen: 'fd', sameUser: true } } }).ok, true);
   for (const bad of ['python.exe', 'bin\\python.exe', 'C:python.exe']) {
     assert.equal(validateConfig({ vault: { provider: 'command', command: [bad] } }).ok, false, bad);
-    assert.equal(validateConfig({ server: { backend: { command: [bad], listen: 'fd' } } }).ok, false, bad);
+    assert.equal(validateConfig({ server: { backend: { command: [bad], listen: 'fd', sameUser: true } } }).ok, false, bad);
   }
 });
