@@ -8,7 +8,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { SENTINEL, copyEntry, curl, demoProject, keygate, run, serve, tempDir, vaultCalls, type RunResult } from './helpers/project.js';
@@ -134,8 +134,11 @@ test('company CA (openssl x509 -req, root → intermediate → leaf, PEM): csr, 
   const leaf = signWithIntermediate(ca, join(p.dir, 'keystore/app.csr'), 'app.crt', 20);
   writeFileSync(join(p.dir, 'issued.pem'), Buffer.concat([readFileSync(leaf), readFileSync(join(ca, 'int.crt'))]));
   const imported = ok(p.kg(['keystore', 'import', '--password-file', 'ks.pw', '--keystore', 'keystore/app.p12', '--cert', 'issued.pem', '--root', join(ca, 'root.crt')]), 'keystore import');
-  assert.match(imported.stderr, /imported CN=localhost \[DNS:localhost IP:127\.0\.0\.1\] into .*app\.p12 \(alias keygate\), expires \d{4}-.*; chain: 1 certificate\(s\) up to CN=Corp Test Root \(the root is not stored: clients hold it\)/);
+  assert.match(imported.stderr, /imported CN=localhost \[DNS:localhost IP:127\.0\.0\.1\] into .*app\.p12 \(alias keygate\), expires \d{4}-.*; chain: 1 certificate\(s\) up to CN=Corp Test Root \(the root is not stored: clients hold it\); the certificate also in .*keystore\/app\.crt/);
   const listed = assertReadable(p, 'keystore/app.p12', 2);
+  // the leaf beside the keystore, 0644, as keystore create writes it (doctor reads the expiry there)
+  assert.equal(new X509Certificate(readFileSync(join(p.dir, 'keystore/app.crt'))).fingerprint256, new X509Certificate(readFileSync(leaf)).fingerprint256);
+  assert.equal(statSync(join(p.dir, 'keystore/app.crt')).mode & 0o777, 0o644);
   assert.match(listed, /Owner: CN=localhost\n[\s\S]*Owner: CN=Corp Test Issuing CA\n/);
   assert.match(sh(p.dir, 'openssl', ['verify', '-CAfile', join(ca, 'root.crt'), '-untrusted', join(ca, 'int.crt'), leaf]), /OK/);
   assertNoPlaintextKey(p, 'keystore/app.p12');
@@ -166,7 +169,7 @@ test('openssl ca signs an RSA 3072 request; the chain comes back as a DER PKCS#7
   // the set in the .p7b: root first, leaf last (a PKCS#7 set has no order; import orders it)
   sh(ca, 'openssl', ['crl2pkcs7', '-nocrl', '-certfile', 'root.crt', '-certfile', 'int.crt', '-certfile', 'rsa.crt', '-outform', 'DER', '-out', join(p.dir, 'issued.p7b')]);
   const r = ok(p.kg(['keystore', 'import', '--password-file', 'ks.pw', '--keystore', 'ks.p12', '--cert', 'issued.p7b']), 'import p7b');
-  assert.match(r.stderr, /chain: 2 certificate\(s\) up to CN=Corp Test Root\n/);
+  assert.match(r.stderr, /chain: 2 certificate\(s\) up to CN=Corp Test Root; the certificate also in .*ks\.crt\n/);
   assertReadable(p, 'ks.p12', 3);
   assertNoPlaintextKey(p, 'ks.p12');
   const log = await serveAndCurl(p, 'ks.p12', join(ca, 'root.crt'));

@@ -1,7 +1,8 @@
 // keygate keystore import: the CA's answer to `keystore csr` goes into the keystore that holds the key. The
 // keystore is opened with its password (the key stays in this process's memory), the certificates are checked
 // (src/pki/chain.ts: for this key, complete, ordered, the requested names, not expired) and the keystore is
-// rewritten with the same key and alias, leaf + chain, in one atomic rename (0600). Nothing else is written.
+// rewritten with the same key and alias, leaf + chain, in one atomic rename (0600); the leaf also goes to the .crt
+// beside it (0644, as keystore create writes one). Nothing else is written.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -54,9 +55,12 @@ export const importHandler: Handler = async (ctx, a) => {
   const entryAlias = held.alias ?? 'keygate';
   const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), entryAlias, secret, 'modern');
   writeAtomicIn(keystore, p12, 0o600);
+  // the leaf beside it, as keystore create writes one: public, and what doctor reads the expiry from (no password)
+  const crt = resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt');
+  writeAtomicIn(crt, plan.leaf.toString(), 0o644);
   const expires = new Date(plan.leaf.validTo).toISOString();
   ctx.log.info(
-    `imported ${plan.leaf.subject.replace(/\n/g, ', ')} [${sanSet(plan.leaf).join(' ')}] into ${keystore} (alias ${entryAlias}), expires ${expires}; chain: ${plan.chain.length} certificate(s) up to ${plan.root.subject.replace(/\n/g, ', ')}${plan.rootFromBundle ? '' : ' (the root is not stored: clients hold it)'}`,
+    `imported ${plan.leaf.subject.replace(/\n/g, ', ')} [${sanSet(plan.leaf).join(' ')}] into ${keystore} (alias ${entryAlias}), expires ${expires}; chain: ${plan.chain.length} certificate(s) up to ${plan.root.subject.replace(/\n/g, ', ')}${plan.rootFromBundle ? '' : ' (the root is not stored: clients hold it)'}; the certificate also in ${crt}`,
   );
   ctx.io.stdout.write(`${keystore}\n`);
   return EXIT.OK;
@@ -71,6 +75,7 @@ export function importFlags<T>(y: Argv<T>) {
     .option('chain', { type: 'string', array: true, describe: 'more certificate files of the chain, after --cert' })
     .option('root', { type: 'string', array: true, describe: "the CA's root certificate, to check a chain that does not include it (not stored)" })
     .option('alias', { type: 'string', describe: 'the key entry, when the keystore holds several' })
+    .option('crt', { type: 'string', describe: 'where to write the imported certificate too (0644; default: beside the keystore, .crt; doctor reads its expiry there)' })
     .option('from-vault', { type: 'boolean', default: false, describe: 'ask the vault for the keystore password, as serve does, after the same verification (run as the registered entry)' })
     .check(onePasswordSource)
     .example('$0 keystore import --password-file initial.pw --cert app.crt --chain intermediate.crt --root root.crt', 'PEM files from the CA')
