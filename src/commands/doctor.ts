@@ -35,6 +35,8 @@ export interface DoctorCheck {
 
 /** Days a certificate may have left before doctor says so (not a problem: the start warns too). */
 const EXPIRY_WARN_DAYS = 30;
+/** Days left under which the start log's warning says "now" (src/gate/unlock.ts), and so does doctor. */
+const EXPIRY_URGENT_DAYS = 7;
 
 /** The line the dev A2A emulator (dev/cspm) carries at its top: how doctor knows it when it sits where PAM's client goes. */
 const EMULATOR_MARK = 'keygate A2A EMULATOR';
@@ -373,8 +375,12 @@ export function certificateCheck(keystore: string, now = new Date()): DoctorChec
   }
   const days = Math.floor((new Date(cert.validTo).getTime() - now.getTime()) / 86_400_000);
   const what = `${crt} (${cert.subject.replace(/\n/g, ', ')}) ${days < 0 ? `expired ${-days} days ago` : `expires in ${days} days`}, ${cert.validTo}`;
-  if (days < 0) return { check: 'certificate', status: 'problem', detail: what, fix: 'issue a new certificate into the keystore (keygate keystore create --force, then let PAM rotate its password)' };
-  return { check: 'certificate', status: 'ok', detail: `${what}${days < EXPIRY_WARN_DAYS ? ': renew it soon' : ''} (if it is the keystore's; the keystore itself is not opened)` };
+  const renew = `renew it: keygate keystore csr --from-vault --out <new keystore> --dns <name>, your CA signs the CSR, keygate keystore import --from-vault --keystore <new keystore> --cert <issued>, then move it into place (docs/certificates.md)`;
+  // keystore csr's placeholder (OU=keygate placeholder until keystore import): a start would serve it, with a warning
+  if (/keygate placeholder until keystore import/.test(cert.subject)) return { check: 'certificate', status: 'problem', detail: `${what}: the placeholder keystore csr made, not an issued certificate`, fix: `keygate keystore import --keystore ${keystore} --cert <the certificate your CA issued> (docs/certificates.md)` };
+  if (days < 0) return { check: 'certificate', status: 'problem', detail: what, fix: renew };
+  const soon = days < EXPIRY_URGENT_DAYS ? `: renew it now (${renew})` : days < EXPIRY_WARN_DAYS ? ': renew it soon (docs/certificates.md)' : '';
+  return { check: 'certificate', status: 'ok', detail: `${what}${soon} (if it is the keystore's; the keystore itself is not opened)` };
 }
 
 /** yargs adapter: `keygate doctor [--json]`. */
