@@ -59,16 +59,29 @@ const backend = net.createServer((s) => {
 });
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
 const target = { host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port };
-const proxy = createProxy({ target: () => target, requestTimeoutMs: 2000 });
-const front = http.createServer((req, res) => proxy.handle(req, res));
-await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
-const frontPort = (front.address() as net.AddressInfo).port;
+// Two proxies, one table (review 2026-12b worst 2: the framing rules live in two clients): bodiless requests on
+// keygate's pool (forwardBodiless, the default) and on node:http's client (the one uploads always use).
+const VIAS = ['pool', 'node:http'] as const;
+type Via = (typeof VIAS)[number];
+const fronts = new Map<Via, { port: number; close(): void }>();
+for (const via of VIAS) {
+  const proxy = createProxy({ target: () => target, requestTimeoutMs: 2000, bodilessVia: via });
+  const front = http.createServer((req, res) => proxy.handle(req, res));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  fronts.set(via, {
+    port: (front.address() as net.AddressInfo).port,
+    close: () => {
+      proxy.close();
+      front.close();
+    },
+  });
+}
 after(() => {
-  proxy.close();
-  front.close();
+  for (const f of fronts.values()) f.close();
   backend.close();
 });
 
+const HUNG = 'no answer in 5 s';
 type Outcome = { ok: true; status: number; body: string } | { ok: false; why: string };
 function fetchOnce(port: number, path: string): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -80,38 +93,47 @@ function fetchOnce(port: number, path: string): Promise<Outcome> {
       res.on('error', (e) => resolve({ ok: false, why: e.message }));
     });
     req.on('error', (e) => resolve({ ok: false, why: (e as NodeJS.ErrnoException).code ?? e.message }));
+    // a path that neither answers nor fails is a finding, not a hang of the suite
+    req.setTimeout(5000, () => req.destroy(new Error(HUNG)));
   });
 }
 
-// llhttp accepts these; the fast path refuses them (502). Each is a deliberate strictness, not a disagreement.
-const STRICTER = new Set([
-  'TE "chunked, gzip"', // chunked not last: llhttp reads to the close, passing gzip on undeclared
-  'TE "chunked\\r\\nTransfer-Encoding: chunked"', // chunked twice (RFC 9112 §6.1: MUST NOT)
-  'TE "chunked, chunked"',
-  'status "HTTP/2.0 200 OK"', // not an HTTP/1.x status line
-  'status "HTTP/1.1 200 O\\u0001K"', // a control character in the reason phrase
-  'status "HTTP/1.1 099 X"', // a status code below 100
-]);
+// llhttp accepts these; a path refuses them (502). Each is a deliberate strictness, not a disagreement.
+const STRICTER: Record<Via, Set<string>> = {
+  pool: new Set([
+    'TE "chunked, gzip"', // chunked not last: llhttp reads to the close, passing gzip on undeclared
+    'TE "chunked\\r\\nTransfer-Encoding: chunked"', // chunked twice (RFC 9112 §6.1: MUST NOT)
+    'TE "chunked, chunked"',
+    'status "HTTP/2.0 200 OK"', // not an HTTP/1.x status line
+    'status "HTTP/1.1 200 O\\u0001K"', // a control character in the reason phrase
+    'status "HTTP/1.1 099 X"', // a status code below 100
+  ]),
+  // llhttp takes these two status lines; Node's writeHead refuses them, so the answer cannot be passed on
+  'node:http': new Set(['status "HTTP/1.1 200 O\\u0001K"', 'status "HTTP/1.1 099 X"']),
+};
 // llhttp's client fails on what FOLLOWS a complete response (the next bytes are not a response); the fast path
 // delivers the complete response and never reuses that connection (proxy-fast-path.test.ts, "/extra").
 const AFTER_COMPLETE = new Set(['bytes after a complete response', '204 with a body']);
 
-test(`differential: ${cases.length} raw responses, the proxy never delivers what llhttp refuses, nor a different body`, async () => {
-  const problems: string[] = [];
-  const stricter: string[] = [];
-  for (let i = 0; i < cases.length; i++) {
-    const name = cases[i]![0];
-    const direct = await fetchOnce(target.port, `/${i}`);
-    const proxied = await fetchOnce(frontPort, `/${i}`);
-    const refused = !proxied.ok || proxied.status === 502;
-    if (!direct.ok) {
-      if (!refused && !AFTER_COMPLETE.has(name)) problems.push(`${name}: llhttp refused (${direct.why}), the proxy delivered ${proxied.ok ? `${proxied.status} ${JSON.stringify(proxied.body)}` : ''}`);
-    } else if (refused) stricter.push(name);
-    else if (proxied.ok && (proxied.status !== direct.status || proxied.body !== direct.body)) {
-      problems.push(`${name}: llhttp read ${direct.status} ${JSON.stringify(direct.body)}, the proxy ${proxied.status} ${JSON.stringify(proxied.body)}`);
+for (const via of VIAS) {
+  test(`differential, bodiless requests via ${via}: ${cases.length} raw responses, the proxy never delivers what llhttp refuses, nor a different body`, async () => {
+    const problems: string[] = [];
+    const stricter: string[] = [];
+    for (let i = 0; i < cases.length; i++) {
+      const name = cases[i]![0];
+      const direct = await fetchOnce(target.port, `/${i}`);
+      const proxied = await fetchOnce(fronts.get(via)!.port, `/${i}`);
+      const refused = !proxied.ok || proxied.status === 502;
+      if (!proxied.ok && proxied.why === HUNG) problems.push(`${name}: the proxy neither answered nor closed`);
+      if (!direct.ok) {
+        if (!refused && !AFTER_COMPLETE.has(name)) problems.push(`${name}: llhttp refused (${direct.why}), the proxy delivered ${proxied.ok ? `${proxied.status} ${JSON.stringify(proxied.body)}` : ''}`);
+      } else if (refused) stricter.push(name);
+      else if (proxied.ok && (proxied.status !== direct.status || proxied.body !== direct.body)) {
+        problems.push(`${name}: llhttp read ${direct.status} ${JSON.stringify(direct.body)}, the proxy ${proxied.status} ${JSON.stringify(proxied.body)}`);
+      }
     }
-  }
-  assert.deepEqual(problems, []);
-  assert.deepEqual(stricter.filter((n) => !STRICTER.has(n)), [], 'stricter than llhttp, not listed');
-  assert.deepEqual([...STRICTER].filter((n) => !stricter.includes(n)), [], 'listed as stricter, but no longer');
-});
+    assert.deepEqual(problems, []);
+    assert.deepEqual(stricter.filter((n) => !STRICTER[via].has(n)), [], 'stricter than llhttp, not listed');
+    assert.deepEqual([...STRICTER[via]].filter((n) => !stricter.includes(n)), [], 'listed as stricter, but no longer');
+  });
+}

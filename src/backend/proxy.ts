@@ -202,6 +202,12 @@ export interface ProxyOptions {
   readonly onError?: (message: string) => void;
   /** Identity headers for a request, from its TLS connection (server.clientAuth); none when absent. */
   readonly clientHeaders?: (req: IncomingMessage) => readonly string[];
+  /**
+   * Which HTTP/1.1 client carries bodiless requests: keygate's pool (default, forwardBodiless) or node:http's,
+   * as uploads always do. Not a setting: for the framing table that runs every response through both
+   * (proxy-differential.test.ts) and the bench row that measures what the pool buys (scripts/bench-proxy.mjs).
+   */
+  readonly bodilessVia?: 'pool' | 'node:http';
   /** Caps, for tests; the defaults are the constants below (MAX_BACKEND_CONNECTIONS, QUEUE_WAIT_MS, …). */
   readonly maxConnections?: number;
   readonly queueMs?: number;
@@ -235,9 +241,20 @@ function relay(from: IncomingMessage, to: ServerResponse | http.ClientRequest): 
  */
 function sendHead(res: ServerResponse, status: number, reason: string | undefined, raw: readonly string[]): void {
   const list = responseHeaders(raw);
+  // Everything checked before anything is set: a throw half-way (writeHead refuses a status below 100 or a
+  // control character in the reason; appendHeader a bad field) left the backend's fields on res, and the 502
+  // that followed went out with the backend's Content-Length and never completed (found by running
+  // proxy-differential.test.ts's table through node:http's client too).
+  if (!Number.isInteger(status) || status < 100 || status > 999 || (reason !== undefined && CTL_IN_REASON.test(reason))) throw new Error('invalid status line');
+  for (let i = 0; i < list.length; i += 2) {
+    http.validateHeaderName(list[i]!);
+    http.validateHeaderValue(list[i]!, list[i + 1]!);
+  }
   for (let i = 0; i < list.length; i += 2) res.appendHeader(list[i]!, list[i + 1]!);
   res.writeHead(status, reason);
 }
+/** What writeHead refuses in a reason phrase (Node's checkInvalidHeaderChar). */
+const CTL_IN_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
 // ---- the fast path: requests without a body, over keygate's own keep-alive pool -----------------------------
 // node:http's client (ClientRequest + Agent + IncomingMessage) costs more CPU per request than the whole TLS
@@ -801,6 +818,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const pool = new Pool(options.maxConnections ?? MAX_BACKEND_CONNECTIONS, options.queueMs ?? QUEUE_WAIT_MS);
   const maxTunnels = options.maxTunnels ?? MAX_TUNNELS;
   const tunnelIdleMs = options.tunnelIdleMs ?? TUNNEL_IDLE_MS;
+  const viaNodeHttp = options.bodilessVia === 'node:http';
   let tunnels = 0;
 
   /** Forwards one request of a connection; when its answer is done (or abandoned), the next queued one. */
@@ -847,7 +865,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     });
     const path = originForm(req.url ?? '/');
     // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
-    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) {
+    if ((framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) && !viaNodeHttp) {
       let head = `${req.method} ${path} HTTP/1.1\r\n`;
       for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
       forwardBodiless(pool, options, req, res, target, `${head}\r\n`);
