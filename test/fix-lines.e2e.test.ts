@@ -13,12 +13,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import forge from 'node-forge';
-import { ROOT, SENTINEL, copyEntry, demoProject, keygate, serve, serveRefused, sha256, tempDir, writeTree, type DemoProject, type RunResult } from './helpers/project.js';
+import { findAnchorProblems } from '../src/gate/trust-anchors.js';
+import { IS_ROOT, ROOT, SENTINEL, copyEntry, demoProject, keygate, serve, serveRefused, sha256, tempDir, writeTree, type DemoProject, type RunResult } from './helpers/project.js';
 
 /** code → how the test triggers it (its fix is then run, or its commands checked, below). */
 const EXERCISED: Record<string, string> = {
@@ -47,6 +48,7 @@ const EXERCISED: Record<string, string> = {
   KEYSTORE_BAD_PASSWORD: 'the vault holds another password',
   KEYSTORE_CORRUPT: 'a truncated keystore',
   KEYSTORE_NO_MAC: 'a keystore exported with openssl -nomac',
+  KEYSTORE_NO_KEY: 'a keystore exported with openssl -nokeys (certificate only)',
   KEYSTORE_ALIAS_NOT_FOUND: 'keystore.alias naming no entry',
   KEYSTORE_KEY_NOT_PINNED: 'keystore.spkiSha256 naming another key',
   KEYSTORE_CERT_EXPIRED: 'a keystore whose certificate expired (made with node-forge)',
@@ -54,25 +56,24 @@ const EXERCISED: Record<string, string> = {
   PKI_BAD_PASSWORD: 'pki issue with a wrong --ca-password-file',
   PKI_INPUT_INVALID: 'pki inspect of a file that is no certificate',
   PKI_POLICY: 'pki issue server --days 5000',
+  FILE_UNREADABLE: 'generate-filelist as uid 64401 with a listed file 0600 (root only)',
+  UNTRUSTED_ANCHOR: 'a production project under /srv whose vault client is group-writable (root only)',
 };
 
 /** code → why this file does not trigger it (its docs row's keygate commands are still checked by the last tests). */
 const NOT_EXERCISED: Record<string, string> = {
   INTERNAL: 'a bug in keygate: there is no outside way to trigger one (its fix, --debug, is checked as a flag)',
-  FILE_UNREADABLE: 'needs a file unreadable to the user running generate-filelist: tests run as root (test/production-fixes covers the unreadable-manifest twin)',
-  UNTRUSTED_ANCHOR: 'needs a root-owned deployment tree with trust.anchors "refuse"; its chown/chmod fix is run in test/trust-anchors.e2e.test.ts',
-  UNVERIFIED_LOAD: 'needs an app that loads an unlisted file at run time; covered in test/soundness.e2e.test.ts (fix: template + regenerate + pin, as for INTEGRITY_MISMATCH here)',
+  UNVERIFIED_LOAD: 'needs an app that reads an unlisted file at run time (test/soundness.e2e.test.ts triggers it, without running the fix); its fix ends in the generate-filelist && pin run for INTEGRITY_MISMATCH here',
   VAULT_FAILED: 'the fix is "run the client by hand as the service user": no keygate command, nothing to run for the test',
   VAULT_BAD_OUTPUT: 'the fix names settings to check (vault.clientPath, vault.output), no command; the settings are checked to exist below',
-  KEYSTORE_NO_KEY: 'same fix path as KEYSTORE_NO_MAC (recreate with keygate keystore create), exercised there',
   KEYSTORE_KEY_MISMATCH: 'needs a hand-made p12 with a foreign certificate; fix is the user re-importing their own certificate',
   KEYSTORE_UNSUPPORTED: 'needs a Camellia/DSA/10M-iteration p12 (test/keystore.test.ts); its fix is an openssl command on the user\'s key',
   KEYSTORE_TIMEOUT: 'only at a SIGHUP reload whose unlock worker overruns; no cheap outside trigger',
-  RELEASE_INVALID: 'needs release keys; test/releases.e2e.test.ts runs the release fix lines (printedFix/runFix)',
-  RELEASE_EXPIRED: 'needs release keys; test/releases.e2e.test.ts runs the release fix lines (printedFix/runFix)',
+  RELEASE_INVALID: 'needs release keys; not run here: its sign command is RELEASE_ROLLBACK\'s, which test/releases.e2e.test.ts runs as printed; the docs row\'s commands are checked below',
+  RELEASE_EXPIRED: 'needs release keys; not run here: its sign command (plus --expires 90d) is RELEASE_ROLLBACK\'s, run as printed in test/releases.e2e.test.ts; checked below',
   RELEASE_ROLLBACK: 'run as printed in test/releases.e2e.test.ts ("the RELEASE_ROLLBACK fix as printed")',
-  RELEASE_STATE_UNSAFE: 'needs a root-owned state file and folder chain; test/releases.e2e.test.ts',
-  BACKEND_UNVERIFIED: 'backend mode: test/backend.e2e.test.ts and doctor (test/doctor.e2e.test.ts) check its fix',
+  RELEASE_STATE_UNSAFE: 'needs release keys and a root-owned state file and folder chain; test/releases.e2e.test.ts triggers it; the docs row\'s release accept / reset-floor commands are checked below',
+  BACKEND_UNVERIFIED: 'backend mode (needs a backend program); test/doctor.e2e.test.ts checks the printed text of its fix, not run here',
   BACKEND_START_FAILED: 'backend mode; fix is "run server.backend.command by hand", no keygate command',
   BACKEND_NOT_READY: 'backend mode; fix is to check the app\'s listener or raise readyTimeoutMs',
   BACKEND_USER_INVALID: 'its fix (useradd --system) creates accounts on the host; doctor\'s test checks the printed line',
@@ -87,6 +88,8 @@ const NOT_EXERCISED: Record<string, string> = {
 };
 
 const exercised = new Set<string>();
+/** Exercised only as root (another uid, chown): not required of a run as another user. */
+const ROOT_ONLY = new Set(['FILE_UNREADABLE', 'UNTRUSTED_ANCHOR']);
 const KG = 'node dist/main.js';
 const ENV = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' };
 
@@ -513,6 +516,18 @@ test('serve: vault, runtime, server and keystore fix lines, run as printed (or t
     await starts('KEYSTORE_NO_MAC', d);
   }
 
+  {
+    const pemFile = join(dirname(pwFile), 'cert.pem');
+    const pem = spawnSync('openssl', ['pkcs12', '-in', ks, '-nokeys', '-passin', `file:${pwFile}`, '-out', pemFile], { encoding: 'utf8' });
+    assert.equal(pem.status, 0, pem.stderr);
+    const certOnly = spawnSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', pemFile, '-passout', `file:${pwFile}`, '-out', ks], { encoding: 'utf8' });
+    assert.equal(certOnly.status, 0, certOnly.stderr);
+    rmSync(pemFile);
+    const fix = fixOf(await serveRefused(d), 'KEYSTORE_NO_KEY');
+    recreate('KEYSTORE_NO_KEY', fix);
+    await starts('KEYSTORE_NO_KEY', d);
+  }
+
   // KEYSTORE_ALIAS_NOT_FOUND: "pass one of those with --alias (or keystore.alias …)"
   {
     editConfig(p, (c) => (c['keystore']!['alias'] = 'kg-no-such-alias'));
@@ -549,6 +564,51 @@ test('serve: vault, runtime, server and keystore fix lines, run as printed (or t
     const flags = cut(fix, 'or pass ', ' to serve anyway').split(' ');
     console.log(`# KEYSTORE_CERT_EXPIRED: running the fix: ${KG} serve ${flags.join(' ')}`);
     await starts('KEYSTORE_CERT_EXPIRED', d, flags);
+  }
+});
+
+test('as root: FILE_UNREADABLE and UNTRUSTED_ANCHOR fix lines, done as printed, clear the code', { skip: !IS_ROOT && 'needs root (another uid, chown)' }, async () => {
+  // FILE_UNREADABLE: "give the user that runs keygate read access, or exclude the files with a ! line"
+  {
+    const p = demoProject();
+    const out = tempDir('kg-fix-out-');
+    chmodSync(out, 0o777);
+    chmodSync(join(p.dir, 'content/readme.txt'), 0o600);
+    const gen = (): RunResult => keygate(p.dir, ['generate-filelist', '--output', join(out, 'filelist.sha256')], { uid: 64401 });
+    const fix = fixOf(gen(), 'FILE_UNREADABLE');
+    const file = /failed to hash 1 file\(s\): (\S+) \(permission denied\)/.exec(gen().stderr)?.[1] ?? assert.fail('no file named');
+    assert.match(fix, /exclude the files with a ! line/);
+    userStep('FILE_UNREADABLE', `exclude it: append "!${file}" to filelist.template`, () => appendFileSync(join(p.dir, 'filelist.template'), `!${file}\n`));
+    ok('FILE_UNREADABLE', gen(), 'generate-filelist as the service user');
+    chmodSync(join(p.dir, 'content/readme.txt'), 0o644);
+  }
+  // UNTRUSTED_ANCHOR: "chown root:root <file and each folder above it> && chmod go-w <same>, or …"
+  {
+    const nodeUnsound = findAnchorProblems([{ what: 'the node executable', path: process.execPath }], { uid: 0, trustedUids: [] })[0];
+    if (nodeUnsound) return assert.fail(`the test's node is no sound anchor, UNTRUSTED_ANCHOR cannot be exercised: ${nodeUnsound}`);
+    const tmp = demoProject({ config: { trust: { anchors: 'refuse' } }, templateExtra: '${VAULT_CLIENT}\n' });
+    // a temp folder's parent (/tmp) is writable by everyone: the project moves to a root-owned 0755 folder under /srv
+    const home = mkdtempSync('/srv/kg-fix-anchor-');
+    try {
+      chmodSync(home, 0o755);
+      const dir = join(home, 'svc');
+      cpSync(tmp.dir, dir, { recursive: true });
+      const p = { ...tmp, dir, store: join(dir, 'dev/cspm/a2a-store.json') };
+      reseal(p);
+      const client = join(dir, 'dev/cspm/cspmclient/bin64/cspmclient64');
+      chmodSync(client, 0o775);
+      const r = await serveRefused(dir);
+      const fix = fixOf(r, 'UNTRUSTED_ANCHOR');
+      assert.match(r.stderr, new RegExp(`${client.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is writable by its group`));
+      // "each folder above it": up to the root-owned home; the folders above that (/srv, /) are root's 0755 already
+      const chain = [client];
+      for (let at = dirname(client); at.startsWith(home); at = dirname(at)) chain.push(at);
+      const command = fill('UNTRUSTED_ANCHOR', cut(fix, '', ', or name'), { '<file and each folder above it>': chain.join(' '), '<same>': chain.join(' ') });
+      runFix('UNTRUSTED_ANCHOR', dir, command);
+      await starts('UNTRUSTED_ANCHOR', dir);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 });
 
@@ -624,7 +684,7 @@ test('coverage: every code of docs/errors.md with a fix is exercised above or li
   const listed = [...Object.keys(EXERCISED), ...Object.keys(NOT_EXERCISED)].sort();
   for (const code of Object.keys(EXERCISED)) assert.ok(!(code in NOT_EXERCISED), `${code} is in both lists`);
   assert.deepEqual(listed, withFix, 'a code with a fix in docs/errors.md is neither exercised here nor listed with a reason (or a listed code left the docs)');
-  const missed = Object.keys(EXERCISED).filter((c) => !exercised.has(c));
+  const missed = Object.keys(EXERCISED).filter((c) => !exercised.has(c) && (IS_ROOT || !ROOT_ONLY.has(c)));
   assert.deepEqual(missed, [], 'listed as exercised, but no test above ran its fix');
   for (const [code, reason] of Object.entries(NOT_EXERCISED)) assert.ok(reason.length > 20, `${code}: give the reason`);
 });
