@@ -225,6 +225,47 @@ export async function startKeygate(project, node) {
   throw new Error(`keygate serve did not start:\n${p.err().slice(-2000)}`);
 }
 
+// ---- the two HTTP/1.1 clients toward the backend (issue 29 point 5) ---------------------------------------
+
+/**
+ * What the bodiless fast path (keygate's pool, forwardBodiless) buys over node:http's client, which uploads use:
+ * src/backend/proxy.ts bundled as it is (esbuild, from this tree), served by two plain-HTTP fronts in their own
+ * processes, one per client (ProxyOptions.bodilessVia), in front of the same backend process. Plain HTTP so that
+ * only the backend client differs (the TLS side is the same for both in keygate).
+ */
+export async function startCodecFronts(work, backendPort, node) {
+  const { build } = await import(pathToFileURL(join(ROOT, 'node_modules/esbuild/lib/main.js')).href);
+  const bundle = join(work, 'proxy-bundle.mjs');
+  await build({ entryPoints: [join(ROOT, 'src/backend/proxy.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'silent' });
+  const script = join(work, 'codec-front.mjs');
+  writeFileSync(
+    script,
+    [
+      "import http from 'node:http';",
+      'const { createProxy } = await import(process.argv[2]);',
+      "const proxy = createProxy({ target: () => ({ host: '127.0.0.1', port: Number(process.argv[4]) }), requestTimeoutMs: 60_000, bodilessVia: process.argv[3] });",
+      'const server = http.createServer((req, res) => proxy.handle(req, res));',
+      'server.keepAliveTimeout = 75_000;',
+      'server.maxRequestsPerSocket = 0;',
+      "server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\\n`));",
+      "process.on('SIGTERM', () => process.exit(0));",
+    ].join('\n'),
+  );
+  const fronts = {};
+  for (const via of ['pool', 'node:http']) {
+    const proc = startProcess(node, [script, pathToFileURL(bundle).href, via, String(backendPort)]);
+    const end = Date.now() + 10_000;
+    let port;
+    while (Date.now() < end && proc.alive() && !(port = /listening (\d+)/.exec(proc.out())?.[1])) await sleep(20);
+    if (!port) {
+      await proc.stop();
+      throw new Error(`the ${via} front did not start: ${proc.err().slice(-500)}`);
+    }
+    fronts[via] = { proc, port: Number(port) };
+  }
+  return fronts;
+}
+
 // ---- the peers ------------------------------------------------------------------------------------------
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -438,7 +479,8 @@ export async function benchProxy(options = {}) {
   const log = options.log ?? ((...a) => console.error('bench-proxy:', ...a));
   // BENCH_PROXY_DIST: another build's dist folder (an A/B of a proxy change with the same command).
   const distDir = options.distDir ?? process.env.BENCH_PROXY_DIST ?? join(ROOT, 'dist');
-  // BENCH_PROXY_SETUPS=keygate,separated: only these setups (keygate, separated, nginx, apache, direct).
+  // BENCH_PROXY_SETUPS=keygate,separated: only these setups (keygate, separated, nginx, apache, direct,
+  // codec-pool, codec-node).
   const only = (options.setups ?? process.env.BENCH_PROXY_SETUPS ?? '').split(',').filter(Boolean);
   const wanted = (key) => !only.length || only.includes(key);
   if (!existsSync(join(distDir, 'main.js'))) throw new Error(`${distDir}/main.js missing: run npm run build first`);
@@ -481,6 +523,18 @@ export async function benchProxy(options = {}) {
       }
     }
 
+    let codec = { note: off.note };
+    if (wanted('codec-pool') || wanted('codec-node')) {
+      try {
+        codec = await startCodecFronts(work, kg.backendPort, node);
+        started.push(codec.pool.proc, codec['node:http'].proc);
+        log(`codec fronts (plain HTTP, proxy.ts bundled from this tree): pool on ${codec.pool.port}, node:http on ${codec['node:http'].port}`);
+      } catch (err) {
+        codec = { note: `did not start: ${String(err.message).split('\n')[0]}` };
+        log(`codec fronts: ${codec.note}`);
+      }
+    }
+
     const setups = [
       // cpu: the proxy's own processes (keygate's main process only: its child is the backend).
       { key: 'keygate', name: 'keygate (backend proxy, TLS)', url: `https://localhost:${kg.port}/`, port: kg.port, cpu: [{ pid: kg.proc.child.pid }], backendPid: kg.backendPid },
@@ -489,6 +543,11 @@ export async function benchProxy(options = {}) {
       { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note, cpu: nginx.proc && [{ pid: nginx.proc.child.pid, children: true }] },
       { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note, cpu: apache.proc && [{ pid: apache.proc.child.pid, children: true }] },
       { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl, cpu: [], backendPid: kg.backendPid },
+      // The same proxy code, plain HTTP in front; bodiless GETs on keygate's pool, or on node:http's client.
+      ...[
+        ['codec-pool', 'pool', "proxy.ts, bodiless GETs on keygate's pool (plain HTTP front)"],
+        ['codec-node', 'node:http', "proxy.ts, bodiless GETs on node:http's client (plain HTTP front)"],
+      ].map(([key, via, name]) => ({ key, name, url: codec[via] && `http://127.0.0.1:${codec[via].port}/`, note: codec.note, cpu: codec[via] ? [{ pid: codec[via].proc.child.pid }] : [], backendPid: kg.backendPid })),
     ];
     for (const s of setups) {
       s.runs = [];
@@ -572,6 +631,19 @@ function report(setups, meta) {
       sep.url && k.url
         ? { measure, keygate: fmt(sep), competitor: fmt(k), ratio: `separated ÷ same-user: ${(sep.rps / k.rps).toFixed(3)}× req/s, p99 ${(sep.p99 / k.p99).toFixed(2)}×`, target: '(information: the recommended deployment)' }
         : { measure, keygate: fmt(sep), competitor: fmt(k), ratio: 'not measured', target: '(information: the recommended deployment)' },
+    );
+  }
+  // What the second HTTP/1.1 client (the bodiless fast path) buys over node:http's, measured side by side
+  // (review 2026-12b worst 2: keep it only if it pays). Information, no target.
+  const cp = by['codec-pool'];
+  const cn = by['codec-node'];
+  if (cp && cn) {
+    const measure = "proxy codec: bodiless GETs, keygate's pool vs node:http's client (same proxy.ts, same backend, plain HTTP)";
+    const target = '(information: the fast path stays if it pays)';
+    table.push(
+      cp.url && cn.url
+        ? { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: `pool ÷ node:http: ${(cp.rps / cn.rps).toFixed(3)}× req/s, ${(cp.cpuUs / cn.cpuUs).toFixed(2)}× CPU/req, p99 ${(cp.p99 / cn.p99).toFixed(2)}×`, target }
+        : { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: 'not measured', target },
     );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
