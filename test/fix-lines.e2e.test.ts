@@ -56,6 +56,8 @@ const EXERCISED: Record<string, string> = {
   PKI_BAD_PASSWORD: 'pki issue with a wrong --ca-password-file',
   PKI_INPUT_INVALID: 'pki inspect of a file that is no certificate',
   PKI_POLICY: 'pki issue server --days 5000',
+  RELEASE_INVALID: 'verify with a release trust root pinned and no filelist.sha256.sig',
+  RELEASE_EXPIRED: 'verify of a release signed with --expires 3 s ahead, after 4 s',
   FILE_UNREADABLE: 'generate-filelist as uid 64401 with a listed file 0600 (root only)',
   UNTRUSTED_ANCHOR: 'a production project under /srv whose vault client is group-writable (root only)',
 };
@@ -69,8 +71,6 @@ const NOT_EXERCISED: Record<string, string> = {
   KEYSTORE_KEY_MISMATCH: 'needs a hand-made p12 with a foreign certificate; fix is the user re-importing their own certificate',
   KEYSTORE_UNSUPPORTED: 'needs a Camellia/DSA/10M-iteration p12 (test/keystore.test.ts); its fix is an openssl command on the user\'s key',
   KEYSTORE_TIMEOUT: 'only at a SIGHUP reload whose unlock worker overruns; no cheap outside trigger',
-  RELEASE_INVALID: 'needs release keys; not run here: its sign command is RELEASE_ROLLBACK\'s, which test/releases.e2e.test.ts runs as printed; the docs row\'s commands are checked below',
-  RELEASE_EXPIRED: 'needs release keys; not run here: its sign command (plus --expires 90d) is RELEASE_ROLLBACK\'s, run as printed in test/releases.e2e.test.ts; checked below',
   RELEASE_ROLLBACK: 'run as printed in test/releases.e2e.test.ts ("the RELEASE_ROLLBACK fix as printed")',
   RELEASE_STATE_UNSAFE: 'needs release keys and a root-owned state file and folder chain; test/releases.e2e.test.ts triggers it; the docs row\'s release accept / reset-floor commands are checked below',
   BACKEND_UNVERIFIED: 'backend mode (needs a backend program); test/doctor.e2e.test.ts checks the printed text of its fix, not run here',
@@ -665,6 +665,33 @@ test('pki: fix lines run as printed (or the user\'s own file passed), then the c
     assert.ok(existsSync(join(ROOT, doc)), `${doc} does not exist`);
     assert.match(readFileSync(join(ROOT, doc), 'utf8'), /825/);
     ok('PKI_POLICY', keygate(dir, [...issue, 'ca.pw', '--force', '--days', '825']), 'pki issue within the profile');
+  }
+});
+
+test('signed releases: RELEASE_INVALID and RELEASE_EXPIRED fix lines run as printed (key, passphrase file, version filled), then verify passes', async () => {
+  const keys = tempDir('kg-fix-keys-');
+  const pw = join(keys, 'pass');
+  writeFileSync(pw, 'fix line passphrase\n', { mode: 0o600 });
+  assert.equal(keygate(keys, ['release', 'keygen', '--out', 'ci', '--password-file', pw], { entry: join(ROOT, 'dist/main.js') }).code, 0);
+  const p = demoProject();
+  const d = p.dir;
+  assert.equal(keygate(d, ['pin', '--release-keys', join(keys, 'ci.pub'), '--project', 'kg-fix']).code, 0);
+  const keyFill = { '<release key>': join(keys, 'ci.key'), '<its passphrase file>': pw };
+
+  // RELEASE_INVALID: no .sig; "in CI: <generate-filelist && release sign …>, then deploy filelist.sha256 with its .sig"
+  {
+    const fix = fixOf(keygate(d, ['verify']), 'RELEASE_INVALID');
+    runFix('RELEASE_INVALID', d, fill('RELEASE_INVALID', cut(fix, 'in CI: ', ', then deploy'), { ...keyFill, '<next>': '1' }));
+    ok('RELEASE_INVALID', keygate(d, ['verify']), 'verify');
+  }
+  // RELEASE_EXPIRED: "in CI: <release sign … --expires 90d>, and deploy the new .sig"
+  {
+    const soon = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
+    assert.equal(keygate(d, ['release', 'sign', '--key', join(keys, 'ci.key'), '--password-file', pw, '--release-version', '2', '--expires', soon]).code, 0);
+    await new Promise((r) => setTimeout(r, 4500));
+    const fix = fixOf(keygate(d, ['verify']), 'RELEASE_EXPIRED');
+    runFix('RELEASE_EXPIRED', d, fill('RELEASE_EXPIRED', cut(fix, 'in CI: ', ', and deploy'), { ...keyFill, '<next>': '3' }));
+    ok('RELEASE_EXPIRED', keygate(d, ['verify']), 'verify');
   }
 });
 
