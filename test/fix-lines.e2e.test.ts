@@ -18,6 +18,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import forge from 'node-forge';
+import { backendProject, missingPeer } from './helpers/backend.js';
 import { findAnchorProblems } from '../src/gate/trust-anchors.js';
 import { IS_ROOT, ROOT, SENTINEL, copyEntry, demoProject, keygate, serve, serveRefused, sha256, tempDir, writeTree, type DemoProject, type RunResult } from './helpers/project.js';
 
@@ -41,6 +42,7 @@ const EXERCISED: Record<string, string> = {
   VAULT_DENIED: 'serve with the entry not registered (409)',
   VAULT_NOT_FOUND: 'serve with vault.clientPath naming no file',
   VAULT_TIMEOUT: 'serve with vault.timeoutMs 500 and a client that answers after 1.5 s',
+  VAULT_BAD_OUTPUT: 'vault.output "text" with a client that always answers XML (-x)',
   UNSAFE_RUNTIME: 'serve with NODE_OPTIONS=--require',
   SERVER_LISTEN_FAILED: 'serve --port <a taken port>',
   APP_LOAD_FAILED: 'a request handler that throws when loaded',
@@ -56,6 +58,8 @@ const EXERCISED: Record<string, string> = {
   PKI_BAD_PASSWORD: 'pki issue with a wrong --ca-password-file',
   PKI_INPUT_INVALID: 'pki inspect of a file that is no certificate',
   PKI_POLICY: 'pki issue server --days 5000',
+  BACKEND_UNVERIFIED: 'a python backend whose program (${BACKEND}) the template does not list',
+  BACKEND_START_FAILED: 'a python backend that exits at once',
   RELEASE_INVALID: 'verify with a release trust root pinned and no filelist.sha256.sig',
   RELEASE_EXPIRED: 'verify of a release signed with --expires 3 s ahead, after 4 s',
   FILE_UNREADABLE: 'generate-filelist as uid 64401 with a listed file 0600 (root only)',
@@ -67,14 +71,11 @@ const NOT_EXERCISED: Record<string, string> = {
   INTERNAL: 'a bug in keygate: there is no outside way to trigger one (its fix, --debug, is checked as a flag)',
   UNVERIFIED_LOAD: 'needs an app that reads an unlisted file at run time (test/soundness.e2e.test.ts triggers it, without running the fix); its fix ends in the generate-filelist && pin run for INTEGRITY_MISMATCH here',
   VAULT_FAILED: 'the fix is "run the client by hand as the service user": no keygate command, nothing to run for the test',
-  VAULT_BAD_OUTPUT: 'the fix names settings to check (vault.clientPath, vault.output), no command; the settings are checked to exist below',
   KEYSTORE_KEY_MISMATCH: 'needs a hand-made p12 with a foreign certificate; fix is the user re-importing their own certificate',
   KEYSTORE_UNSUPPORTED: 'needs a Camellia/DSA/10M-iteration p12 (test/keystore.test.ts); its fix is an openssl command on the user\'s key',
   KEYSTORE_TIMEOUT: 'only at a SIGHUP reload whose unlock worker overruns; no cheap outside trigger',
   RELEASE_ROLLBACK: 'run as printed in test/releases.e2e.test.ts ("the RELEASE_ROLLBACK fix as printed")',
   RELEASE_STATE_UNSAFE: 'needs release keys and a root-owned state file and folder chain; test/releases.e2e.test.ts triggers it; the docs row\'s release accept / reset-floor commands are checked below',
-  BACKEND_UNVERIFIED: 'backend mode (needs a backend program); test/doctor.e2e.test.ts checks the printed text of its fix, not run here',
-  BACKEND_START_FAILED: 'backend mode; fix is "run server.backend.command by hand", no keygate command',
   BACKEND_NOT_READY: 'backend mode; fix is to check the app\'s listener or raise readyTimeoutMs',
   BACKEND_USER_INVALID: 'its fix (useradd --system) creates accounts on the host; doctor\'s test checks the printed line',
   BACKEND_GAVE_UP: 'backend mode; fix is reading the backend\'s log, no command',
@@ -90,6 +91,8 @@ const NOT_EXERCISED: Record<string, string> = {
 const exercised = new Set<string>();
 /** Exercised only as root (another uid, chown): not required of a run as another user. */
 const ROOT_ONLY = new Set(['FILE_UNREADABLE', 'UNTRUSTED_ANCHOR']);
+/** Exercised only where /usr/bin/python3 is (CI installs it): not required elsewhere. */
+const PYTHON_ONLY = new Set(['BACKEND_UNVERIFIED', 'BACKEND_START_FAILED']);
 const KG = 'node dist/main.js';
 const ENV = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' };
 
@@ -421,6 +424,23 @@ test('serve: vault, runtime, server and keystore fix lines, run as printed (or t
     await starts('VAULT_TIMEOUT', d);
   }
 
+  // VAULT_BAD_OUTPUT: "… vault.output matches how it answers (xml with -x)"
+  {
+    writeTree(d, { 'xml-client/cspmclient64': `#!/bin/sh\nexec ${join(d, 'dev/cspm/cspmclient/bin64/cspmclient64')} "$@" -x\n` });
+    chmodSync(join(d, 'xml-client/cspmclient64'), 0o755);
+    editConfig(p, (c) => Object.assign(c['vault']!, { clientPath: 'xml-client/cspmclient64', output: 'text' }));
+    reseal(p);
+    const fix = fixOf(await serveRefused(d), 'VAULT_BAD_OUTPUT');
+    assert.match(fix, /vault\.output matches how it answers \(xml with -x\)/);
+    userStep('VAULT_BAD_OUTPUT', 'set vault.output to "xml" (the client answers with -x), regenerate, pin, register', () => {
+      editConfig(p, (c) => Object.assign(c['vault']!, { output: 'xml' }));
+      reseal(p);
+    });
+    await starts('VAULT_BAD_OUTPUT', d);
+    editConfig(p, (c) => Object.assign(c['vault']!, { clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64' }));
+    reseal(p);
+  }
+
   // UNSAFE_RUNTIME: "start keygate as: node dist/main.js serve (no node options; unset it; …)"
   {
     writeFileSync(join(d, 'kg-preload.cjs'), '');
@@ -695,6 +715,42 @@ test('signed releases: RELEASE_INVALID and RELEASE_EXPIRED fix lines run as prin
   }
 });
 
+test('backend: BACKEND_UNVERIFIED and BACKEND_START_FAILED fix lines done as printed, then serve starts', { skip: missingPeer('python') }, async () => {
+  const p = backendProject('plain');
+  const d = p.dir;
+  const tplFile = join(d, 'filelist.template');
+  const tpl = readFileSync(tplFile, 'utf8');
+
+  // BACKEND_UNVERIFIED: "add the line ${BACKEND} to filelist.template, then <commands>"
+  {
+    writeFileSync(tplFile, tpl.replace('${BACKEND}\n', ''));
+    reseal(p);
+    const fix = fixOf(await serveRefused(d), 'BACKEND_UNVERIFIED');
+    const line = cut(fix, 'add the line ', ' to filelist.template');
+    userStep('BACKEND_UNVERIFIED', `append the line ${line} to filelist.template`, () => appendFileSync(tplFile, `${line}\n`));
+    const out = runFix('BACKEND_UNVERIFIED', d, cut(fix, ', then '));
+    userStep('BACKEND_UNVERIFIED', 'register the entry hash pin printed', () => register(p, out.stdout.trim().split('\n').pop()!));
+    await starts('BACKEND_UNVERIFIED', d);
+  }
+  // BACKEND_START_FAILED: "… or run it by hand: cd <cwd> && <command>": run as printed, it shows the app's error.
+  {
+    const app = join(d, 'backend/app.py');
+    const original = readFileSync(app);
+    writeFileSync(app, 'raise SystemExit("kg-fix-backend-boom")\n');
+    reseal(p);
+    const fix = fixOf(await serveRefused(d), 'BACKEND_START_FAILED');
+    const command = cut(fix, 'run it by hand: ');
+    console.log(`# BACKEND_START_FAILED: running the fix: ${command}`);
+    const shown = spawnSync('bash', ['-c', command], { cwd: d, encoding: 'utf8', env: ENV, timeout: 30_000 });
+    assert.match(shown.stderr, /kg-fix-backend-boom/, `the printed command does not show the backend's error:\n${shown.stderr}`);
+    userStep('BACKEND_START_FAILED', 'fix the app, regenerate, pin, register', () => {
+      writeFileSync(app, original);
+      reseal(p);
+    });
+    await starts('BACKEND_START_FAILED', d);
+  }
+});
+
 const docRows = [...readFileSync(join(ROOT, 'docs/errors.md'), 'utf8').matchAll(/^\| `([A-Z_]+)` \| \d+ \| [^|]+ \| ([^|]+) \|$/gm)].map((m) => ({ code: m[1]!, fix: m[2]!.trim() }));
 
 test('docs/errors.md: every keygate command in a fix column names existing subcommands and flags', () => {
@@ -711,7 +767,7 @@ test('coverage: every code of docs/errors.md with a fix is exercised above or li
   const listed = [...Object.keys(EXERCISED), ...Object.keys(NOT_EXERCISED)].sort();
   for (const code of Object.keys(EXERCISED)) assert.ok(!(code in NOT_EXERCISED), `${code} is in both lists`);
   assert.deepEqual(listed, withFix, 'a code with a fix in docs/errors.md is neither exercised here nor listed with a reason (or a listed code left the docs)');
-  const missed = Object.keys(EXERCISED).filter((c) => !exercised.has(c) && (IS_ROOT || !ROOT_ONLY.has(c)));
+  const missed = Object.keys(EXERCISED).filter((c) => !exercised.has(c) && (IS_ROOT || !ROOT_ONLY.has(c)) && (!missingPeer('python') || !PYTHON_ONLY.has(c)));
   assert.deepEqual(missed, [], 'listed as exercised, but no test above ran its fix');
   for (const [code, reason] of Object.entries(NOT_EXERCISED)) assert.ok(reason.length > 20, `${code}: give the reason`);
 });
