@@ -43,6 +43,7 @@ const EXERCISED: Record<string, string> = {
   VAULT_NOT_FOUND: 'serve with vault.clientPath naming no file',
   VAULT_TIMEOUT: 'serve with vault.timeoutMs 500 and a client that answers after 1.5 s',
   VAULT_BAD_OUTPUT: 'vault.output "text" with a client that always answers XML (-x)',
+  VAULT_FAILED: 'vault.clientPath naming a program that prints 200 kB (not the A2A client)',
   UNSAFE_RUNTIME: 'serve with NODE_OPTIONS=--require',
   SERVER_LISTEN_FAILED: 'serve --port <a taken port>',
   APP_LOAD_FAILED: 'a request handler that throws when loaded',
@@ -70,7 +71,6 @@ const EXERCISED: Record<string, string> = {
 const NOT_EXERCISED: Record<string, string> = {
   INTERNAL: 'a bug in keygate: there is no outside way to trigger one (its fix, --debug, is checked as a flag)',
   UNVERIFIED_LOAD: 'needs an app that reads an unlisted file at run time (test/soundness.e2e.test.ts triggers it, without running the fix); its fix ends in the generate-filelist && pin run for INTEGRITY_MISMATCH here',
-  VAULT_FAILED: 'the fix is "run the client by hand as the service user": no keygate command, nothing to run for the test',
   KEYSTORE_KEY_MISMATCH: 'needs a hand-made p12 with a foreign certificate; fix is the user re-importing their own certificate',
   KEYSTORE_UNSUPPORTED: 'needs a Camellia/DSA/10M-iteration p12 (test/keystore.test.ts); its fix is an openssl command on the user\'s key',
   KEYSTORE_TIMEOUT: 'only at a SIGHUP reload whose unlock worker overruns; no cheap outside trigger',
@@ -439,6 +439,21 @@ test('serve: vault, runtime, server and keystore fix lines, run as printed (or t
     await starts('VAULT_BAD_OUTPUT', d);
     editConfig(p, (c) => Object.assign(c['vault']!, { clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64' }));
     reseal(p);
+  }
+
+  // VAULT_FAILED (too much output): "check that vault.clientPath names the A2A client, not another program"
+  {
+    writeTree(d, { 'chatty/cspmclient64': '#!/bin/sh\nhead -c 200000 /dev/zero | tr "\\0" a\n' });
+    chmodSync(join(d, 'chatty/cspmclient64'), 0o755);
+    editConfig(p, (c) => Object.assign(c['vault']!, { clientPath: 'chatty/cspmclient64', retries: 0 }));
+    reseal(p);
+    const fix = fixOf(await serveRefused(d), 'VAULT_FAILED');
+    assert.match(fix, /vault\.clientPath names the A2A client/);
+    userStep('VAULT_FAILED', 'point vault.clientPath at the A2A client (the emulator), regenerate, pin, register', () => {
+      editConfig(p, (c) => Object.assign(c['vault']!, { clientPath: 'dev/cspm/cspmclient/bin64/cspmclient64' }));
+      reseal(p);
+    });
+    await starts('VAULT_FAILED', d);
   }
 
   // UNSAFE_RUNTIME: "start keygate as: node dist/main.js serve (no node options; unset it; …)"
