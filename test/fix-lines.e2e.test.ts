@@ -59,6 +59,7 @@ const EXERCISED: Record<string, string> = {
   PKI_BAD_PASSWORD: 'pki issue with a wrong --ca-password-file',
   PKI_INPUT_INVALID: 'pki inspect of a file that is no certificate',
   PKI_POLICY: 'pki issue server --days 5000',
+  ADMIN_INVALID: 'an admin section in keygate.config.json and no admin/server_key.pem',
   BACKEND_UNVERIFIED: 'a python backend whose program (${BACKEND}) the template does not list',
   BACKEND_START_FAILED: 'a python backend that exits at once',
   RELEASE_INVALID: 'verify with a release trust root pinned and no filelist.sha256.sig',
@@ -79,7 +80,6 @@ const NOT_EXERCISED: Record<string, string> = {
   BACKEND_NOT_READY: 'backend mode; fix is to check the app\'s listener or raise readyTimeoutMs',
   BACKEND_USER_INVALID: 'its fix (useradd --system) creates accounts on the host; doctor\'s test checks the printed line',
   BACKEND_GAVE_UP: 'backend mode; fix is reading the backend\'s log, no command',
-  ADMIN_INVALID: 'admin channel; the docs row\'s keygate admin commands are checked below',
   ADMIN_LISTEN_FAILED: 'admin channel; fix is choosing a free admin.port (a setting)',
   ADMIN_IMPORT_FAILED: 'needs sqlite3 for the fix; the docs row\'s keygate admin command is checked below',
   IMPORT_KEY_MISMATCH: 'keystore import (issue 30) is being written now in src/commands/keystore-*.ts and src/pki/*, not this file\'s to touch; its docs row\'s keygate commands are checked below',
@@ -764,6 +764,29 @@ test('backend: BACKEND_UNVERIFIED and BACKEND_START_FAILED fix lines done as pri
     });
     await starts('BACKEND_START_FAILED', d);
   }
+});
+
+test('admin: ADMIN_INVALID (no server key) fix line done as printed, then serve starts with the admin channel', async () => {
+  const p = demoProject({ config: { admin: { port: 0 } } });
+  const d = p.dir;
+  const r = await serveRefused(d);
+  const fix = fixOf(r, 'ADMIN_INVALID');
+  assert.match(r.stderr, /admin server key .*server_key\.pem: it does not exist/);
+  runFix('ADMIN_INVALID', d, cut(fix, '', ', add the line'));
+  const line = cut(fix, 'add the line ', ' to filelist.template');
+  userStep('ADMIN_INVALID', `add the line ${line} to filelist.template`, () => appendFileSync(join(d, 'filelist.template'), `${line}\n`));
+  const out = runFix('ADMIN_INVALID', d, cut(fix, ', then '));
+  userStep('ADMIN_INVALID', 'register the entry hash pin printed', () => register(p, out.stdout.trim().split('\n').pop()!));
+  // next: no user registry; its fix, run as printed with a user's key pair made as it says
+  const r2 = await serveRefused(d);
+  const fix2 = fixOf(r2, 'ADMIN_INVALID');
+  assert.match(r2.stderr, /admin users .*users\.json: it does not exist/);
+  writeFileSync(join(d, '.alice-pw'), 'alice passphrase\n', { mode: 0o600 });
+  runFix('ADMIN_INVALID', d, fill('ADMIN_INVALID', cut(fix2, '(', ' makes a pair)'), { '<name>': 'alice', '<file>': '.alice-pw' }));
+  const addUser = fill('ADMIN_INVALID', cut(fix2, '', ' ('), { '<name>': 'alice', '<their public key .pem>': 'alice.pem' });
+  const out2 = runFix('ADMIN_INVALID', d, `${addUser} && ${cut(fix2, ', then ')}`);
+  userStep('ADMIN_INVALID', 'register the entry hash pin printed', () => register(p, out2.stdout.trim().split('\n').pop()!));
+  await starts('ADMIN_INVALID', d);
 });
 
 const docRows = [...readFileSync(join(ROOT, 'docs/errors.md'), 'utf8').matchAll(/^\| `([A-Z_]+)` \| \d+ \| [^|]+ \| ([^|]+) \|$/gm)].map((m) => ({ code: m[1]!, fix: m[2]!.trim() }));

@@ -3,7 +3,7 @@
 // and the server's Ed448 key, both from verified bytes (they must be in the manifest), the key also 0600.
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeygateError } from '../errors.js';
 import type { VerifiedTree } from '../server/verified-tree.js';
@@ -26,7 +26,8 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
     mode = statSync(keyFile).mode & 0o777;
   } catch {
     throw new KeygateError('ADMIN_INVALID', `failed to read the admin server key ${keyFile}: it does not exist`, {
-      hint: 'keygate admin keygen --server, then keygate generate-filelist && keygate pin',
+      // serve reads the key from the verified tree: without an `admin` template line it is UNVERIFIED_LOAD next
+      hint: 'keygate admin keygen --server, add the line admin to filelist.template if it is not there, then keygate generate-filelist && keygate pin',
     });
   }
   if (mode & 0o077) {
@@ -46,6 +47,12 @@ export function loadAdminMaterial(config: AdminConfig, tree: VerifiedTree): Admi
   }
   const usersFile = resolve(tree.base, config.users);
   const known = [...BUILTIN_ACTIONS, ...Object.keys(config.actions), ...Object.keys(config.interactive)];
+  if (!existsSync(usersFile)) {
+    // read from the verified tree, a missing registry would be UNVERIFIED_LOAD, whose fix (list it) cannot help
+    throw new KeygateError('ADMIN_INVALID', `failed to read the admin users ${usersFile}: it does not exist`, {
+      hint: 'keygate admin add-user <name> <their public key .pem> (keygate admin keygen <name> --password-file <file> makes a pair), then keygate generate-filelist && keygate pin',
+    });
+  }
   const parsed = parseUsers(tree.read(usersFile), known);
   if (parsed.problems.length) {
     throw new KeygateError('ADMIN_INVALID', `failed to read the admin users ${usersFile}:\n${parsed.problems.join('\n')}`, {
