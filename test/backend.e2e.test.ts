@@ -187,10 +187,16 @@ test('express 5 on a unix socket: served, tamper refused, restarted after a kill
 });
 
 test('plain http.server on fd 3: 504 on a slow answer, WebSocket-style upgrade passed through, SIGKILL of keygate stops the backend', noPython, async () => {
-  const p = backendProject('plain', { requestTimeoutMs: 1000 });
+  const p = backendProject('plain', { requestTimeoutMs: 1000, idleTimeoutMs: 1000 });
   const s = await serve(p.dir);
   const pid = backendPid(s)!;
   try {
+    // server.backend.idleTimeoutMs reaches the proxy: a body that stalls 4 s is cut after about 1 s (default 60 s:
+    // it would arrive whole). Planted: the setting not passed by serve, and curl got the whole body.
+    const t1 = Date.now();
+    const stalled = curl(`https://localhost:${s.port}/stall`, p.crt);
+    assert.equal(stalled.code, 18, `the stalled response was not cut: exit ${stalled.code} ${stalled.stdout}${stalled.stderr}`);
+    assert.ok(Date.now() - t1 < 3500, 'cut at the idle limit, not when the backend went on');
     assert.equal(curl(`https://localhost:${s.port}/hello`, p.crt).stdout, 'Hello from http.server\n');
     const spoof = JSON.parse(curl(`https://localhost:${s.port}/headers`, p.crt, ['-H', 'X-Forwarded-For: 6.6.6.6', '-H', 'Connection: X-Forwarded-For']).stdout);
     const xff = (spoof.headers as [string, string][]).filter(([k]) => k.toLowerCase() === 'x-forwarded-for').map(([, v]) => v);

@@ -37,6 +37,7 @@ function shape(line: string, dir: string): RegExp {
     .replace(/[0-9a-f]{64}/g, '[0-9a-f]{64}')
     .replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\\\.\d{3}Z/g, '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z')
     .replace(/in \d+ ms/g, 'in \\d+ ms')
+    .replace(/\\\(in \d+ days\\\)/g, '\\(in \\d+ days\\)')
     .replace(/ms=\d+/g, 'ms=\\d+')
     .replace(/:8443\//g, ':\\d+/')
     .replace(/port=8443/g, 'port=\\d+')

@@ -324,6 +324,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
     proxy = createProxy({
       target: () => b.target(),
       requestTimeoutMs: backendConfig.requestTimeoutMs,
+      idleTimeoutMs: backendConfig.idleTimeoutMs,
       clientHeaders: clientAuth?.headersFor,
       onError: (message) => log.warn(message, { gate: 'proxy' }),
       onAccess: backendConfig.accessLog
@@ -350,6 +351,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
       onTlsClientError: clientAuth?.onTlsClientError,
       hsts: config.server.hsts,
       headersTimeoutMs: config.server.headersTimeoutMs,
+      clientBodyTimeoutMs: config.server.bodyTimeoutMs,
       onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),
     });
   } catch (err) {

@@ -49,6 +49,8 @@ export interface Config {
     readonly hsts: boolean;
     /** Time a client has to send the whole request header block (slowloris guard). */
     readonly headersTimeoutMs: number;
+    /** Longest pause between bytes of a client's request body (nginx's client_body_timeout): 408. */
+    readonly bodyTimeoutMs: number;
     /** A backend process keygate starts after verification and fronts with TLS (docs/backend.md). */
     readonly backend?: BackendConfig;
     /** Client-certificate authentication (docs/client-auth.md); off when absent. */
@@ -85,6 +87,8 @@ export interface BackendConfig {
   readonly readyTimeoutMs: number;
   /** Time the backend has to send its response headers before the client gets 504. */
   readonly requestTimeoutMs: number;
+  /** Longest pause with no byte moving to or from the backend (nginx's proxy_read/send_timeout): 504 or a cut. */
+  readonly idleTimeoutMs: number;
   readonly restart: { readonly initialDelayMs: number; readonly maxDelayMs: number; readonly maxRestarts: number; readonly resetAfterMs: number };
   /** SIGTERM to the backend's main process, this long, then SIGKILL to its process group. */
   readonly stopTimeoutMs: number;
@@ -105,6 +109,7 @@ export const BACKEND_DEFAULTS = {
   listen: 'unix',
   readyTimeoutMs: 15_000,
   requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
   restart: { initialDelayMs: 1_000, maxDelayMs: 30_000, maxRestarts: 5, resetAfterMs: 60_000 },
   stopTimeoutMs: 10_000,
   accessLog: false,
@@ -115,7 +120,7 @@ export const BACKEND_DEFAULTS = {
 export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024, retries: 2, retryDelayMs: 2_000, retryMaxDelayMs: 30_000 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false, reloadMinIntervalMs: 10_000 },
-  server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000 },
+  server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000, bodyTimeoutMs: 60_000 },
   trust: { anchors: 'refuse', owners: [] },
 };
 
@@ -129,10 +134,10 @@ const KNOWN: Record<string, readonly string[]> = {
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes', 'retries', 'retryDelayMs', 'retryMaxDelayMs'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'bodyTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
   'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
   'server.clientAuth.headers': ['legacy', 'dnFormat'],
-  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser', '$comment'],
+  'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser', '$comment'],
   'server.backend.restart': ['initialDelayMs', 'maxDelayMs', 'maxRestarts', 'resetAfterMs'],
 };
 
@@ -272,6 +277,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       readyPath,
       readyTimeoutMs: int(b, 'readyTimeoutMs', 'server.backend.readyTimeoutMs', bd.readyTimeoutMs, 100, 600_000),
       requestTimeoutMs: int(b, 'requestTimeoutMs', 'server.backend.requestTimeoutMs', bd.requestTimeoutMs, 100, 3_600_000),
+      idleTimeoutMs: int(b, 'idleTimeoutMs', 'server.backend.idleTimeoutMs', bd.idleTimeoutMs, 100, 3_600_000),
       restart,
       stopTimeoutMs: int(b, 'stopTimeoutMs', 'server.backend.stopTimeoutMs', bd.stopTimeoutMs, 0, 600_000),
       accessLog: bool(b, 'accessLog', 'server.backend.accessLog', bd.accessLog),
@@ -328,6 +334,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       staticDir: str(s, 'staticDir', 'server.staticDir'),
       hsts: bool(s, 'hsts', 'server.hsts', d.server.hsts),
       headersTimeoutMs: int(s, 'headersTimeoutMs', 'server.headersTimeoutMs', d.server.headersTimeoutMs, 500, 120_000),
+      bodyTimeoutMs: int(s, 'bodyTimeoutMs', 'server.bodyTimeoutMs', d.server.bodyTimeoutMs, 500, 3_600_000),
       backend: s['backend'] === undefined ? undefined : backendConfig(isObj(s['backend']) ? s['backend'] : {}),
       clientAuth: validateClientAuthConfig(s['clientAuth'], errors, warnings),
       user: account(s, 'user', 'server.user'),

@@ -49,7 +49,9 @@ test('backend mode in production: the two users in the config (which validates),
   assert.ok(dev.ok && dev.config.server.backend!.user === undefined, 'the dev loop runs under one user (trust.anchors warn)');
   const unit = systemdUnit(facts, { projectDir: '/srv/shop', entryAbs: '/srv/shop/keygate/main.cjs', nodePath: '/usr/bin/node', separated: true });
   assert.doesNotMatch(unit, /^User=/m);
-  assert.match(unit, /^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL$/m);
+  assert.match(unit, /^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_KILL$/m); // each one needed: test/systemd-boot.e2e.test.ts
+  assert.match(unit, /^NoNewPrivileges=yes$/m);
+  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   assert.match(unit, /^KillMode=mixed$/m);
   assert.match(unit, /^ProtectProc=invisible$/m);
   assert.match(unit, new RegExp(`useradd --system --no-create-home --shell /usr/sbin/nologin ${facts.name}-app`));
