@@ -102,7 +102,9 @@ export async function runClient(file: string, args: readonly string[], env: Read
     });
   }
   if (result.isCanceled) {
-    throw new KeygateError('VAULT_FAILED', `failed to get the password: stopped by a signal while vault client ${file} ran (it was killed)`, {});
+    throw new KeygateError('VAULT_FAILED', `failed to get the password: stopped by a signal while vault client ${file} ran (it was killed)`, {
+      hint: 'nothing to fix: keygate was asked to stop; start it again when you mean to',
+    });
   }
   if (result.timedOut) {
     throw new KeygateError('VAULT_TIMEOUT', `failed to get the password: vault client ${file} did not answer within ${limits.timeoutMs} ms and was killed`, {
@@ -115,10 +117,14 @@ export async function runClient(file: string, args: readonly string[], env: Read
     });
   }
   if (result.signal) {
-    throw new KeygateError('VAULT_FAILED', `failed to get the password: vault client ${file} was killed by ${result.signal}`, {});
+    throw new KeygateError('VAULT_FAILED', `failed to get the password: vault client ${file} was killed by ${result.signal}`, {
+      hint: `run the client by hand to see why (${file} <alias> false -x); check the A2A client's own log under CSPM_CLIENT_HOME`,
+    });
   }
   if (result.failed && result.exitCode === undefined) {
-    throw new KeygateError('VAULT_FAILED', `failed to run vault client ${file}: ${code ?? 'could not start'}`, {});
+    throw new KeygateError('VAULT_FAILED', `failed to run vault client ${file}: ${code ?? 'could not start'}`, {
+      hint: `check that ${file} is the A2A client and runs for this user: ls -l ${file}`,
+    });
   }
   return { stdout: Buffer.from(result.stdout as Uint8Array), exitCode: result.exitCode ?? 1 };
 }
@@ -127,7 +133,9 @@ function decodeUtf8(bytes: Buffer, what: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new KeygateError('VAULT_BAD_OUTPUT', `failed to read ${what}: the answer is not valid UTF-8`, {});
+    throw new KeygateError('VAULT_BAD_OUTPUT', `failed to read ${what}: the answer is not valid UTF-8`, {
+      hint: 'check that vault.clientPath names the PAM A2A client and vault.output matches how it answers (xml with -x)',
+    });
   }
 }
 

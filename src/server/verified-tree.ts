@@ -4,7 +4,7 @@
 // and the only `require` handed to them loads Node built-ins or other manifest-listed files.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import Module, { builtinModules, createRequire } from 'node:module';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { compileFunction } from 'node:vm';
@@ -43,8 +43,9 @@ export class VerifiedTree {
   read(file: string): Buffer {
     const key = this.keyFor(file);
     if (key === undefined) {
-      throw new KeygateError('UNVERIFIED_LOAD', `refused to read ${file}: it is not in the verified manifest`, {
-        hint: 'add it to filelist.template, then keygate generate-filelist && keygate pin',
+      // A file that is not there cannot be listed: the fix is to create it (or stop naming it), not the template.
+      throw new KeygateError('UNVERIFIED_LOAD', `refused to read ${file}: it is not in the verified manifest${existsSync(file) ? '' : ' (and does not exist)'}`, {
+        hint: existsSync(file) ? 'add it to filelist.template, then keygate generate-filelist && keygate pin' : `create ${file} (or remove the setting that names it), then keygate generate-filelist && keygate pin`,
       });
     }
     let bytes: Buffer;
