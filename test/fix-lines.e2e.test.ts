@@ -79,7 +79,7 @@ const NOT_EXERCISED: Record<string, string> = {
   RELEASE_ROLLBACK: 'run as printed in test/releases.e2e.test.ts ("the RELEASE_ROLLBACK fix as printed")',
   RELEASE_STATE_UNSAFE: 'needs release keys and a root-owned state file and folder chain; test/releases.e2e.test.ts triggers it; the docs row\'s release accept / reset-floor commands are checked below',
   BACKEND_NOT_READY: 'backend mode; fix is to check the app\'s listener or raise readyTimeoutMs',
-  BACKEND_USER_INVALID: 'its fix (useradd --system) creates accounts on the host; doctor\'s test checks the printed line',
+  BACKEND_USER_INVALID: 'its fix (useradd --system) creates an account: run as printed inside the real-systemd container (test/systemd-boot.e2e.test.ts "BACKEND_USER_INVALID\'s printed fix")',
   BACKEND_GAVE_UP: 'backend mode; fix is reading the backend\'s log, no command',
   ADMIN_LISTEN_FAILED: 'admin channel; fix is choosing a free admin.port (a setting)',
   ADMIN_IMPORT_FAILED: 'needs sqlite3 for the fix; the docs row\'s keygate admin command is checked below',

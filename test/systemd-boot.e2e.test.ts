@@ -316,3 +316,24 @@ test('real systemd: docs/getting-started.md\'s production block, run verbatim as
   assert.equal(box.ok("ps -o user= -p $(systemctl show -p MainPID --value shop-api)").trim(), 'shop-api');
   box.ok('systemctl stop shop-api');
 });
+
+test('real systemd: BACKEND_USER_INVALID\'s printed fix (useradd) run as printed in the container: then the separated unit starts with that user', { skip, timeout: 300_000 }, () => {
+  // a backend user that does not exist yet (the config edited as a user would, re-pinned and re-registered)
+  box.ok(`set -euo pipefail
+export PATH=${dirname(NODE)}:$PATH CSPM_CLIENT_HOME=/opt/CA/cspm
+cd /srv/api
+node -e 'const fs=require("fs"),f="keygate.config.json",c=JSON.parse(fs.readFileSync(f));c.server.backend.user="api-worker";fs.writeFileSync(f,JSON.stringify(c,null,2)+"\\n")'
+${K} generate-filelist >/dev/null 2>&1
+H=$(${K} pin 2>/dev/null)
+node -e 'const fs=require("fs"),f="/opt/CA/cspm/a2a-store.json",st=JSON.parse(fs.readFileSync(f));st.scripts.push({path:"/srv/api/keygate/main.cjs",sha256:process.argv[1]});fs.writeFileSync(f,JSON.stringify(st,null,2)+"\\n")' "$H"`);
+  const refused = box.sh(`CSPM_CLIENT_HOME=/opt/CA/cspm ${NODE} /srv/api/keygate/main.cjs serve`); // as the unit runs it, by hand
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /failed to find the user api-worker \(server\.backend\.user\): no such user on this host \[BACKEND_USER_INVALID\]/);
+  const fix = /^ {2}fix: (.*)$/m.exec(refused.stderr)?.[1] ?? '';
+  assert.match(fix, /^useradd /);
+  box.ok(fix); // as printed, as root
+  box.sh('systemctl reset-failed api');
+  startAndAnswer(API);
+  assert.equal(box.ok(`ps -o user= -p $(pgrep -f -u api-worker 'app.js' | head -1)`).trim(), 'api-worker');
+  box.ok('systemctl stop api');
+});
