@@ -228,12 +228,18 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
   server.on('tlsClientError', (err, socket) => options.onTlsClientError?.(err, socket));
-  // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length, oversize headers)
-  // gets a plain 400 and the connection is closed: it never reaches the app.
+  // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length) gets a plain 400,
+  // oversize headers 431 (HPE_HEADER_OVERFLOW: past maxHeaderSize, and on Node 24 past maxHeadersCount too, where
+  // Node 20 cut the list and left it to the request handler's check), and the connection is closed: it never
+  // reaches the app.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // As Node does when no listener is set: answer only when nothing was written on this connection yet.
     if (socket.writable && (socket as Socket).bytesWritten === 0 && err.code !== 'ECONNRESET') {
-      socket.write('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      socket.write(
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
+      );
     }
     socket.destroy();
   });
