@@ -325,7 +325,9 @@ cd /srv/api
 node -e 'const fs=require("fs"),f="keygate.config.json",c=JSON.parse(fs.readFileSync(f));c.server.backend.user="api-worker";fs.writeFileSync(f,JSON.stringify(c,null,2)+"\\n")'
 ${K} generate-filelist >/dev/null 2>&1
 H=$(${K} pin 2>/dev/null)
-node -e 'const fs=require("fs"),f="/opt/CA/cspm/a2a-store.json",st=JSON.parse(fs.readFileSync(f));st.scripts.push({path:"/srv/api/keygate/main.cjs",sha256:process.argv[1]});fs.writeFileSync(f,JSON.stringify(st,null,2)+"\\n")' "$H"`);
+node -e 'const fs=require("fs"),f="/opt/CA/cspm/a2a-store.json",st=JSON.parse(fs.readFileSync(f));st.scripts.push({path:"/srv/api/keygate/main.cjs",sha256:process.argv[1]});fs.writeFileSync(f,JSON.stringify(st,null,2)+"\\n")' "$H"
+# the guide's rehearsal (test above) gave the shared store to shop-api: the serving users' group reads it again
+chown root:kgvault /opt/CA/cspm/a2a-store.json && chmod 640 /opt/CA/cspm/a2a-store.json`);
   const refused = box.sh(`CSPM_CLIENT_HOME=/opt/CA/cspm ${NODE} /srv/api/keygate/main.cjs serve`); // as the unit runs it, by hand
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr, /failed to find the user api-worker \(server\.backend\.user\): no such user on this host \[BACKEND_USER_INVALID\]/);
