@@ -109,8 +109,8 @@ export function backendArgv(config: BackendConfig, vars: { socket?: string; node
  * there), group = the serving user's, mode 0710: the serving user (and root, which carries that group, see
  * separation.ts) may pass through, nobody else may enter. No setgid bit (systemd's RestrictSUIDSGID= refuses
  * one) and no DAC override (the unit's capability set has none): root works in `b/` only as its group member,
- * takes the folder back (chown, CAP_CHOWN) before it unlinks anything there, and gives the socket the serving
- * group itself once it is pinned (reclaimRuntimeDir, shareSocket).
+ * takes the folder back (chown, CAP_CHOWN) before it unlinks anything there (reclaimRuntimeDir), and gives the
+ * socket the serving group itself once it is pinned (probe).
  * Else: systemd's RuntimeDirectory= when set, or a fresh 0700 folder under the temp dir.
  */
 interface RuntimeDir {
@@ -118,8 +118,6 @@ interface RuntimeDir {
   readonly dir: string;
   /** Folders keygate made, innermost first: removed with rmdir at stop (a folder the backend filled is left). */
   readonly made: readonly string[];
-  /** Separated: the backend owns `dir`; root takes it back before it removes anything there. */
-  readonly separated?: NonNullable<SupervisorOptions['separation']>;
 }
 
 function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separation: SupervisorOptions['separation']): RuntimeDir {
@@ -131,7 +129,7 @@ function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separ
     chmodSync(inner, 0o710); // while root still owns it: no CAP_FOWNER needed
     chownSync(inner, separation.backend.uid, separation.serverGid);
     chmodSync(outer, 0o711); // passed through by both users; b/ decides who enters
-    return { dir: inner, made: [inner, outer], separated: separation };
+    return { dir: inner, made: [inner, outer] };
   }
   if (systemd) {
     const st = statSync(systemd);
@@ -151,11 +149,10 @@ function makeRuntimeDir(env: Readonly<Record<string, string | undefined>>, separ
  * socket the last run left unlinked as its owner, and, for a next run, the folder the backend's again. Runs
  * only while no backend runs; a worker that escaped the group loses its write right with the first chown.
  */
-function reclaimRuntimeDir(runtime: RuntimeDir, handBack: boolean): void {
-  const sep = runtime.separated;
-  if (sep) chownSync(runtime.dir, 0, sep.serverGid);
-  unlinkIfThere(join(runtime.dir, 'backend.sock'));
-  if (sep && handBack) chownSync(runtime.dir, sep.backend.uid, sep.serverGid);
+function reclaimRuntimeDir(dir: string, separation: SupervisorOptions['separation'], handBack: boolean): void {
+  if (separation) chownSync(dir, 0, separation.serverGid);
+  unlinkIfThere(join(dir, 'backend.sock'));
+  if (separation && handBack) chownSync(dir, separation.backend.uid, separation.serverGid);
 }
 
 /** unlink that does not mind a missing file (it never follows a symlink in the last component). */
@@ -231,7 +228,7 @@ export function createBackend(options: SupervisorOptions): Backend {
           hint: 'set TMPDIR (or RuntimeDirectory=) to a shorter folder',
         });
       }
-      reclaimRuntimeDir(runtime, true); // a socket left by the previous run
+      reclaimRuntimeDir(runtime.dir, separation, true); // a socket left by the previous run
     } else {
       listener = await bindLoopback();
     }
@@ -417,10 +414,9 @@ export function createBackend(options: SupervisorOptions): Backend {
   function cleanupRuntime(): void {
     if (!runtime) return;
     const { dir, made } = runtime;
-    const r = runtime;
     runtime = undefined;
     try {
-      reclaimRuntimeDir(r, false);
+      reclaimRuntimeDir(dir, separation, false);
       for (const d of made) rmdirSync(d);
     } catch (err) {
       log.warn(`the backend's runtime folder ${dir} was left in place: ${describeCause(err)}`, { gate: 'backend' });

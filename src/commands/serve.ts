@@ -149,7 +149,10 @@ interface Gated {
  *   half:       the serving half the supervisor started as server.user;
  *   single:     one process that serves (in-process app, or a backend under its own uid or sameUser).
  */
-type Role = { kind: 'supervisor'; ids: { server: Identity; backend: Identity } } | { kind: 'half'; ids: { server: Identity; backend: Identity }; controlFd: number } | { kind: 'single' };
+type Role = { kind: 'supervisor'; ids: SeparationIds } | { kind: 'half'; controlFd: number } | { kind: 'single' };
+
+/** server.user and server.backend.user, resolved (backend/identity.ts). */
+type SeparationIds = { readonly server: Identity; readonly backend: Identity };
 
 /** The whole gated launch; resolves with the exit status after a signal stops the server. */
 export async function serve(ctx: Context, flags: ServeFlags, execArgv: readonly string[]): Promise<ExitStatus> {
@@ -213,14 +216,14 @@ async function processRole(config: Config, env: Readonly<Record<string, string |
       hint: `start keygate as root without ${sep.SOCKET_ENV}/${sep.CONTROL_FD_ENV} in its environment`,
     });
   }
-  return { kind: 'half', ids, controlFd };
+  return { kind: 'half', controlFd };
 }
 
 /**
  * Under separation the root half runs the node and the entry as root: an owner named in trust.owners may
  * replace them, so server.user or server.backend.user there would be as good as root (review M1).
  */
-function assertOwnersNotSeparated(owners: readonly number[], ids: { server: Identity; backend: Identity }, entry: string): void {
+function assertOwnersNotSeparated(owners: readonly number[], ids: SeparationIds, entry: string): void {
   for (const [id, setting] of [
     [ids.server, 'server.user'],
     [ids.backend, 'server.backend.user'],
@@ -238,7 +241,7 @@ function assertOwnersNotSeparated(owners: readonly number[], ids: { server: Iden
  * serving half as server.user. It parses nothing the serving half needs (client-auth material, the admin
  * registry, the app): review L7.
  */
-async function superviseRoot(ctx: Context, g: Gated, ids: { server: Identity; backend: Identity }, execArgv: readonly string[]): Promise<ExitStatus> {
+async function superviseRoot(ctx: Context, g: Gated, ids: SeparationIds, execArgv: readonly string[]): Promise<ExitStatus> {
   const { io, log } = ctx;
   checkTrustAnchors(ctx, g.config, g.base, { vaultClient: false });
   await assertPortFree(g.host, g.port);
