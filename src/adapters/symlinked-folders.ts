@@ -2,17 +2,11 @@
 // following one would protect a tree the template never named. What makes such a tree expand is two lines: the
 // link excluded (`!<link>`) and its target listed. Debian's python3-babel, a Recommends of python3-flask, is the
 // case every stock host has: /usr/lib/python3/dist-packages/babel/locale-data -> /usr/share/python-babel-localedata/locale-data.
-// Used by init --python (it writes the lines) and by SYMLINK_REFUSED's fix (it prints them).
+// Used by init --python (it writes the lines, core/template.ts symlinkLines) and by SYMLINK_REFUSED's fix.
 
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-
-export interface SymlinkedFolder {
-  /** The link, as the walk found it. */
-  readonly link: string;
-  /** What it resolves to (realpath). */
-  readonly target: string;
-}
+import type { SymlinkedFolder } from '../core/template.js';
 
 /** The link's resolved target, or undefined when it does not resolve to a folder. */
 export function folderTarget(link: string): string | undefined {
@@ -62,9 +56,4 @@ export function findSymlinkedFolders(dirs: readonly string[]): { folders: Symlin
     }
   }
   return { folders: found, files };
-}
-
-/** The template lines for them: each link excluded, then its target listed. */
-export function symlinkLines(found: readonly SymlinkedFolder[]): string[] {
-  return found.flatMap((f) => [`!${f.link}`, f.target]);
 }

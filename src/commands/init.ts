@@ -202,8 +202,8 @@ const init: Handler = async (ctx, args) => {
       hint: `keygate init --entry ${DEFAULT_PROJECT_ENTRY}`,
     });
   }
-  // --python alone: find the interpreter; --python <path>: that one (yargs gives '' for the bare flag).
-  const python = args['python'] === undefined || args['python'] === false ? undefined : String(args['python'] === true ? '' : args['python']);
+  // --python alone: find the interpreter; --python <path>: that one (a string option: '' for the bare flag).
+  const python = args['python'] as string | undefined;
   const port = Number(args['port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeygateError('USAGE', '--port must be a whole number from 0 to 65535', { hint: 'keygate init --port 8443' });
   const dev = Boolean(args['dev']);

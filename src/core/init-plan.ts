@@ -1,6 +1,8 @@
 // What `keygate init` writes into an existing Node project, as pure functions of what it found there: the
 // filelist template, keygate.config.json and a systemd unit. src/commands/init.ts gathers the facts and writes.
 
+import { symlinkLines, type SymlinkedFolder } from './template.js';
+
 /** What init found in the project folder. */
 export interface ProjectFacts {
   /** package.json "name", made safe for file and unit names. */
@@ -30,7 +32,7 @@ export interface PythonFacts {
   /** Existing folders of the interpreter's sys.path outside the project: the stdlib, site/dist-packages. */
   readonly importPaths: readonly string[];
   /** Symlinked folders inside them (Debian's python3-babel): each link excluded, its target listed. */
-  readonly symlinkedFolders: readonly { readonly link: string; readonly target: string }[];
+  readonly symlinkedFolders: readonly SymlinkedFolder[];
   /** How many files the import folders hold (what the manifest will list of them): said, never a surprise. */
   readonly importFiles: number;
 }
@@ -137,7 +139,7 @@ function pythonTemplateText(facts: ProjectFacts, py: PythonFacts, choices: InitC
     '${BACKEND}',
     ...py.importPaths,
     ...(py.symlinkedFolders.length
-      ? ['# symlinked folders in them (keygate does not follow a link inside a listed folder): the link excluded, its', '# target listed (docs/template.md#symlinks)', ...py.symlinkedFolders.flatMap((f) => [`!${f.link}`, f.target])]
+      ? ['# symlinked folders in them (keygate does not follow a link inside a listed folder): the link excluded, its', '# target listed (docs/template.md#symlinks)', ...symlinkLines(py.symlinkedFolders)]
       : []),
     '',
     '# the node executable that runs the entry, and the vault client that receives the password (both are',

@@ -154,3 +154,19 @@ function invalid(templateName: string, line: number, what: string, hint?: string
     details: { line },
   });
 }
+
+/** A symlinked folder met inside a listed folder (adapters/symlinked-folders.ts finds them). */
+export interface SymlinkedFolder {
+  /** The link, as the walk found it. */
+  readonly link: string;
+  /** What it resolves to (realpath). */
+  readonly target: string;
+}
+
+/**
+ * The template lines that make a tree holding symlinked folders expand (docs/template.md#symlinks): each link
+ * excluded, then its target listed. init --python writes them; SYMLINK_REFUSED's fix prints them.
+ */
+export function symlinkLines(found: readonly SymlinkedFolder[]): string[] {
+  return found.flatMap((f) => [`!${f.link}`, f.target]);
+}

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
-import { parseTemplate, type TemplateLine } from '../core/template.js';
+import { parseTemplate, symlinkLines, type TemplateLine } from '../core/template.js';
 import {
   compareManifest,
   type HashLookup,
@@ -26,7 +26,7 @@ import { fileExists, fileMode, readWhole, writeAtomic } from '../adapters/files.
 import { readConfiguredPrograms } from '../adapters/configured-programs.js';
 import { PIN_MARKER, UNPINNED } from '../pin-slot.js';
 import { CONFIG_FILE, MANIFEST_FILE, TEMPLATE_FILE, defaultEntryOf, shellWord } from '../project.js';
-import { folderTarget, symlinkLines } from '../adapters/symlinked-folders.js';
+import { folderTarget } from '../adapters/symlinked-folders.js';
 import { describeJsonError, validateConfig, type Config } from '../core/config.js';
 import { RELEASE_SIGN_FIX, envelopePath, pinnedTrustRoot, pinsTrustRoot, trustPath, verifyReleaseFiles, type ReleaseInfo } from './release.js';
 

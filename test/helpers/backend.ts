@@ -6,7 +6,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { spawnSync } from 'node:child_process';
-import { findSymlinkedFolders, symlinkLines } from '../../src/adapters/symlinked-folders.js';
+import { findSymlinkedFolders } from '../../src/adapters/symlinked-folders.js';
+import { symlinkLines } from '../../src/core/template.js';
 import { ROOT, demoProject, tempDir, type DemoProject, type Served } from './project.js';
 
 /** Debian's python3: the one python3-flask and gunicorn are installed for. */
@@ -40,7 +41,7 @@ const PYTHON_FOLDERS = ['/usr/lib/python3.11', '/usr/lib/python3/dist-packages']
 const PYTHON_TEMPLATE = ['${BACKEND}', ...PYTHON_FOLDERS, ...symlinkLines(findSymlinkedFolders(PYTHON_FOLDERS.filter((d) => existsSync(d))).folders)].join('\n') + '\n';
 
 /** Installs Express 5 into dir/node_modules from the npm cache (the repo's devDependency keeps it warm). */
-function installExpress(dir: string): void {
+export function installExpress(dir: string): void {
   const version = JSON.parse(readFileSync(join(ROOT, 'node_modules/express/package.json'), 'utf8')).version as string;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kg-express-backend', private: true }) + '\n');
   const r = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', `express@${version}`], {
