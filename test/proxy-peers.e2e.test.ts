@@ -7,14 +7,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHttpsServer } from '../src/server/https-server.js';
-import { createProxy } from '../src/backend/proxy.js';
+import { localhostCert, startProxyFront } from './helpers/proxy-front.js';
 import { rawTls } from './helpers/backend.js';
 import { ROOT } from './helpers/project.js';
 
@@ -53,21 +51,12 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'kg-proxy-peers-'));
   chmodSync(dir, 0o755); // nginx's and Apache's workers (nobody) reach their folders below it
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
-  assert.equal(made.status, 0, made.stderr);
-  CA = join(dir, 'cert.pem');
+  const files = localhostCert(dir);
+  CA = files.cert;
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
   const port = (backend.address() as net.AddressInfo).port;
-  const proxy = createProxy({ target: () => ({ host: '127.0.0.1', port }), requestTimeoutMs: 30_000 });
-  const server = await startHttpsServer({
-    host: '127.0.0.1',
-    port: 0,
-    tls: { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(CA, 'utf8'), chainPem: [] },
-    handler: (req, res) => proxy.handle(req, res),
-    onUpgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
-    hsts: false,
-  });
-  fronts.push({ name: 'keygate', port: server.port, stop: async () => (proxy.close(), server.close()) });
+  const front = await startProxyFront(files, { target: () => ({ host: '127.0.0.1', port }), requestTimeoutMs: 30_000 });
+  fronts.push({ name: 'keygate', port: front.port, stop: () => front.close() });
   const bench = join(ROOT, 'scripts/bench-proxy.mjs');
   const peers = (await import(bench)) as {
     startNginx(work: string, tls: { cert: string; key: string }, port: number): Promise<{ port?: number; note?: string; proc?: { stop(): Promise<unknown> } }>;
@@ -77,7 +66,7 @@ before(async () => {
     ['nginx', peers.startNginx],
     ['apache', peers.startApache],
   ] as const) {
-    const p = await start(dir, { cert: CA, key: join(dir, 'key.pem') }, port);
+    const p = await start(dir, files, port);
     assert.ok(p.port && p.proc, `${name} did not start: ${p.note}`);
     fronts.push({ name, port: p.port, stop: () => p.proc!.stop() });
   }

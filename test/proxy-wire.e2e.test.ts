@@ -5,21 +5,18 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import tls from 'node:tls';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHttpsServer } from '../src/server/https-server.js';
-import { createProxy } from '../src/backend/proxy.js';
+import { localhostCert, startProxyFront } from './helpers/proxy-front.js';
 import { rawTls } from './helpers/backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kg-proxy-wire-'));
-const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
-assert.equal(made.status, 0, made.stderr);
-const CA = join(dir, 'cert.pem');
+const files = localhostCert(dir);
+const CA = files.cert;
 
 interface Seen {
   readonly line: string;
@@ -54,18 +51,8 @@ const backend = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
 const target = { host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port };
 
-const proxy = createProxy({ target: () => ({ ...target }), requestTimeoutMs: 400, idleTimeoutMs: 400 });
-const server = await startHttpsServer({
-  host: '127.0.0.1',
-  port: 0,
-  tls: { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(CA, 'utf8'), chainPem: [] },
-  handler: (req, res) => proxy.handle(req, res),
-  onUpgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
-  hsts: false,
-  clientBodyTimeoutMs: 400,
-});
+const server = await startProxyFront(files, { target: () => ({ ...target }), requestTimeoutMs: 400, idleTimeoutMs: 400 }, { clientBodyTimeoutMs: 400 });
 after(async () => {
-  proxy.close();
   await server.close();
   backend.closeAllConnections();
   backend.close();

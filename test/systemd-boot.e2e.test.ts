@@ -19,7 +19,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { ROOT } from './helpers/project.js';
-import { missingPeer } from './helpers/backend.js';
+import { installExpress, missingPeer, waitFor } from './helpers/backend.js';
 import { Container, containerSkip } from './helpers/systemd-container.js';
 import { SEPARATED_CAPABILITIES } from '../src/core/init-plan.js';
 
@@ -42,13 +42,6 @@ const API: Service = { name: 'api', port: 8445, separated: true, app: 'app.js' }
 
 let box: Container;
 
-/** Express 5 from the npm cache (the repo's devDependency keeps it warm), into a folder of the container's. */
-function installExpress(dir: string): void {
-  const version = (JSON.parse(readFileSync(join(ROOT, 'node_modules/express/package.json'), 'utf8')) as { version: string }).version;
-  const r = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `express@${version}`], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
-  assert.equal(r.status, 0, r.stderr);
-}
-
 /** On the host, into the container's root before it boots: keygate as npm packs it, the emulator, three apps. */
 function prepare(root: string): void {
   const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', join(root, 'opt')], { cwd: ROOT, encoding: 'utf8' });
@@ -60,8 +53,8 @@ function prepare(root: string): void {
   cpSync(join(ROOT, 'dev/cspm'), join(root, 'opt/CA/cspm'), { recursive: true });
   const web = join(root, 'srv/web');
   mkdirSync(web, { recursive: true });
-  writeFileSync(join(web, 'package.json'), `${JSON.stringify({ name: 'web', version: '1.0.0', main: 'app.js', private: true }, null, 2)}\n`);
   installExpress(web);
+  writeFileSync(join(web, 'package.json'), `${JSON.stringify({ name: 'web', version: '1.0.0', main: 'app.js', private: true }, null, 2)}\n`);
   writeFileSync(join(web, 'app.js'), "const app = require('express')();\napp.get('/hello', (req, res) => res.send('hello from web\\n'));\nmodule.exports = app;\n");
   const api = join(root, 'srv/api');
   cpSync(web, api, { recursive: true });
@@ -144,15 +137,6 @@ function startAndAnswer(s: Service): void {
   assert.equal(box.show(s.name, 'ActiveState').ActiveState, 'active');
 }
 
-async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 before(async () => {
   if (skip) return;
   box = await Container.boot(prepare, NODE.startsWith('/usr/') ? [] : [`--bind-ro=${dirname(dirname(NODE))}`]);
@@ -175,7 +159,7 @@ for (const s of [WEB, SHOP, API]) {
     const from = box.cursor();
     // systemctl reload → SIGHUP: the vault asked again (cache bypassed), the keystore read again, still serving
     box.ok(`systemctl reload ${s.name}`);
-    await waitFor('the reload line', () => /reloaded TLS context \(SIGHUP\)/.test(box.journal(s.name, from)));
+    await waitFor(() => /reloaded TLS context \(SIGHUP\)/.test(box.journal(s.name, from)), 30_000, 'the reload line');
     assert.equal(box.show(s.name, 'MainPID').MainPID, pid, 'reload is no restart');
     assert.equal(curlHello(s).status, 0);
     box.ok(`systemctl stop ${s.name}`);
@@ -230,7 +214,7 @@ for (const s of [WEB, SHOP]) {
     try {
       const from = box.cursor();
       box.sh(`systemctl start ${s.name}`);
-      await waitFor('the unit to fail', () => box.show(s.name, 'ActiveState').ActiveState === 'failed');
+      await waitFor(() => box.show(s.name, 'ActiveState').ActiveState === 'failed', 30_000, 'the unit to fail');
       await new Promise((r) => setTimeout(r, 2000)); // Restart= would have fired by now (RestartSec=100ms)
       const st = box.show(s.name, 'ActiveState', 'ExecMainStatus', 'NRestarts');
       assert.deepEqual(st, { ActiveState: 'failed', ExecMainStatus: '3', NRestarts: '0' }, box.journal(s.name));
@@ -251,7 +235,7 @@ test('real systemd: the separated unit needs each capability of its set (each dr
     box.ok(`mkdir -p /etc/systemd/system/shop.service.d && printf '[Service]\\nCapabilityBoundingSet=\\nCapabilityBoundingSet=${caps.filter((c) => c !== drop).join(' ')}\\nRestart=no\\n' > /etc/systemd/system/shop.service.d/planted.conf && systemctl daemon-reload`);
     try {
       box.sh('systemctl start shop');
-      await waitFor(`shop without ${drop} to fail`, () => box.show('shop', 'ActiveState').ActiveState === 'failed');
+      await waitFor(() => box.show('shop', 'ActiveState').ActiveState === 'failed', 30_000, `shop without ${drop} to fail`);
       assert.notEqual(box.show('shop', 'ExecMainStatus').ExecMainStatus, '0', drop);
     } finally {
       box.ok('rm -rf /etc/systemd/system/shop.service.d && systemctl daemon-reload && systemctl reset-failed shop');
@@ -297,7 +281,7 @@ ${K} release sign --key /root/ci.key --password-file /root/ci-pass --release-ver
   box.ok('cp /root/app.py /root/filelist.sha256 /root/filelist.sha256.sig /srv/shop/');
   const from = box.cursor();
   box.sh('systemctl start shop');
-  await waitFor('the rolled-back start to fail', () => box.show('shop', 'ActiveState').ActiveState === 'failed');
+  await waitFor(() => box.show('shop', 'ActiveState').ActiveState === 'failed', 30_000, 'the rolled-back start to fail');
   await new Promise((r) => setTimeout(r, 2000));
   assert.deepEqual(box.show('shop', 'ExecMainStatus', 'NRestarts'), { ExecMainStatus: '3', NRestarts: '0' });
   const journal = box.journal('shop', from);

@@ -35,7 +35,6 @@ export class Container {
     private readonly base: string,
     private readonly nspawn: ChildProcess,
     private readonly leader: number,
-    private readonly console: () => string,
   ) {}
 
   /** A fresh root (the host's /etc copied, no service of the host's enabled), booted to multi-user. */
@@ -78,7 +77,7 @@ export class Container {
       nspawn.kill('SIGKILL');
       throw new Error(`the container did not boot:\n${out}`);
     }
-    return new Container(root, base, nspawn, leader, () => out);
+    return new Container(root, base, nspawn, leader);
   }
 
   /** A bash script inside the container, as root, with a clean environment (what an admin's root shell has). */
@@ -122,9 +121,5 @@ export class Container {
     await exited;
     clearTimeout(timer);
     rmSync(this.base, { recursive: true, force: true });
-  }
-
-  consoleOutput(): string {
-    return this.console();
   }
 }
