@@ -3,6 +3,7 @@
 
 import { validateAdminConfig, type AdminConfig } from '../admin/config.js';
 import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
+import { ACME_KEYS, validateAcmeConfig, type AcmeConfig } from './acme-config.js';
 import { didYouMean } from './suggest.js';
 
 export interface Config {
@@ -58,6 +59,10 @@ export interface Config {
     /** Privilege separation: the user (and group) keygate serves as after a start as root (docs/backend.md). */
     readonly user?: string;
     readonly group?: string;
+    /** HTTP/2 by ALPN on the TLS listener (h2 before http/1.1); false offers HTTP/1.1 only. */
+    readonly http2: boolean;
+    /** The certificate renewed from an ACME CA while serving (docs/certificates.md); off when absent. */
+    readonly acme?: AcmeConfig;
   };
   /** Trust anchors (node, the entry and its package.json, the vault client): src/gate/trust-anchors.ts. */
   readonly trust: {
@@ -120,7 +125,7 @@ export const BACKEND_DEFAULTS = {
 export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024, retries: 2, retryDelayMs: 2_000, retryMaxDelayMs: 30_000 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false, reloadMinIntervalMs: 10_000 },
-  server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000, bodyTimeoutMs: 60_000 },
+  server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000, bodyTimeoutMs: 60_000, http2: true },
   trust: { anchors: 'refuse', owners: [] },
 };
 
@@ -134,7 +139,8 @@ const KNOWN: Record<string, readonly string[]> = {
   trust: ['anchors', 'owners', '$comment'],
   vault: ['provider', 'clientPath', 'alias', 'output', 'command', 'timeoutMs', 'maxOutputBytes', 'retries', 'retryDelayMs', 'retryMaxDelayMs'],
   keystore: ['path', 'alias', 'allowExpired', 'reloadMinIntervalMs', 'spkiSha256'],
-  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'bodyTimeoutMs', 'backend', 'clientAuth', 'user', 'group'],
+  server: ['host', 'port', 'handler', 'staticDir', 'hsts', 'headersTimeoutMs', 'bodyTimeoutMs', 'backend', 'clientAuth', 'user', 'group', 'http2', 'acme'],
+  'server.acme': ACME_KEYS,
   'server.clientAuth': ['mode', 'caFile', 'crlFiles', 'routes', 'pinnedSha256', 'headers'],
   'server.clientAuth.headers': ['legacy', 'dnFormat'],
   'server.backend': ['command', 'cwd', 'env', 'passEnv', 'listen', 'readyPath', 'readyTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs', 'restart', 'stopTimeoutMs', 'accessLog', 'watchdog', 'user', 'group', 'sameUser', '$comment'],
@@ -339,6 +345,8 @@ export function validateConfig(raw: unknown): ConfigResult {
       clientAuth: validateClientAuthConfig(s['clientAuth'], errors, warnings),
       user: account(s, 'user', 'server.user'),
       group: account(s, 'group', 'server.group'),
+      http2: bool(s, 'http2', 'server.http2', d.server.http2),
+      acme: validateAcmeConfig(s['acme'], errors),
     },
     trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
     admin: validateAdminConfig(raw['admin'], errors, warnings),
