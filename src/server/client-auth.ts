@@ -18,6 +18,7 @@ import type { ClientAuthConfig, ClientAuthRoute } from './client-auth-config.js'
 import { certificateRevocationKey, checkCrl, distinguishedName, identityFromDer, type ClientIdentity, type Crl, type DnFormat } from './client-identity.js';
 import { pem, pemBlocks } from '../core/der.js';
 import type { RequestHandler } from './request-handler.js';
+import { connectionOf } from './http2-connection.js';
 
 // ---- pure: routes ----------------------------------------------------------------------------------------------
 
@@ -387,11 +388,21 @@ export class ClientAuth {
     return undefined;
   };
 
+  /**
+   * The verdict for a request's connection: the TLSSocket itself, also for an HTTP/2 stream (whose req.socket is a
+   * per-stream Proxy: http2-connection.ts). A stream whose connection is not known gets no identity, never one
+   * read through the Proxy without the connection's own verdict.
+   */
+  #peerOf(req: IncomingMessage): PeerAuth {
+    const socket = connectionOf(req);
+    return socket ? this.peer(socket) : { verify: 'NONE', chain: [] };
+  }
+
   /** Wraps the app: a request on a route that needs a certificate, without a verified one, gets 403. */
   gate(handler: RequestHandler): RequestHandler {
     if (this.config.mode !== 'optional' || !this.config.routes.some((r) => r.require)) return handler;
     return (req: IncomingMessage, res: ServerResponse) => {
-      const auth = this.peer(req.socket as TLSSocket);
+      const auth = this.#peerOf(req);
       if (!auth.identity && needsCertificate(req.url ?? '/', this.config.routes)) {
         res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
         res.end(`forbidden: this path needs a verified client certificate (${auth.verify})\n`);
@@ -405,7 +416,7 @@ export class ClientAuth {
   gateUpgrade(onUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined) {
     if (!onUpgrade || this.config.mode !== 'optional' || !this.config.routes.some((r) => r.require)) return onUpgrade;
     return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if (needsCertificate(req.url ?? '/', this.config.routes) && !this.peer(req.socket as TLSSocket).identity) {
+      if (needsCertificate(req.url ?? '/', this.config.routes) && !this.#peerOf(req).identity) {
         socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
         return;
       }
@@ -414,11 +425,11 @@ export class ClientAuth {
   }
 
   /** The identity headers for a backend request (RFC 9440, and the legacy set when configured). */
-  headersFor = (req: IncomingMessage): string[] => (this.config.mode === 'off' ? [] : identityHeaders(this.peer(req.socket as TLSSocket), this.config.headers));
+  headersFor = (req: IncomingMessage): string[] => (this.config.mode === 'off' ? [] : identityHeaders(this.#peerOf(req), this.config.headers));
 
   /** What an in-process handler gets: ctx.client (verified only) and ctx.clientVerify. */
   contextFor = (req: IncomingMessage): { client?: ClientIdentity; clientVerify: string } => {
-    const auth = this.peer(req.socket as TLSSocket);
+    const auth = this.#peerOf(req);
     return auth.identity ? { client: auth.identity, clientVerify: auth.verify } : { clientVerify: auth.verify };
   };
 

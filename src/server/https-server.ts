@@ -1,6 +1,7 @@
 // The HTTPS server as a handle: TLS profile, timeouts, security headers, bounded graceful close.
 
 import https from 'node:https';
+import http2 from 'node:http2';
 import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -8,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { KeygateError, describeCause } from '../errors.js';
 import type { ClientTls } from './client-auth.js';
+import { connectionOf, isHttp2, registerSession, sessionOf } from './http2-connection.js';
 
 /** Mozilla server-side TLS "intermediate" (v5.7): TLS 1.2 + 1.3, AEAD ECDHE suites only. DHE is left out:
  * Node has no DH parameters unless given some, and clients that need DHE are rare. */
@@ -30,7 +32,8 @@ export const MAX_HEADERS_COUNT = 100;
 
 /** A request whose header list Node may have cut (see MAX_HEADERS_COUNT). */
 function headersCut(req: IncomingMessage): boolean {
-  return req.rawHeaders.length >= 2 * MAX_HEADERS_COUNT;
+  // An HTTP/2 stream over the cap never gets here: Node resets it (maxHeaderListPairs below).
+  return !isHttp2(req) && req.rawHeaders.length >= 2 * MAX_HEADERS_COUNT;
 }
 
 const TOO_MANY_HEADERS = 'request header fields too large: more than 99 header lines\n';
@@ -62,7 +65,7 @@ function watchRequestBody(req: IncomingMessage, res: ServerResponse, ms: number)
     } else if (now - last >= ms) {
       if (res.headersSent) socket.destroy();
       else {
-        res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': BODY_TIMEOUT.length, connection: 'close' });
+        res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': BODY_TIMEOUT.length, ...closing(req) });
         res.end(BODY_TIMEOUT);
       }
       return;
@@ -72,6 +75,14 @@ function watchRequestBody(req: IncomingMessage, res: ServerResponse, ms: number)
   setTimeout(check, step).unref();
 }
 const BODY_TIMEOUT = 'request timeout: the request body stopped arriving\n';
+
+/**
+ * `connection: close` for an HTTP/1.1 answer that ends its connection. HTTP/2 has no such field (RFC 9113
+ * §8.2.2: Node drops it with a warning on stderr); a refused HTTP/2 connection is ended by a GOAWAY instead.
+ */
+export function closing(req: IncomingMessage): { connection?: string } {
+  return isHttp2(req) ? {} : { connection: 'close' };
+}
 
 /** Two years, the preload list's minimum (hstspreload.org). */
 const HSTS = 'max-age=63072000';
@@ -118,6 +129,11 @@ export interface ServerOptions {
   readonly onTlsClientError?: (err: Error, socket: TLSSocket) => void;
   /** Cap on open connections; default MAX_TLS_CONNECTIONS. */
   readonly maxConnections?: number;
+  /**
+   * ALPN h2 beside http/1.1 (config server.http2, default true); false: HTTP/1.1 only, on node:https as before.
+   * Defaults to true like the setting.
+   */
+  readonly http2?: boolean;
 }
 
 export interface ServerHandle {
@@ -176,63 +192,113 @@ function secureOptions(tls: TlsMaterial, client: ClientTls | undefined) {
   };
 }
 
+/**
+ * HTTP/2's limits (server.http2), each the HTTP/1.1 path's where there is one; docs/security.md "HTTP/2" names
+ * what Node's nghttp2 does on its own. Streams open at once per connection: RFC 9113 §6.5.2 recommends no fewer
+ * than 100, nginx's http2_max_concurrent_streams is 128; beyond it nghttp2 refuses a new stream (RST_STREAM
+ * REFUSED_STREAM), and past maxSessionRejectedStreams such refusals the connection is closed.
+ */
+export const HTTP2_MAX_CONCURRENT_STREAMS = 100;
+/** The header list's decoded size (name + value + 32 per field, RFC 9113 §6.5.2): the HTTP/1.1 maxHeaderSize. */
+export const HTTP2_MAX_HEADER_LIST_SIZE = 16 * 1024;
+/**
+ * Fields per request, pseudo-header fields (:method, :scheme, :authority, :path) counted: the HTTP/1.1 cap of
+ * MAX_HEADERS_COUNT - 1 lines plus those four. Over it Node resets the stream (ENHANCE_YOUR_CALM): no handler runs.
+ */
+export const HTTP2_MAX_HEADER_PAIRS = MAX_HEADERS_COUNT - 1 + 4;
+
+function http2Options() {
+  return {
+    allowHTTP1: true, // ALPN h2, then http/1.1 (and a client without ALPN gets HTTP/1.1)
+    settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS, maxHeaderListSize: HTTP2_MAX_HEADER_LIST_SIZE, enablePush: false, enableConnectProtocol: false },
+    maxHeaderListPairs: HTTP2_MAX_HEADER_PAIRS,
+    // Node's defaults, written out so a reader sees them: buffered memory per session before new streams are
+    // refused (MB), frames nghttp2 found invalid and streams it refused before the session is closed, SETTINGS
+    // entries per frame.
+    maxSessionMemory: 10,
+    maxSessionInvalidFrames: 1_000,
+    maxSessionRejectedStreams: 100,
+    maxSettings: 32,
+  };
+}
+
 /** Starts the HTTPS server; resolves once it listens. */
 export async function startHttpsServer(options: ServerOptions): Promise<ServerHandle> {
-  const server = https.createServer(
-    {
-      ...secureOptions(options.tls, options.clientTls),
-      headersTimeout: options.headersTimeoutMs ?? 10_000, // slowloris: whole header block within 10 s
-      // No deadline on the whole request (Node's default would cut an upload slower than 5 min; keygate's
-      // earlier 30 s cut one slower than 30 s): bodies are held to CLIENT_BODY_TIMEOUT_MS between bytes instead.
-      requestTimeout: 0,
-      // How often Node checks headersTimeout; its default (30 s) would let a slowloris hold a socket
-      // three times longer than headersTimeout says.
-      connectionsCheckingInterval: 1_000,
-      keepAliveTimeout: 5_000,
-      maxHeaderSize: 16 * 1024,
-    },
-    (req, res) => {
-      // HSTS belongs to the TLS endpoint; content headers (nosniff, frame options) are the app's (demo app).
-      if (options.hsts) res.setHeader('Strict-Transport-Security', HSTS);
-      const refusal = refused.get(req.socket);
-      if (refusal !== undefined) {
-        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), 'cache-control': 'no-store', connection: 'close' });
-        res.end(refusal);
-        return;
-      }
-      if (headersCut(req)) {
-        res.writeHead(431, { 'content-type': 'text/plain; charset=utf-8', 'content-length': TOO_MANY_HEADERS.length, connection: 'close' });
-        res.end(TOO_MANY_HEADERS);
-        return;
-      }
-      watchRequestBody(req, res, options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS);
-      const fail = (err: unknown): void => {
-        options.onError?.(err);
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end('internal server error\n');
-        } else res.destroy();
-      };
-      // Called directly, not through a promise: no microtask per request for the common synchronous handler.
-      try {
-        const r = options.handler(req, res);
-        if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, fail);
-      } catch (err) {
-        fail(err);
-      }
-    },
-  );
+  const h2 = options.http2 ?? true;
+  const headersTimeout = options.headersTimeoutMs ?? 10_000; // slowloris: whole header block within 10 s
+  const keepAliveTimeout = 5_000;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // HSTS belongs to the TLS endpoint; content headers (nosniff, frame options) are the app's (demo app).
+    if (options.hsts) res.setHeader('Strict-Transport-Security', HSTS);
+    const socket = connectionOf(req);
+    // An HTTP/2 stream whose connection is not known (never registered) is answered as a refused one when
+    // connections can be refused: no request runs unchecked.
+    const refusal = socket ? refused.get(socket) : onSecure ? 'bad request: unknown connection\n' : undefined;
+    if (refusal !== undefined) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), 'cache-control': 'no-store', ...closing(req) });
+      res.end(refusal);
+      sessionOf(req)?.close(); // HTTP/2: GOAWAY, no new stream on this connection
+      return;
+    }
+    if (headersCut(req)) {
+      res.writeHead(431, { 'content-type': 'text/plain; charset=utf-8', 'content-length': TOO_MANY_HEADERS.length, connection: 'close' });
+      res.end(TOO_MANY_HEADERS);
+      return;
+    }
+    watchRequestBody(req, res, options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS);
+    const fail = (err: unknown): void => {
+      options.onError?.(err);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('internal server error\n');
+      } else res.destroy();
+    };
+    // Called directly, not through a promise: no microtask per request for the common synchronous handler.
+    try {
+      const r = options.handler(req, res);
+      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+  const http1 = {
+    headersTimeout,
+    // No deadline on the whole request (Node's default would cut an upload slower than 5 min; keygate's
+    // earlier 30 s cut one slower than 30 s): bodies are held to CLIENT_BODY_TIMEOUT_MS between bytes instead.
+    requestTimeout: 0,
+    // How often Node checks headersTimeout; its default (30 s) would let a slowloris hold a socket
+    // three times longer than headersTimeout says.
+    connectionsCheckingInterval: 1_000,
+    keepAliveTimeout,
+    maxHeaderSize: 16 * 1024,
+  };
+  // server.http2 (default): one listener for both, node:http2's with allowHTTP1, whose HTTP/1.1 connections run
+  // node:http's own parser and server code (the same 400/431/clientError/upgrade paths); its Server does not take
+  // the HTTP/1.1 options in the constructor (Node 20 leaves them undefined: no Host check, no keep-alive timeout),
+  // so they are set on it below. server.http2 false: node:https alone, as before HTTP/2.
+  const server = h2
+    ? (http2.createSecureServer({ ...secureOptions(options.tls, options.clientTls), ...http2Options() }, onRequest as never) as unknown as https.Server)
+    : https.createServer({ ...secureOptions(options.tls, options.clientTls), ...http1 }, onRequest);
+  if (h2) {
+    Object.assign(server, http1, { requireHostHeader: true });
+    // node:http2 re-emits a failed handshake as 'clientError' (onErrorSecureServerSession), which would run the
+    // HTTP/1.1 answer below on a socket that never finished TLS: the TLS failure is handled here only.
+    server.removeAllListeners('tlsClientError');
+  }
   // Connections onSecureConnection refused, with the page their requests get.
   const refused = new WeakMap<object, string>();
   server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
-  server.on('tlsClientError', (err, socket) => options.onTlsClientError?.(err, socket));
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    options.onTlsClientError?.(err, socket);
+    if (h2) socket.destroy();
+  });
   // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length) gets a plain 400,
   // oversize headers 431 (HPE_HEADER_OVERFLOW: past maxHeaderSize, and on Node 24 past maxHeadersCount too, where
   // Node 20 cut the list and left it to the request handler's check), and the connection is closed: it never
   // reaches the app.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // As Node does when no listener is set: answer only when nothing was written on this connection yet.
     if (socket.writable && (socket as Socket).bytesWritten === 0 && err.code !== 'ECONNRESET') {
       socket.write(
@@ -257,15 +323,39 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
       socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${TOO_MANY_HEADERS.length}\r\n\r\n${TOO_MANY_HEADERS}`);
     });
   }
+  // Every open connection and HTTP/2 session, for close(): node:http2's server has no closeAllConnections, and
+  // Node 20's close() leaves sessions open.
+  const open = new Set<TLSSocket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let pendingSession: http2.ServerHttp2Session | undefined;
+  if (h2) {
+    // Emitted inside node:http2's own secureConnection listener, which runs before the one below: the pair is
+    // made there (http2-connection.ts).
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      pendingSession = session;
+    });
+    // A session's errors (a peer's protocol error, ENHANCE_YOUR_CALM) end that session; nothing to log per peer.
+    server.on('sessionError', () => {});
+  }
   const onSecure = options.onSecureConnection;
-  if (onSecure) {
-    // Registered after the https server's own listener (the request parser), which reads nothing before the
-    // next tick: the mark is there before the first request is parsed.
-    server.on('secureConnection', (socket: TLSSocket) => {
+  // Registered after the server's own listener (the request parser, or the HTTP/2 session), which reads nothing
+  // before the next tick: the mark is there before the first request is parsed.
+  server.on('secureConnection', (socket: TLSSocket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    const session = pendingSession;
+    pendingSession = undefined;
+    if (session) {
+      registerSession(session, socket);
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+      watchSession(session, headersTimeout, keepAliveTimeout);
+    }
+    if (onSecure) {
       const refusal = onSecure(socket);
       if (typeof refusal === 'string') refused.set(socket, refusal);
-    });
-  }
+    }
+  });
   if (options.clientTls?.requireCertificate) {
     installRequireCertificateHook();
     certificateRequired.add(server);
@@ -301,14 +391,43 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     },
     close() {
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        const timer = setTimeout(() => {
+          for (const s of sessions) s.destroy();
+          for (const s of open) s.destroy();
+        }, options.shutdownTimeoutMs ?? 10_000);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
+        for (const s of sessions) s.close(); // GOAWAY: open streams finish, no new ones
         server.closeIdleConnections();
       });
     },
   };
+}
+
+/**
+ * An HTTP/2 session's time limits, the HTTP/1.1 ones': no complete request within headersTimeoutMs of the
+ * connection → closed (the slowloris of a HEADERS block never finished, or a connection that only sends PING or
+ * SETTINGS); idle (no frame either way) with no stream open for keepAliveTimeout → GOAWAY. A session with a
+ * stream waiting on a slow app or backend is not idle: that wait is the proxy's requestTimeoutMs.
+ */
+function watchSession(session: http2.ServerHttp2Session, headersTimeoutMs: number, keepAliveMs: number): void {
+  let active = 0;
+  let started = false;
+  const first = setTimeout(() => {
+    if (!started) session.destroy();
+  }, headersTimeoutMs);
+  first.unref();
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    started = true;
+    clearTimeout(first);
+    active++;
+    stream.once('close', () => active--);
+  });
+  session.once('close', () => clearTimeout(first));
+  session.setTimeout(keepAliveMs, () => {
+    if (active === 0) session.close();
+  });
 }
