@@ -22,6 +22,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { BackendTarget } from './supervisor.js';
+import { isHttp2 } from '../server/http2-connection.js';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the Proxy-* pair and HTTP/2's pseudo ones a client may send. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']);
@@ -79,6 +80,101 @@ export function requestFraming(headers: { readonly [name: string]: string | stri
     return { kind: 'length', length: cl };
   }
   return { kind: 'none' };
+}
+
+/** RFC 9113 §8.2.2: fields that make an HTTP/2 request malformed (te is allowed with the value "trailers" only). */
+const H2_CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+/** A field name as HTTP/2 allows it (RFC 9113 §8.2.1): a token in lower case. */
+const H2_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** What no field value may hold on its way to HTTP/1.1: CR, LF, NUL, other controls but HTAB (RFC 9113 §8.2.1). */
+const H2_BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$/;
+/** :path as it goes into the request line: visible ASCII only (a space or CR/LF would end the line). */
+const H2_PATH = /^\/[\x21-\x7e]*$/;
+/** :authority as it becomes Host: host[:port], no userinfo (RFC 9113 §8.3.1), no space or control. */
+const H2_AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d{1,5})?$/;
+
+/** An HTTP/2 request as the HTTP/1.1 request keygate sends on, or why it is refused. */
+export type Downgrade =
+  | { readonly kind: 'ok'; readonly method: string; readonly path: string; readonly host: string | undefined; readonly raw: string[]; readonly framing: Framing }
+  | { readonly kind: 'refuse'; readonly status: 400 | 405; readonly message: string };
+
+/**
+ * The h2 → HTTP/1.1 downgrade (RFC 9113 §8.3.1), pure: the stream's header list (node:http2's rawHeaders, pseudo
+ * fields first as received) and whether HEADERS ended the stream. Every malformed case of RFC 9113 §8.1.1/§8.2 is
+ * refused, not repaired, so no h2 field can become HTTP/1.1 syntax (the h2 desync classes of James Kettle's
+ * "HTTP/2: The Sequel is Always Worse", 2021: CR/LF/':' in names or values, transfer-encoding or a content-length
+ * that the DATA frames disagree with, a request line built from a :path or :method holding spaces). Node's
+ * nghttp2 refuses most of them before keygate sees the stream (docs/security.md "HTTP/2" says which); this is
+ * the second wall, and proxy-h2.test.ts holds it on its own. What passes: Host from :authority (or the host
+ * field; both and different → refused), pseudo fields never forwarded, cookie fields joined with "; "
+ * (RFC 9113 §8.2.3: HTTP/1.1 allows one Cookie line), and the body's framing: a content-length as sent (the
+ * proxy cuts the request if the DATA disagrees), none when HEADERS ended the stream, else chunked.
+ */
+export function downgradeRequest(raw: readonly string[], endAfterHeaders: boolean): Downgrade {
+  const refuse = (message: string, status: 400 | 405 = 400): Downgrade => ({ kind: 'refuse', status, message: `bad request: ${message}` });
+  const pseudo = new Map<string, string>();
+  const out: string[] = [];
+  let regular = false;
+  let host: string | undefined;
+  let cl: string | undefined;
+  let cookie: number | undefined; // index in out of the joined cookie value
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.startsWith(':')) {
+      if (regular) return refuse('a pseudo-header field after a regular field');
+      if (!['method', 'scheme', 'authority', 'path'].includes(name.slice(1))) return refuse(`pseudo-header field ${JSON.stringify(name)} not allowed`);
+      if (pseudo.has(name)) return refuse(`pseudo-header field ${name} repeated`);
+      if (H2_BAD_VALUE.test(value)) return refuse(`invalid character in ${name}`);
+      pseudo.set(name, value);
+      continue;
+    }
+    regular = true;
+    if (!H2_NAME.test(name)) return refuse('invalid header field name (HTTP/2 names are lower-case tokens)');
+    if (H2_BAD_VALUE.test(value)) return refuse(`invalid character in the value of ${name}`);
+    if (H2_CONNECTION_SPECIFIC.has(name)) return refuse(`connection-specific header field ${name} in an HTTP/2 request`);
+    if (name === 'te') {
+      if (value !== 'trailers') return refuse('te other than "trailers" in an HTTP/2 request');
+      continue;
+    }
+    if (name === 'host') {
+      if (host !== undefined) return refuse('more than one host field');
+      host = value;
+      continue; // placed first below
+    }
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (cl !== undefined && cl !== value)) return refuse('invalid content-length');
+      cl = value;
+      continue; // the framing is set from it below, once
+    }
+    if (name === 'cookie') {
+      if (cookie === undefined) {
+        cookie = out.length + 1;
+        out.push('cookie', value);
+      } else out[cookie] = `${out[cookie]}; ${value}`;
+      continue;
+    }
+    out.push(name, value);
+  }
+  const method = pseudo.get(':method');
+  if (method === undefined || !TOKEN.test(method)) return refuse('missing or invalid :method');
+  if (method === 'CONNECT') return refuse('CONNECT is not forwarded', 405);
+  if (pseudo.get(':scheme') !== 'https') return refuse(':scheme other than https');
+  const target = pseudo.get(':path');
+  if (target === undefined || !(H2_PATH.test(target) || (target === '*' && method === 'OPTIONS'))) return refuse('missing or invalid :path');
+  const authority = pseudo.get(':authority');
+  if (authority !== undefined && !H2_AUTHORITY.test(authority)) return refuse('invalid :authority');
+  if (host !== undefined && !H2_AUTHORITY.test(host)) return refuse('invalid host');
+  // RFC 9113 §8.3.1: a host field beside :authority must name the same; a proxy must not pick one of two.
+  if (authority !== undefined && host !== undefined && authority.toLowerCase() !== host.toLowerCase()) return refuse(':authority and host name different hosts');
+  const hostOut = authority ?? host;
+  if (hostOut !== undefined) out.unshift('host', hostOut);
+  let framing: Framing;
+  if (cl !== undefined) {
+    if (endAfterHeaders && cl !== '0') return refuse('content-length without a body');
+    framing = { kind: 'length', length: cl };
+  } else framing = endAfterHeaders ? { kind: 'none' } : { kind: 'chunked' };
+  return { kind: 'ok', method, path: target, host: hostOut, raw: out, framing };
 }
 
 /**
@@ -251,7 +347,9 @@ function sendHead(res: ServerResponse, status: number, reason: string | undefine
     http.validateHeaderValue(list[i]!, list[i + 1]!);
   }
   for (let i = 0; i < list.length; i += 2) res.appendHeader(list[i]!, list[i + 1]!);
-  res.writeHead(status, reason);
+  // HTTP/2 has no reason phrase (RFC 9113 §8.3.2; Node warns on stderr once when given one).
+  if ('stream' in res) res.writeHead(status);
+  else res.writeHead(status, reason);
 }
 /** What writeHead refuses in a reason phrase (Node's checkInvalidHeaderChar). */
 const CTL_IN_REASON = /[^\t\x20-\x7e\x80-\xff]/;
@@ -798,6 +896,11 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
     res.destroy();
     return;
   }
+  // HTTP/2 has no Connection field (Node drops it with a warning): a stream's answer ends only the stream.
+  if ('stream' in res && 'connection' in extra) {
+    const { connection: _, ...rest } = extra;
+    extra = rest;
+  }
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra });
   res.end(`${text}\n`);
 }
@@ -842,28 +945,45 @@ export function createProxy(options: ProxyOptions): Proxy {
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const framing = requestFraming(req.headers, req.rawHeaders);
-    if (framing.kind === 'refuse') {
-      plain(res, framing.status, framing.message, { connection: 'close' });
-      return;
-    }
-    if (authorityMismatch(req.url ?? '/', req.headers.host)) {
-      plain(res, 400, 'bad request: the request target names another host than Host', { connection: 'close' });
-      return;
+    let framing: Framing;
+    let raw: readonly string[];
+    let path: string;
+    let defaultHost: string | undefined;
+    if (isHttp2(req)) {
+      // An HTTP/2 stream, downgraded: its own checks, then the same header policy as HTTP/1.1 (forwardHeaders).
+      const d = downgradeRequest(req.rawHeaders, (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === true);
+      if (d.kind === 'refuse') {
+        plain(res, d.status, d.message);
+        return;
+      }
+      ({ framing, raw, path } = d);
+      defaultHost = d.host === undefined ? listenerName(req) : undefined;
+    } else {
+      framing = requestFraming(req.headers, req.rawHeaders);
+      if (framing.kind === 'refuse') {
+        plain(res, framing.status, framing.message, { connection: 'close' });
+        return;
+      }
+      if (authorityMismatch(req.url ?? '/', req.headers.host)) {
+        plain(res, 400, 'bad request: the request target names another host than Host', { connection: 'close' });
+        return;
+      }
+      raw = req.rawHeaders;
+      path = originForm(req.url ?? '/');
+      defaultHost = req.headers.host === undefined ? listenerName(req) : undefined;
     }
     const target = options.target();
     if (!target) {
       plain(res, 502, 'bad gateway: the backend is not running (restarting)', { 'retry-after': '1' });
       return;
     }
-    const headers = forwardHeaders(req.rawHeaders, {
+    const headers = forwardHeaders(raw, {
       remoteAddress: req.socket.remoteAddress ?? '',
       localPort: req.socket.localPort ?? 0,
       identity: options.clientHeaders?.(req),
       framing,
-      defaultHost: req.headers.host === undefined ? listenerName(req) : undefined,
+      defaultHost,
     });
-    const path = originForm(req.url ?? '/');
     // No body by its framing (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding, or a length of 0).
     if ((framing.kind === 'none' || (framing.kind === 'length' && framing.length === '0')) && !viaNodeHttp) {
       let head = `${req.method} ${path} HTTP/1.1\r\n`;
@@ -927,6 +1047,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     preq.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       idle.stop();
+      if (res.destroyed) return;
       if (!res.headersSent) {
         options.onError?.(`backend request failed: ${err.code ?? err.message}`);
         plain(res, 502, 'bad gateway: the backend did not answer');
@@ -941,6 +1062,26 @@ export function createProxy(options: ProxyOptions): Proxy {
     idle.start();
     req.on('data', () => idle.touch());
     preq.on('drain', () => idle.touch());
+    // HTTP/2: the DATA frames must add up to the content-length forwarded (nghttp2 resets a stream whose DATA
+    // disagrees with it: RFC 9113 §8.1.1). The second wall: more bytes than announced, or an end before them,
+    // cuts the stream and the backend connection, whose request then never completes, and which is never
+    // reused. Registered before relay()'s pipe, so a byte past the length is never written.
+    if (isHttp2(req) && framing.kind === 'length') {
+      let left = Number(framing.length);
+      req.on('data', (chunk: Buffer) => {
+        left -= chunk.length;
+        if (left < 0) cut();
+      });
+      req.once('end', () => {
+        if (left !== 0) cut();
+      });
+      const cut = (): void => {
+        options.onError?.('HTTP/2 request body disagrees with its content-length');
+        req.unpipe(preq);
+        res.destroy();
+        preq.destroy();
+      };
+    }
     relay(req, preq);
   };
 
@@ -963,6 +1104,10 @@ export function createProxy(options: ProxyOptions): Proxy {
       // before it are still open. keygate forwards a connection's requests one at a time, as nginx and Apache
       // do: each reaches the backend after the one before it was answered, so a non-safe request never runs
       // before, or beside, the requests the client sent ahead of it, and the answers leave in order.
+      // HTTP/2 streams are concurrent by design: each is forwarded at once (bounded by the listener's
+      // maxConcurrentStreams per connection and the backend pool's cap and queue). Its req.socket is a per-stream
+      // Proxy whose writes land on the connection, so a lane there would queue every stream behind the first.
+      if (isHttp2(req)) return forward(req, res);
       const lane = ((req.socket as LaneSocket)[LANE] ??= { busy: false, queue: [] });
       if (lane.busy) lane.queue.push({ req, res });
       else take(lane, req, res);
