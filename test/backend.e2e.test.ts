@@ -116,7 +116,10 @@ test('header policy: spoofed X-Forwarded-*, underscore twins, Connection tricks 
   const p = backendProject('flask');
   const s = await serve(p.dir);
   try {
+    // HTTP/1.1: Connection tokens are HTTP/1.1's (over h2, which curl now negotiates, curl drops Connection and
+    // X-Secret-Hop is an ordinary field; the h2 header policy is test/h2-curl.e2e.test.ts's).
     const r = curl(`https://localhost:${s.port}/headers`, p.crt, [
+      '--http1.1',
       '-H', 'X-Forwarded-For: 6.6.6.6',
       '-H', 'X_Forwarded_For: 7.7.7.7',
       '-H', 'X-Forwarded-Host: evil.example',
