@@ -38,6 +38,8 @@ const NGINX = '/usr/sbin/nginx';
 const APACHE = '/usr/sbin/apache2';
 const APACHE_MODULES = '/usr/lib/apache2/modules';
 const WRK = '/usr/bin/wrk';
+/** HTTP/2 load (wrk and autocannon speak HTTP/1.1 only): Debian's nghttp2-client. */
+const H2LOAD = '/usr/bin/h2load';
 const BODY = 'hello from the bench backend\n';
 
 const median = (xs) => {
@@ -302,7 +304,9 @@ http {
     keepalive_timeout 60s;
   }
   server {
-    listen 127.0.0.1:${port} ssl;
+    # ALPN h2 and http/1.1, as keygate's server.http2: wrk negotiates HTTP/1.1, h2load h2. nginx 1.22 (Debian 12)
+    # takes the listen parameter; 1.25.1+ prefers \`http2 on;\` and still accepts this with a warning.
+    listen 127.0.0.1:${port} ssl http2;
     server_name localhost;
     ssl_certificate ${tlsFiles.cert};
     ssl_certificate_key ${tlsFiles.key};
@@ -444,8 +448,33 @@ function cpuMs(pids) {
   return total;
 }
 
+/**
+ * One HTTP/2 load run with h2load: the same requests in flight as the HTTP/1.1 runs (connections / 4
+ * connections × 4 streams each), p99 from its per-request log.
+ */
+function loadH2(url, { connections, seconds, threads }, work) {
+  const logFile = join(work, 'h2load.log');
+  const c = Math.max(1, Math.floor(connections / 4));
+  const r = sh(H2LOAD, ['-c', String(c), '-m', '4', '-t', String(threads), '-D', String(seconds), '--log-file', logFile, url], { allowFail: true, timeout: (seconds + 30) * 1000 });
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(r.stdout)?.[1]);
+  const m = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(r.stdout);
+  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(r.stdout);
+  let p99 = NaN;
+  try {
+    const times = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2]) / 1000).sort((a, b) => a - b);
+    p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))];
+    rmSync(logFile);
+  } catch {
+    /* no log: p99 stays NaN */
+  }
+  const bad = status ? Number(status[3]) + Number(status[4]) : 0;
+  const errors = [m && Number(m[3]) ? `${m[3]} failed` : '', m && Number(m[4]) ? `${m[4]} errored` : '', bad ? `${bad} non-2xx` : '', m ? '' : `h2load: ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0]}`].filter(Boolean).join(', ');
+  return { rps, p99, requests: m ? Number(m[2]) : 0, errors };
+}
+
 /** One load run: { rps, p99 (ms), requests, errors }. */
-function load(url, { connections, seconds, threads }) {
+function load(url, { connections, seconds, threads }, proto = 'http/1.1', work = '') {
+  if (proto === 'h2') return loadH2(url, { connections, seconds, threads }, work);
   if (existsSync(WRK)) {
     const r = sh(WRK, ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url], { allowFail: true, timeout: (seconds + 30) * 1000 });
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
@@ -542,6 +571,20 @@ export async function benchProxy(options = {}) {
       { key: 'separated', name: 'keygate separated (serving uid, backend uid, unix socket; TLS)', url: sep.port && `https://localhost:${sep.port}/`, port: sep.port, note: sep.note, cpu: [], backendPid: sep.backendPid },
       { key: 'nginx', name: `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker)`, url: nginx.port && `https://localhost:${nginx.port}/`, port: nginx.port, note: nginx.note, cpu: nginx.proc && [{ pid: nginx.proc.child.pid, children: true }] },
       { key: 'apache', name: `${apache.version ?? 'Apache httpd'} (TLS proxy, mpm_event)`, url: apache.port && `https://localhost:${apache.port}/`, port: apache.port, note: apache.note, cpu: apache.proc && [{ pid: apache.proc.child.pid, children: true }] },
+      // HTTP/2 on the front (issue 32), the same listeners: h2load, the same requests in flight.
+      ...[
+        ['keygate-h2', 'keygate (backend proxy, TLS), HTTP/2', kg.port, undefined, [{ pid: kg.proc.child.pid }], kg.backendPid],
+        ['nginx-h2', `${nginx.version ?? 'nginx'} (TLS proxy, 1 worker), HTTP/2`, nginx.port, nginx.note, nginx.proc && [{ pid: nginx.proc.child.pid, children: true }], undefined],
+      ].map(([key, name, port, note, cpu, backendPid]) => ({
+        key,
+        name,
+        proto: 'h2',
+        url: port && existsSync(H2LOAD) ? `https://localhost:${port}/` : undefined,
+        port,
+        note: note ?? (existsSync(H2LOAD) ? undefined : `h2load not installed (${H2LOAD}; Debian package nghttp2-client)`),
+        cpu: cpu ?? [],
+        backendPid: backendPid ?? kg.backendPid,
+      })),
       { key: 'direct', name: 'backend direct (plain HTTP)', url: backendUrl, cpu: [], backendPid: kg.backendPid },
       // The same proxy code, plain HTTP in front; bodiless GETs on keygate's pool, or on node:http's client.
       ...[
@@ -570,10 +613,10 @@ export async function benchProxy(options = {}) {
     log(`${rounds} rounds × ${live.length} setups: ${existsSync(WRK) ? 'wrk' : 'autocannon'}, ${connections} connections, ${threads} thread, 1 s warm-up + ${seconds} s each, interleaved ...`);
     for (let i = 0; i < rounds; i++) {
       for (const s of live) {
-        load(s.url, { connections, seconds: 1, threads }); // warm-up: connections, TLS sessions, JIT, pools
+        load(s.url, { connections, seconds: 1, threads }, s.proto, work); // warm-up: connections, TLS sessions, JIT, pools
         const cpu0 = cpuMs(s.cpu);
         const backend0 = cpuMs([{ pid: s.backendPid }]);
-        const r = load(s.url, { connections, seconds, threads });
+        const r = load(s.url, { connections, seconds, threads }, s.proto, work);
         // CPU per request: less sensitive to other load on the host than req/s (the proxy's own work only).
         r.cpuUs = s.key === 'direct' || !s.cpu.length ? NaN : ((cpuMs(s.cpu) - cpu0) * 1000) / r.requests;
         r.backendUs = ((cpuMs([{ pid: s.backendPid }]) - backend0) * 1000) / r.requests;
@@ -644,6 +687,25 @@ function report(setups, meta) {
       cp.url && cn.url
         ? { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: `pool ÷ node:http: ${(cp.rps / cn.rps).toFixed(3)}× req/s, ${(cp.cpuUs / cn.cpuUs).toFixed(2)}× CPU/req, p99 ${(cp.p99 / cn.p99).toFixed(2)}×`, target }
         : { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: 'not measured', target },
+    );
+  }
+  // HTTP/2 on the front (issue 32): keygate's h2 against nginx's h2, and keygate's h2 against its own HTTP/1.1
+  // (same listener, same backend). Information: issue 32 sets no ratio of its own.
+  const kh2 = by['keygate-h2'];
+  const nh2 = by['nginx-h2'];
+  if (kh2 && nh2) {
+    const h2target = '(information: issue 32)';
+    const m1 = 'proxy HTTP/2: keygate vs nginx (h2load, TLS, same backend)';
+    table.push(
+      kh2.url && nh2.url
+        ? { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: `keygate ÷ nginx: ${(kh2.rps / nh2.rps).toFixed(3)}× req/s, p99 ${(kh2.p99 / nh2.p99).toFixed(2)}×`, target: h2target }
+        : { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: 'not measured', target: h2target },
+    );
+    const m2 = 'proxy: keygate HTTP/2 (h2load) vs keygate HTTP/1.1 (wrk), same listener';
+    table.push(
+      kh2.url && k.url
+        ? { measure: m2, keygate: fmt(kh2), competitor: fmt(k), ratio: `h2 ÷ HTTP/1.1: ${(kh2.rps / k.rps).toFixed(3)}× req/s (different load tools)`, target: h2target }
+        : { measure: m2, keygate: fmt(kh2), competitor: fmt(k), ratio: 'not measured', target: h2target },
     );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
