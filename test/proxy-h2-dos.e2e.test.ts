@@ -142,3 +142,17 @@ test('HPACK bomb: a header list over 16 KiB decoded (one 4 KiB field referenced 
   assert.equal(requests, 1);
   await alive();
 });
+
+test('slowloris on h2: a header block never finished is closed at headersTimeoutMs, as on HTTP/1.1', async () => {
+  const slow = await startProxyFront(files, { target: () => ({ host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port }), requestTimeoutMs: 5_000 }, { headersTimeoutMs: 600 });
+  try {
+    const t0 = Date.now();
+    const ex = await h2Exchange(slow.port, [headers(1, block(requestFields(slow.port, 'GET', '/s')), { endStream: true, endHeaders: false })], 3_000);
+    const ms = Date.now() - t0;
+    process.stdout.write(`# unfinished HEADERS: closed by server ${ex.closedByServer} after ${ms} ms\n`);
+    assert.ok(ex.closedByServer, 'closed by the server');
+    assert.ok(ms < 2_000, `closed after ${ms} ms`);
+  } finally {
+    await slow.close();
+  }
+});
