@@ -75,6 +75,8 @@ const LATE = {
   'src/backend/proxy.ts': 'proxy',
   // privilege separation: the root half's orchestration and the serving half's view of the backend
   'src/backend/separation.ts': 'separation',
+  // server.acme: renewal while serving, with acme-client (and its axios) bundled in this part only
+  'src/acme/renewer.ts': 'acme',
 };
 const KEYGATE_VERSION = JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
 // In every part and in the main one, dynamic imports of the late modules become loads of the compiled parts
@@ -163,7 +165,7 @@ const mainBuild = await build({
   metafile: true,
 });
 for (const [out, meta] of Object.entries(mainBuild.metafile.outputs)) {
-  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(node-forge|execa|fast-xml-parser|@peculiar|reflect-metadata|tsyringe|asn1js|yargs|yargs-parser|winston|logform|fast-glob|picomatch|micromatch)\//.test(p) || Object.keys(LATE).includes(p));
+  const early = Object.keys(meta.inputs).filter((p) => /node_modules\/(acme-client|axios|node-forge|execa|fast-xml-parser|@peculiar|reflect-metadata|tsyringe|asn1js|yargs|yargs-parser|winston|logform|fast-glob|picomatch|micromatch)\//.test(p) || Object.keys(LATE).includes(p));
   if (early.length) throw new Error(`${out}: late modules bundled into the early part: ${early.slice(0, 3).join(', ')}`);
 }
 // KEYGATE_BUILD_REPORT=1: the largest inputs of the entry's early part (what every start parses).

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   KEYSTORE_UNSUPPORTED: { exit: EXIT.KEYSTORE, meaning: 'the keystore uses a form keygate cannot open safely (an iteration count above 10,000,000, a cipher node-forge lacks such as Camellia, a key type TLS cannot serve such as DSA)' },
   KEYSTORE_TIMEOUT: { exit: EXIT.KEYSTORE, meaning: 'the keystore unlock (reload worker) did not finish in time and was stopped' },
   KEYSTORE_EXISTS: { exit: EXIT.KEYSTORE, meaning: 'keystore create would overwrite an existing file' },
+  ACME_FAILED: { exit: EXIT.SERVER, meaning: 'an ACME renewal failed (the CA unreachable or refusing, an order that failed, a certificate that does not check): logged while serving, never an exit; retried with backoff while the old certificate keeps serving' },
   IMPORT_KEY_MISMATCH: { exit: EXIT.INPUT, meaning: "keystore import: no certificate in the input is for the keystore's private key" },
   IMPORT_CHAIN_INCOMPLETE: { exit: EXIT.INPUT, meaning: 'keystore import: an issuer between the certificate and a root is missing, or no root to check the chain against' },
   IMPORT_CHAIN_ORDER: { exit: EXIT.INPUT, meaning: 'keystore import: the PEM certificates are not leaf first then each issuer, or one belongs to no chain of the leaf' },

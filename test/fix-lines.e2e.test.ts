@@ -83,6 +83,7 @@ const NOT_EXERCISED: Record<string, string> = {
   BACKEND_GAVE_UP: 'backend mode; fix is reading the backend\'s log, no command',
   ADMIN_LISTEN_FAILED: 'admin channel; fix is choosing a free admin.port (a setting)',
   ADMIN_IMPORT_FAILED: 'needs sqlite3 for the fix; the docs row\'s keygate admin command is checked below',
+  ACME_FAILED: 'logged while serving, never an exit; test/acme.e2e.test.ts triggers it (CA down, an order that fails, a deactivated account) and sees the retry succeed',
   IMPORT_KEY_MISMATCH: 'keystore import (issue 30) is being written now in src/commands/keystore-*.ts and src/pki/*, not this file\'s to touch; its docs row\'s keygate commands are checked below',
   IMPORT_CHAIN_INCOMPLETE: 'keystore import (issue 30), as IMPORT_KEY_MISMATCH; its fix is the user\'s own CA files (--root root.crt)',
   IMPORT_CHAIN_ORDER: 'keystore import (issue 30), as IMPORT_KEY_MISMATCH; its fix is a cat of the user\'s own certificates',

@@ -13,6 +13,7 @@ import 'node-forge/lib/md.all.js';
 import { X509Certificate, createPrivateKey, createPublicKey, pbkdf2Sync, type KeyObject } from 'node:crypto';
 import { KeygateError } from '../errors.js';
 import type { Secret } from './secret.js';
+import { ACME_ACCOUNT_ALIAS } from '../core/acme-config.js';
 import { IterationCapError, MAX_KDF_ITERATIONS, NODE_HASH, capIterations, checkPfxMac, pkcs12Kdf } from './pkcs12-mac.js';
 
 export interface UnlockedKeystore {
@@ -24,6 +25,8 @@ export interface UnlockedKeystore {
   readonly subject: string;
   readonly notAfter: Date;
   readonly keyType: string;
+  /** The ACME account key (PKCS#8 PEM), when the keystore holds one (friendlyName ACME_ACCOUNT_ALIAS). */
+  readonly acmeAccountKeyPem?: string;
 }
 
 export interface UnlockOptions {
@@ -168,19 +171,22 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     throw new KeygateError('KEYSTORE_CORRUPT', `failed to open ${name}: its contents cannot be decrypted or parsed`, { hint: fix });
   }
 
-  const keys: Bag[] = [];
+  const allKeys: Bag[] = [];
   const certs: Bag[] = [];
   for (const safe of p12.safeContents) {
     for (const bag of safe.safeBags) {
       if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
         const der = keyDer(bag);
-        if (der) keys.push({ der, friendlyName: bagAttr(bag, 'friendlyName'), localKeyId: bagAttr(bag, 'localKeyId') });
+        if (der) allKeys.push({ der, friendlyName: bagAttr(bag, 'friendlyName'), localKeyId: bagAttr(bag, 'localKeyId') });
       } else if (bag.type === forge.pki.oids.certBag) {
         const der = certDer(bag);
         if (der) certs.push({ der, friendlyName: bagAttr(bag, 'friendlyName'), localKeyId: bagAttr(bag, 'localKeyId') });
       }
     }
   }
+  // The ACME account key signs requests to the CA; it is never a candidate for the served key.
+  const accountBag = allKeys.find((k) => k.friendlyName === ACME_ACCOUNT_ALIAS);
+  const keys = allKeys.filter((k) => k !== accountBag);
   if (keys.length === 0) {
     throw new KeygateError('KEYSTORE_NO_KEY', `failed to use ${name}: it holds no private key (a truststore?)`, { hint: fix });
   }
@@ -263,7 +269,16 @@ export function unlockKeystore(bytes: Buffer, secret: Secret, options: UnlockOpt
     subject: leaf.cert.subject.replace(/\n/g, ', '),
     notAfter,
     keyType: key.asymmetricKeyType ?? 'unknown',
+    ...(accountBag ? { acmeAccountKeyPem: accountKeyPem(accountBag.der, name) } : {}),
   };
+}
+
+function accountKeyPem(der: Buffer, name: string): string {
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+  } catch {
+    throw new KeygateError('KEYSTORE_CORRUPT', `failed to use ${name}: its ACME account key (${ACME_ACCOUNT_ALIAS}) cannot be parsed`, { hint: 'restore the keystore from its backup, or import the certificate again (keygate keystore import)' });
+  }
 }
 
 // Ciphers and PRFs node-forge cannot decrypt with, by OID, for the message (forge throws "Unsupported ... OID"

@@ -14,6 +14,7 @@ import { readWhole, writeAtomicIn } from '../adapters/files.js';
 import { keystorePasswordFromVault, onePasswordSource } from './keystore-vault.js';
 import { defaultOut } from './keystore-create.js';
 import { planImport, readCertificates, sanSet } from '../pki/chain.js';
+import { ACME_ACCOUNT_ALIAS } from '../core/acme-config.js';
 
 function readFileOr(file: string, what: string, code: 'PKI_INPUT_INVALID' | 'KEYSTORE_UNREADABLE', hint: string): Buffer {
   try {
@@ -53,14 +54,16 @@ export const importHandler: Handler = async (ctx, a) => {
     });
   }
   const entryAlias = held.alias ?? 'keygate';
-  const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), entryAlias, secret, 'modern');
+  // An ACME account key in the keystore stays there (a CSR/import cycle and ACME renewal may alternate).
+  const extra = held.acmeAccountKeyPem ? [{ pem: held.acmeAccountKeyPem, alias: ACME_ACCOUNT_ALIAS }] : [];
+  const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), entryAlias, secret, 'modern', extra);
   writeAtomicIn(keystore, p12, 0o600);
   // the leaf beside it, as keystore create writes one: public, and what doctor reads the expiry from (no password)
   const crt = resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt');
   writeAtomicIn(crt, plan.leaf.toString(), 0o644);
   const expires = new Date(plan.leaf.validTo).toISOString();
   ctx.log.info(
-    `imported ${plan.leaf.subject.replace(/\n/g, ', ')} [${sanSet(plan.leaf).join(' ')}] into ${keystore} (alias ${entryAlias}), expires ${expires}; chain: ${plan.chain.length} certificate(s) up to ${plan.root.subject.replace(/\n/g, ', ')}${plan.rootFromBundle ? '' : ' (the root is not stored: clients hold it)'}; the certificate also in ${crt}`,
+    `imported ${plan.leaf.subject.replace(/\n/g, ', ')} [${sanSet(plan.leaf).join(' ')}] into ${keystore} (alias ${entryAlias}), expires ${expires}; chain: ${plan.chain.length} certificate(s) up to ${plan.root!.subject.replace(/\n/g, ', ')}${plan.rootFromBundle ? '' : ' (the root is not stored: clients hold it)'}; the certificate also in ${crt}`,
   );
   ctx.io.stdout.write(`${keystore}\n`);
   return EXIT.OK;

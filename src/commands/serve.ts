@@ -30,7 +30,7 @@ import { ReloadScheduler } from '../server/reload-scheduler.js';
 import { assertKeyPinned } from '../gate/key-pin.js';
 import { vaultClientPath } from '../core/vault-client.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
-import { fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
+import { askVault, fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
 import type { GateCommand } from './common.js';
 import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
@@ -39,6 +39,7 @@ import { createClientAuth } from '../server/client-auth.js';
 import type { Backend } from '../backend/supervisor.js';
 import type { Proxy } from '../backend/proxy.js';
 import type { Identity } from '../backend/identity.js';
+import type { AcmeRenewer } from '../acme/renewer.js';
 
 // node:https and the backend modules are loaded only by serve, through dynamic imports (node:https: a late part
 // compiled on first use, src/late-runtime.ts); the other commands never pay for them.
@@ -48,6 +49,8 @@ const loadAdmin = () => import('../admin/server.js');
 const loadBackend = () => Promise.all([import('../backend/supervisor.js'), import('../backend/proxy.js')]);
 // Privilege separation (server.backend.user): the root half's orchestration, the serving half's backend view.
 const loadSeparation = () => import('../backend/separation.js');
+// ACME renewal (server.acme): acme-client and its HTTP stack, only when configured.
+const loadAcme = () => import('../acme/renewer.js');
 
 /** Time a reload may spend beyond the vault's own timeout: the worker's unlock limit (UNLOCK_TIMEOUT_MS) and some slack. */
 const RELOAD_UNLOCK_BUDGET_MS = 25_000;
@@ -281,8 +284,12 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
     : config.server.handler
       ? appHandler(tree, config.server.handler, config.server.staticDir, ctx, clientAuth?.contextFor)
       : helloHandler(tree, config.server.staticDir);
+  // ACME: the CA bundle for the ACME server's HTTPS from verified bytes, and the http-01 port free, before the vault.
+  const acmeConfig = config.server.acme;
+  const acmeCa = acmeConfig?.caFile !== undefined ? tree.read(resolve(base, acmeConfig.caFile)) : undefined;
   checkTrustAnchors(ctx, config, base);
   await assertPortFree(host, port);
+  if (acmeConfig) await assertPortFree(acmeConfig.httpHost ?? host, acmeConfig.httpPort);
   const separated: Backend | undefined = role.kind === 'half' ? (await loadSeparation()).separatedBackend(io.env, role.controlFd, log) : undefined;
   const provider = await providerFor(config, base, io.env);
   const keystorePath = resolve(base, config.keystore.path);
@@ -364,6 +371,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   log.info(`listening on ${server.url}`, { gate: 'listen', port: server.port });
   io.stdout.write(`${server.url}\n`);
 
+  let acme: AcmeRenewer | undefined;
   // Rotation: SIGHUP or a rewritten keystore → re-fetch (bypass cache), unlock, swap. A failure keeps the old
   // context. Runs are coalesced, rate-limited and time-bound (src/server/reload-scheduler.ts).
   const reloads = new ReloadScheduler(
@@ -374,6 +382,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
         assertKeyPinned(fresh.certPem, config.keystore.spkiSha256, keystorePath);
         server.setTls(fresh);
         logUnlocked(ctx, fresh);
+        acme?.served(fresh.certPem);
         log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
       } catch (err) {
         log.error(`reload failed, still serving the previous certificate: ${err instanceof KeygateError ? err.message : describeCause(err)}`, {
@@ -387,6 +396,29 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   io.onReload?.(() => reloads.request('SIGHUP'));
   // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
   const stopWatching = watchMtime(keystorePath, 1000, () => reloads.request('keystore file changed'));
+  // ACME (docs/certificates.md#acme): the renewer orders when due and hands the keystore it wrote to the reload.
+  if (acmeConfig) {
+    try {
+      acme = await (await loadAcme()).startAcmeRenewer({
+        config: acmeConfig,
+        ...(acmeCa ? { caPem: acmeCa } : {}),
+        keystorePath,
+        ...(unlockOpts.alias !== undefined ? { alias: unlockOpts.alias } : {}),
+        servedPem: material.certPem,
+        host,
+        askSecret: () => askVault(ctx, provider, true),
+        reload: (why) => reloads.request(why),
+        log,
+      });
+    } catch (err) {
+      stopWatching();
+      reloads.stop();
+      await server.close();
+      proxy?.close();
+      await backend?.stop();
+      throw err instanceof KeygateError ? err : new KeygateError('SERVER_LISTEN_FAILED', `failed to listen for ACME http-01 challenges on ${acmeConfig.httpHost ?? host}:${acmeConfig.httpPort}: ${describeCause(err)}`, { hint: 'choose a free server.acme.httpPort in keygate.config.json' });
+    }
+  }
   // The admin channel (docs/admin.md): after the gate passed and the service listens; off unless configured.
   let admin: AdminServer | undefined;
   if (config.admin && adminMaterial) {
@@ -421,6 +453,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
     } catch (err) {
       stopWatching();
       reloads.stop();
+      await acme?.stop();
       await server.close();
       proxy?.close();
       await backend?.stop();
@@ -440,6 +473,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   stopWatching();
   stopClientAuth?.();
   reloads.stop();
+  await acme?.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.
   await admin?.close();

@@ -26,6 +26,12 @@ export interface AcmeConfig {
   readonly orderTimeoutMs: number;
 }
 
+/**
+ * The friendlyName of the ACME account key inside the keystore: a key bag without a certificate, under the same
+ * password. The loader never serves it (src/adapters/keystore.ts) and every rewrite of the keystore keeps it.
+ */
+export const ACME_ACCOUNT_ALIAS = 'keygate-acme-account';
+
 export const ACME_DEFAULTS = {
   challenge: 'http-01',
   httpPort: 80,

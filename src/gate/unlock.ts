@@ -111,7 +111,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** One audit line per vault call, ok or the error code; never the answer. */
-async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
+export async function askVault(ctx: Context, provider: SecretProvider, bypassCache: boolean): Promise<Secret> {
   const t = process.hrtime.bigint();
   try {
     const secret = await provider.fetch({ bypassCache, signal: ctx.io.signal });

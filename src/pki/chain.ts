@@ -85,8 +85,8 @@ export interface ImportPlan {
   readonly leaf: X509Certificate;
   /** Intermediates, leaf's issuer first, then the root when the bundle had it. */
   readonly chain: X509Certificate[];
-  /** The root the chain ends at (from the bundle or --root). */
-  readonly root: X509Certificate;
+  /** The root the chain ends at (from the bundle or --root); none for an ACME chain that stops below it. */
+  readonly root: X509Certificate | undefined;
   readonly rootFromBundle: boolean;
 }
 
@@ -94,7 +94,16 @@ export interface ImportPlan {
  * The checks of `keystore import`, in the order a user fixes them: the key, the chain (complete, then ordered),
  * the names. `requested` are the names the request asked for (the placeholder's, or the current certificate's).
  */
-export function planImport(input: { key: KeyObject; certs: X509Certificate[]; ordered: boolean; roots: X509Certificate[]; requested: readonly string[]; file: string }): ImportPlan {
+export function planImport(input: {
+  key: KeyObject;
+  certs: X509Certificate[];
+  ordered: boolean;
+  roots: X509Certificate[];
+  requested: readonly string[];
+  file: string;
+  /** ACME (RFC 8555 §7.4.2): the CA sends the leaf and its intermediates, not the root the clients hold. */
+  rootOptional?: boolean;
+}): ImportPlan {
   const { certs, file } = input;
   const keySpki = spki(input.key);
   const leaf = certs.find((c) => spki(c.publicKey).equals(keySpki));
@@ -117,6 +126,7 @@ export function planImport(input: { key: KeyObject; certs: X509Certificate[]; or
     const next = certs.find((c) => c !== current && c !== leaf && !chain.includes(c) && issued(current, c));
     if (!next) {
       root = input.roots.find((r) => selfSigned(r) && issued(current, r));
+      if (!root && input.rootOptional && chain.length > 0) break;
       if (!root) {
         const missing = current === leaf && certs.length === 1 ? 'holds the certificate alone' : `ends at ${subjectOf(current)}`;
         throw new KeygateError('IMPORT_CHAIN_INCOMPLETE', `refused to import ${file}: the chain is incomplete: it ${missing}, issued by ${current.issuer.replace(/\n/g, ', ')}, which is neither in it nor a root given with --root`, {
@@ -156,5 +166,5 @@ export function planImport(input: { key: KeyObject; certs: X509Certificate[]; or
       { hint: 'ask your CA to issue it with the requested names, or make a new request with the names you need: keygate keystore csr --force --dns …' },
     );
   }
-  return { leaf, chain: rootFromBundle ? chain : chain, root: root!, rootFromBundle };
+  return { leaf, chain, root, rootFromBundle };
 }

@@ -342,7 +342,15 @@ function crlNumberOf(der: Buffer): number {
 }
 
 /** The p12 for a key + certificate (+ chain), in the named profile. */
-export function makePkcs12(keyPem: string, certPem: string, chainPems: readonly string[], alias: string, password: Secret, profile: P12ProfileName): Buffer {
+export function makePkcs12(
+  keyPem: string,
+  certPem: string,
+  chainPems: readonly string[],
+  alias: string,
+  password: Secret,
+  profile: P12ProfileName,
+  extraKeys: readonly { readonly pem: string; readonly alias: string }[] = [],
+): Buffer {
   const key = createPrivateKey(keyPem);
   const certDer = (p: string): Buffer => Buffer.from(new x509.X509Certificate(pemOrDer(p)).rawData);
   const cert = new x509.X509Certificate(pemOrDer(certPem));
@@ -356,6 +364,7 @@ export function makePkcs12(keyPem: string, certPem: string, chainPems: readonly 
     alias,
     password: password.reveal(),
     profile: P12_PROFILES[profile],
+    extraKeys: extraKeys.map((k) => ({ keyPkcs8: createPrivateKey(k.pem).export({ type: 'pkcs8', format: 'der' }), alias: k.alias })),
   });
 }
 

@@ -62,6 +62,11 @@ export interface Pkcs12Input {
   readonly alias: string;
   readonly password: string;
   readonly profile: P12Profile;
+  /**
+   * Keys without a certificate, each its own shrouded bag with its friendlyName and a localKeyId no certificate
+   * has: the ACME account key (ACME_ACCOUNT_ALIAS) lives in the keystore, under the same password.
+   */
+  readonly extraKeys?: readonly { readonly keyPkcs8: Buffer; readonly alias: string }[];
 }
 
 /**
@@ -80,7 +85,12 @@ export function buildPkcs12(input: Pkcs12Input): Buffer {
   const certsInfo = seq(oid(OID.encryptedData), explicit(0, seq(int(0), seq(oid(OID.data), encCerts.algorithm, implicitPrimitive(0, encCerts.ciphertext)))));
   const encKey = encrypt(profile, password, input.keyPkcs8);
   const keyBag = seq(oid(OID.shroudedKeyBag), explicit(0, seq(encKey.algorithm, octets(encKey.ciphertext))), leafAttrs);
-  const keyInfo = seq(oid(OID.data), explicit(0, octets(seq(keyBag))));
+  const extraBags = (input.extraKeys ?? []).map((k) => {
+    const enc = encrypt(profile, password, k.keyPkcs8);
+    const attrs = set(seq(oid(OID.friendlyName), set(bmpString(k.alias))), seq(oid(OID.localKeyId), set(octets(createHash('sha256').update(k.keyPkcs8).digest()))));
+    return seq(oid(OID.shroudedKeyBag), explicit(0, seq(enc.algorithm, octets(enc.ciphertext))), attrs);
+  });
+  const keyInfo = seq(oid(OID.data), explicit(0, octets(seq(keyBag, ...extraBags))));
   const authSafe = seq(certsInfo, keyInfo);
   // MAC (RFC 7292 §5 and appendix B): HMAC over the AuthenticatedSafe's bytes, its key from the PKCS#12 KDF
   // (id 3) with the MAC's own hash, key length = the hash's length (what OpenSSL does for a SHA-256 MAC).
