@@ -16,6 +16,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ const backend = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   req.on('end', () => {
     parsed.push(`${req.method} ${req.url} body=${body} host=${req.headers.host}`);
     for (let i = 0; i < req.rawHeaders.length; i += 2) names.add(req.rawHeaders[i]!.toLowerCase());
+    if (req.url === '/cookies') res.setHeader('set-cookie', ['a=1', 'b=2']);
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
     res.end('ok\n');
   });
@@ -135,4 +137,29 @@ test('a request carried as a body stays a body: content-length and DATA agree, t
   const chunked = await h2Exchange(port, [headers(1, P('POST', '/a')), data(1, SMUGGLED), data(1, SMUGGLED, true)], 800);
   assert.equal(chunked.outcome(1), 'status 200');
   assert.deepEqual(parsed, [`POST /a body=${2 * SMUGGLED.length} host=localhost:${port}`]);
+});
+
+test('two Set-Cookie fields of the backend reach an h2 client as two, also on a Node whose h2 response has no appendHeader (before 20.12)', async () => {
+  const get = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const client = http2.connect(`https://localhost:${port}`, { rejectUnauthorized: false });
+      const r = client.request({ ':path': '/cookies' });
+      r.on('response', (h) => {
+        resolve(h['set-cookie']);
+        client.close();
+      });
+      r.on('error', reject);
+      r.resume();
+      r.end();
+    });
+  assert.deepEqual(await get(), ['a=1', 'b=2']);
+  const proto = http2.Http2ServerResponse.prototype as unknown as { appendHeader?: unknown };
+  const own = Object.getOwnPropertyDescriptor(proto, 'appendHeader');
+  Object.defineProperty(proto, 'appendHeader', { value: undefined, configurable: true, writable: true });
+  try {
+    assert.deepEqual(await get(), ['a=1', 'b=2']);
+  } finally {
+    if (own) Object.defineProperty(proto, 'appendHeader', own);
+    else delete proto.appendHeader;
+  }
 });

@@ -346,7 +346,16 @@ function sendHead(res: ServerResponse, status: number, reason: string | undefine
     http.validateHeaderName(list[i]!);
     http.validateHeaderValue(list[i]!, list[i + 1]!);
   }
-  for (let i = 0; i < list.length; i += 2) res.appendHeader(list[i]!, list[i + 1]!);
+  if (typeof res.appendHeader === 'function') for (let i = 0; i < list.length; i += 2) res.appendHeader(list[i]!, list[i + 1]!);
+  else {
+    // node:http2's compatibility response has appendHeader from Node 20.12 only: repeated fields as one array.
+    const fields = new Map<string, string[]>();
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!.toLowerCase();
+      fields.set(name, [...(fields.get(name) ?? []), list[i + 1]!]);
+    }
+    for (const [name, values] of fields) res.setHeader(name, values.length === 1 ? values[0]! : values);
+  }
   // HTTP/2 has no reason phrase (RFC 9113 §8.3.2; Node warns on stderr once when given one).
   if ('stream' in res) res.writeHead(status);
   else res.writeHead(status, reason);
