@@ -103,7 +103,8 @@ function assertNoPlaintextKeys(dirs: string[], keys: string[]): void {
 test('ACME: the placeholder is replaced from pebble at start, renewed twice while a client keeps requesting (no failure, same key), keystore readable by openssl and keytool, no key in the clear', { skip: NO_PEBBLE, timeout: 180_000 }, async () => {
   const pebble = await startPebble({ validitySeconds: 20 });
   const { demo, tmp, pw } = acmeProject(pebble, [NAME], { renewAtFraction: 0.4 });
-  const s = await serve(demo.dir, [], { TMPDIR: tmp });
+  // the twice-daily expiry check, every second here: a 20-second certificate is always "in 0 days"
+  const s = await serve(demo.dir, [], { TMPDIR: tmp, KG_TEST_EXPIRY_CHECK_MS: '1000' });
   try {
     await waitFor(() => /reloaded TLS context \(ACME renewal\)/.test(s.stderr()), 60_000, `the first ACME certificate\n${s.stderr()}\n${pebble.log()}`);
     assert.match(s.stderr(), /ACME: ordering a certificate now: the served certificate is self-issued/);
@@ -166,6 +167,7 @@ test('ACME: the placeholder is replaced from pebble at start, renewed twice whil
     const calls = vaultCalls(demo);
     assert.ok(calls.filter((v) => v.bypass === 'true' || String(v.bypass) === 'true').length >= 3, JSON.stringify(calls.map((v) => v.bypass)));
     assert.ok(!s.stderr().includes(PASSWORD) && !s.stdout().includes(PASSWORD));
+    assert.match(s.stderr(), /warn: still serving: the served certificate CN=shop\.keygate\.test \[DNS:shop\.keygate\.test\] expires in 0 days .*renew it now/);
   } finally {
     await s.stop();
     await pebble.stop();

@@ -30,7 +30,7 @@ import { ReloadScheduler } from '../server/reload-scheduler.js';
 import { assertKeyPinned } from '../gate/key-pin.js';
 import { vaultClientPath } from '../core/vault-client.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
-import { askVault, fetchAndUnlock, logUnlocked, providerFor } from '../gate/unlock.js';
+import { askVault, fetchAndUnlock, logUnlocked, providerFor, warnExpiry } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
 import type { GateCommand } from './common.js';
 import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
@@ -86,6 +86,12 @@ function logRelease(ctx: Context, release: ReleaseInfo): void {
       fix: 'make its folder writable for the unit (StateDirectory=keygate, as keygate init --backend writes), or as root: keygate release accept',
     });
   }
+}
+
+/** Every 12 hours; KG_TEST_EXPIRY_CHECK_MS (tests only, at least 100 ms) shortens it. */
+function expiryCheckMs(env: Readonly<Record<string, string | undefined>>): number {
+  const t = Number(env['KG_TEST_EXPIRY_CHECK_MS']);
+  return Number.isInteger(t) && t >= 100 ? t : 12 * 3_600_000;
 }
 
 /** Test-only pause point between verification and use, to prove swaps after verification are caught. */
@@ -372,6 +378,10 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   io.stdout.write(`${server.url}\n`);
 
   let acme: AcmeRenewer | undefined;
+  // The expiry warnings again twice a day (and after each reload): months without a reload still warn.
+  let serving: UnlockedKeystore = material;
+  const expiryCheck = setInterval(() => warnExpiry(ctx, serving, new Date(), 'still serving: '), expiryCheckMs(io.env));
+  expiryCheck.unref();
   // Rotation: SIGHUP or a rewritten keystore → re-fetch (bypass cache), unlock, swap. A failure keeps the old
   // context. Runs are coalesced, rate-limited and time-bound (src/server/reload-scheduler.ts).
   const reloads = new ReloadScheduler(
@@ -382,6 +392,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
         assertKeyPinned(fresh.certPem, config.keystore.spkiSha256, keystorePath);
         server.setTls(fresh);
         logUnlocked(ctx, fresh);
+        serving = fresh;
         acme?.served(fresh.certPem);
         log.info(`reloaded TLS context (${why})`, { gate: 'reload' });
       } catch (err) {
@@ -473,6 +484,7 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   stopWatching();
   stopClientAuth?.();
   reloads.stop();
+  clearInterval(expiryCheck);
   await acme?.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
   // Drain first (open requests still need the backend), then stop the backend's process group.

@@ -174,8 +174,19 @@ export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; o
     ...(m.ms !== undefined ? { ms: Math.round(m.ms) } : {}),
     ...(m.offThread ? { thread: 'worker' } : {}),
   });
+  warnExpiry(ctx, m, now);
   const what = `the served certificate ${m.subject}${names ? ` [${names}]` : ''}`;
+  if (m.subject.includes(PLACEHOLDER)) ctx.log.warn(`${what} is the placeholder keystore csr made: import the certificate your CA issued (keygate keystore import), or let ACME replace it (server.acme)`, { gate: 'keystore' });
+}
+
+/**
+ * The expiry warnings alone: from 30 days before the end, louder from 7. logUnlocked gives them at each start
+ * and reload; serve repeats them twice a day, so a server that runs for months without a reload still says so.
+ */
+export function warnExpiry(ctx: Context, m: Pick<UnlockedKeystore, 'certPem' | 'subject' | 'notAfter'>, now: Date = new Date(), when = ''): void {
+  const names = servedNames(m.certPem);
+  const days = Math.floor((m.notAfter.getTime() - now.getTime()) / 86_400_000);
+  const what = `${when}the served certificate ${m.subject}${names ? ` [${names}]` : ''}`;
   if (days < 7) ctx.log.warn(`${what} expires in ${Math.max(0, days)} days (${m.notAfter.toISOString()}): renew it now (docs/certificates.md)`, { gate: 'keystore', expiresInDays: Math.max(0, days) });
   else if (days < 30) ctx.log.warn(`${what} expires in ${days} days (${m.notAfter.toISOString()}): renew it (docs/certificates.md)`, { gate: 'keystore', expiresInDays: days });
-  if (m.subject.includes(PLACEHOLDER)) ctx.log.warn(`${what} is the placeholder keystore csr made: import the certificate your CA issued (keygate keystore import)`, { gate: 'keystore' });
 }
