@@ -42,8 +42,6 @@ export const ACME_DEFAULTS = {
   orderTimeoutMs: 120_000,
 } as const;
 
-export const ACME_KEYS = ['directoryUrl', 'domains', 'email', 'challenge', 'httpPort', 'httpHost', 'caFile', 'renewAtFraction', 'jitterFraction', 'retryMinMs', 'retryMaxMs', 'orderTimeoutMs', '$comment'] as const;
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const P = 'server.acme';
