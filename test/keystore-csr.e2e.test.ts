@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { SENTINEL, copyEntry, curl, demoProject, keygate, run, serve, tempDir, vaultCalls, type RunResult } from './helpers/project.js';
 
@@ -311,4 +311,21 @@ test('renewal with the password from the vault (--from-vault): csr and import ve
   // one password source, not both, not none
   assert.equal(p.kg(['keystore', 'import', '--from-vault', '--password-file', 'x', '--cert', 'y']).code, 2);
   assert.match(p.kg(['keystore', 'import', '--cert', 'y']).stderr, /Missing required argument: password-file \(or --from-vault/);
+});
+
+test('keystore import keeps the keystore\'s group and mode (chgrp + chmod 640 survive it), capped at 0640', () => {
+  const p = project();
+  const ca = companyCa();
+  ok(p.kg(['keystore', 'csr', '--password-file', 'ks.pw', '--dns', 'localhost', '--out', 'keystore/app.p12']), 'keystore csr');
+  const ks = join(p.dir, 'keystore/app.p12');
+  const root = process.getuid?.() === 0;
+  if (root) chownSync(ks, 0, 1); // group daemon: what `chgrp shop-api` is in getting-started
+  chmodSync(ks, 0o660); // group-writable: import gives it back 0640, not 0660
+  const leaf = signWithIntermediate(ca, join(p.dir, 'keystore/app.csr'), 'app.crt', 20, 'DNS:localhost');
+  writeFileSync(join(p.dir, 'issued.pem'), Buffer.concat([readFileSync(leaf), readFileSync(join(ca, 'int.crt'))]));
+  ok(p.kg(['keystore', 'import', '--password-file', 'ks.pw', '--keystore', 'keystore/app.p12', '--cert', 'issued.pem', '--root', join(ca, 'root.crt')]), 'keystore import');
+  const st = statSync(ks);
+  assert.equal(st.mode & 0o777, 0o640);
+  if (root) assert.deepEqual([st.uid, st.gid], [0, 1]);
+  assert.match(run('openssl', ['pkcs12', '-info', '-noout', '-in', ks, '-passin', 'file:ks.pw'], { cwd: p.dir }).stderr, /MAC: sha256/);
 });

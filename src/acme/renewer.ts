@@ -21,7 +21,7 @@ import type { Context } from '../context.js';
 import type { Secret } from '../adapters/secret.js';
 import { ACME_ACCOUNT_ALIAS, type AcmeConfig } from '../core/acme-config.js';
 import { MAX_KEYSTORE_BYTES, readRegularFile } from '../adapters/read-regular-file.js';
-import { writeAtomicIn } from '../adapters/files.js';
+import { rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
 import { planImport, sanSet } from '../pki/chain.js';
 import { MAX_TIMER_MS, nextRenewal, retryDelay, type ServedCertificate } from './schedule.js';
 import { startChallengeResponder, type ChallengeResponder } from './challenge-server.js';
@@ -225,7 +225,7 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     }
     if (stopped || gen !== generation) throw new KeygateError('ACME_FAILED', 'the order was abandoned (stopped or timed out) before the keystore was written', { hint: 'none needed: the next attempt orders again' });
     const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), held.alias ?? 'keygate', secret, 'modern', [{ pem: accountKeyPem, alias: ACME_ACCOUNT_ALIAS }]);
-    writeAtomicIn(o.keystorePath, p12, 0o600);
+    rewriteKeystore(o.keystorePath, p12); // the old file's owner, group and mode (at most 0640)
     // The leaf beside it, as keystore import writes one (doctor reads the expiry there, without the password).
     const crt = o.keystorePath.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt';
     if (crt !== o.keystorePath) {

@@ -2,7 +2,7 @@
 // files that are not secrets' carriers (the entry), existence and mode, and a change watch by mtime.
 // Bounded reads of untrusted inputs (manifest, template, keystore, config) are src/adapters/read-regular-file.ts.
 
-import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unwatchFile, watchFile, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unwatchFile, watchFile, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -11,10 +11,18 @@ import { basename, dirname, join } from 'node:path';
  * others can write: a random temp name opened O_EXCL|O_NOFOLLOW (a planted file or link fails the
  * open), the mode set on the descriptor, fsync, then rename, which replaces a link at the final name itself.
  */
-export function writeAtomic(file: string, data: string | Uint8Array, mode?: number): void {
+export function writeAtomic(file: string, data: string | Uint8Array, mode?: number, owner?: { uid: number; gid: number }): void {
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode === undefined ? 0o666 : 0o600);
   try {
+    if (owner) {
+      try {
+        fchownSync(fd, owner.uid, owner.gid); // before the mode and the data: never a moment with others' access
+      } catch (err) {
+        // not root, and not a member of the old group: the file gets this user's own, with the same mode
+        if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+      }
+    }
     if (mode !== undefined) fchmodSync(fd, mode); // exact, whatever the umask
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
@@ -32,6 +40,20 @@ export function writeAtomic(file: string, data: string | Uint8Array, mode?: numb
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A keystore rewritten in place (keystore import, ACME renewal): the new file keeps the old one's owner and group
+ * (when this process may give them) and its mode, capped at 0640 (its owner may write it, its group read it,
+ * nobody else anything), so `chgrp shop-api` + `chmod 640` survive a renewal. A new file is 0600.
+ */
+export function rewriteKeystore(file: string, data: Uint8Array): void {
+  const old = lstatSync(file, { throwIfNoEntry: false });
+  if (!old || !old.isFile()) {
+    writeAtomicIn(file, data, 0o600);
+    return;
+  }
+  writeAtomic(file, data, old.mode & 0o640, { uid: old.uid, gid: old.gid });
 }
 
 /** writeAtomic into a folder made first (mkdir -p). */

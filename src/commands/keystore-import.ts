@@ -1,7 +1,7 @@
 // keygate keystore import: the CA's answer to `keystore csr` goes into the keystore that holds the key. The
 // keystore is opened with its password (the key stays in this process's memory), the certificates are checked
 // (src/pki/chain.ts: for this key, complete, ordered, the requested names, not expired) and the keystore is
-// rewritten with the same key and alias, leaf + chain, in one atomic rename (0600); the leaf also goes to the .crt
+// rewritten with the same key and alias, leaf + chain, in one atomic rename (its group and mode kept, at most 0640; 0600 for a new file); the leaf also goes to the .crt
 // beside it (0644, as keystore create writes one). Nothing else is written.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -10,7 +10,7 @@ import type { Argv } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Handler } from '../context.js';
 import { readPasswordFile } from '../adapters/password-file.js';
-import { readWhole, writeAtomicIn } from '../adapters/files.js';
+import { readWhole, rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
 import { keystorePasswordFromVault, onePasswordSource } from './keystore-vault.js';
 import { defaultOut } from './keystore-create.js';
 import { planImport, readCertificates, sanSet } from '../pki/chain.js';
@@ -57,7 +57,7 @@ export const importHandler: Handler = async (ctx, a) => {
   // An ACME account key in the keystore stays there (a CSR/import cycle and ACME renewal may alternate).
   const extra = held.acmeAccountKeyPem ? [{ pem: held.acmeAccountKeyPem, alias: ACME_ACCOUNT_ALIAS }] : [];
   const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), entryAlias, secret, 'modern', extra);
-  writeAtomicIn(keystore, p12, 0o600);
+  rewriteKeystore(keystore, p12); // keeps the old file's group and mode (at most 0640)
   // the leaf beside it, as keystore create writes one: public, and what doctor reads the expiry from (no password)
   const crt = resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt');
   writeAtomicIn(crt, plan.leaf.toString(), 0o644);
