@@ -290,10 +290,9 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
   server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.maxConnections = options.maxConnections ?? MAX_TLS_CONNECTIONS;
   // plain HTTP on the TLS port, scanners: dropped quietly; a refused client certificate is logged by the caller
-  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    options.onTlsClientError?.(err, socket);
-    if (h2) socket.destroy();
-  });
+  // Not destroyed here (node:http2's own listener did that at once): OpenSSL's alert (certificate_required) is
+  // still being written, and the client should read why (seen: curl exit 55 instead of 56 on Node 24).
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => options.onTlsClientError?.(err, socket));
   // A request the parser refuses (bad framing such as Transfer-Encoding with Content-Length) gets a plain 400,
   // oversize headers 431 (HPE_HEADER_OVERFLOW: past maxHeaderSize, and on Node 24 past maxHeadersCount too, where
   // Node 20 cut the list and left it to the request handler's check), and the connection is closed: it never
