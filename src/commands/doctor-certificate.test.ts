@@ -41,3 +41,20 @@ test('doctor: the csr placeholder is a problem; an expired certificate gets the 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('doctor with server.acme: the placeholder and an expiring certificate are ACME\'s to replace, not a problem', { skip: noOpenssl }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kg-doc-acme-'));
+  const acme = { directoryUrl: 'https://ca.example.com/acme/directory', domains: ['app.example.com'] };
+  try {
+    const placeholder = certIn(dir, '/OU=keygate placeholder until keystore import/CN=app.example.com');
+    const p = certificateCheck(placeholder.keystore, new Date(), acme);
+    assert.equal(p.status, 'ok', p.detail);
+    assert.match(p.detail, /server\.acme \(https:\/\/ca\.example\.com\/acme\/directory, app\.example\.com\) orders a certificate at the first start/);
+    const issued = certIn(dir, '/CN=app.example.com');
+    const due = certificateCheck(issued.keystore, new Date(issued.validTo.getTime() - 3 * 86_400_000), acme);
+    assert.equal(due.status, 'ok');
+    assert.match(due.detail, /renewed by server\.acme .*it is due: look for "ACME: renewal failed"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync, readd
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import type { AcmeConfig } from '../core/acme-config.js';
 import { EXIT, isKeygateError, describeCause } from '../errors.js';
 import type { Context, Handler } from '../context.js';
 import { validateConfig, DEFAULT_CONFIG, type Config } from '../core/config.js';
@@ -106,7 +107,7 @@ async function runChecks(ctx: Context, args: Record<string, unknown>, config: Co
   } else checks.push({ check: 'access', status: 'skipped', detail: `skipped: ${serving.why}` });
 
   if (config.server.backend) checks.push(backendCheck(config, ctx.io.nodePath, paths.manifest));
-  checks.push(certificateCheck(resolve(base, config.keystore.path)));
+  checks.push(certificateCheck(resolve(base, config.keystore.path), new Date(), config.server.acme));
 }
 
 /**
@@ -363,7 +364,7 @@ function backendCheck(config: Config, nodePath: string, manifestFile: string): D
 }
 
 /** The .crt beside the keystore (keystore create and init --dev write one): its expiry, without the password. */
-export function certificateCheck(keystore: string, now = new Date()): DoctorCheck {
+export function certificateCheck(keystore: string, now = new Date(), acme?: Pick<AcmeConfig, 'domains' | 'directoryUrl'>): DoctorCheck {
   const crt = keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt';
   if (!existsSync(keystore)) return { check: 'certificate', status: 'problem', detail: `no keystore at ${keystore}`, fix: `keygate keystore create --out ${keystore} --password-file <file holding the password the vault has>` };
   if (!existsSync(crt)) return { check: 'certificate', status: 'unknown', detail: `expiry not checked: no ${crt} beside the keystore, and doctor never asks for the keystore's password` };
@@ -376,6 +377,15 @@ export function certificateCheck(keystore: string, now = new Date()): DoctorChec
   const days = Math.floor((new Date(cert.validTo).getTime() - now.getTime()) / 86_400_000);
   const what = `${crt} (${cert.subject.replace(/\n/g, ', ')}) ${days < 0 ? `expired ${-days} days ago` : `expires in ${days} days`}, ${cert.validTo}`;
   const renew = `renew it: keygate keystore csr --from-vault --out <new keystore> --dns <name>, your CA signs the CSR, keygate keystore import --from-vault --keystore <new keystore> --cert <issued>, then move it into place (docs/certificates.md)`;
+  // With server.acme the running server orders and renews: a placeholder or an expiring certificate is its job,
+  // and what to look at when it is late is the log's ACME lines.
+  if (acme) {
+    const by = `server.acme (${acme.directoryUrl}, ${acme.domains.join(' ')})`;
+    if (/keygate placeholder until keystore import/.test(cert.subject) || days < 0) {
+      return { check: 'certificate', status: 'ok', detail: `${what}: ${by} orders a certificate at the first start (the keystore's folder must be writable by the serving user: docs/certificates.md#acme)` };
+    }
+    return { check: 'certificate', status: 'ok', detail: `${what}: renewed by ${by} while serving${days < EXPIRY_WARN_DAYS ? '; it is due: look for "ACME: renewal failed" in the service log' : ''}` };
+  }
   // keystore csr's placeholder (OU=keygate placeholder until keystore import): a start would serve it, with a warning
   if (/keygate placeholder until keystore import/.test(cert.subject)) return { check: 'certificate', status: 'problem', detail: `${what}: the placeholder keystore csr made, not an issued certificate`, fix: `keygate keystore import --keystore ${keystore} --cert <the certificate your CA issued> (docs/certificates.md)` };
   if (days < 0) return { check: 'certificate', status: 'problem', detail: what, fix: renew };
