@@ -210,6 +210,8 @@ export const HTTP2_MAX_HEADER_PAIRS = MAX_HEADERS_COUNT - 1 + 4;
 function http2Options() {
   return {
     allowHTTP1: true, // ALPN h2, then http/1.1 (and a client without ALPN gets HTTP/1.1)
+    // No Nagle, as node:https sets for its sockets (node:http2's server leaves it on).
+    noDelay: true,
     settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS, maxHeaderListSize: HTTP2_MAX_HEADER_LIST_SIZE, enablePush: false, enableConnectProtocol: false },
     maxHeaderListPairs: HTTP2_MAX_HEADER_PAIRS,
     // Node's defaults, written out so a reader sees them: buffered memory per session before new streams are
