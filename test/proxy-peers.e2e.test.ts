@@ -165,10 +165,11 @@ test('HTTP/2 beside nginx (listen … ssl http2): the h2 downgrade cases, neithe
   // keygate's side pinned (docs/backend.md "HTTP/2 on the front"); nginx 1.22's printed: it drops a
   // transfer-encoding and forwards the DATA as the body (one request), and resets a CRLF value where nghttp2
   // drops the field.
-  const mine = report.filter((r) => r.includes(' via keygate: ')).map((r) => r.replace(/; backend.*/, ''));
+  // A stream reset, or the whole connection ended by GOAWAY (Node 24's nghttp2 1.70 for the short content-length).
+  const mine = report.filter((r) => r.includes(' via keygate: ')).map((r) => r.replace(/; backend.*/, '').replace(/: (reset \d+|none goaway \d+)$/, ': refused'));
   assert.deepEqual(mine, [
-    'content-length shorter than DATA via keygate: reset 1',
-    'transfer-encoding: chunked via keygate: reset 1',
+    'content-length shorter than DATA via keygate: refused',
+    'transfer-encoding: chunked via keygate: refused',
     'CRLF in a value via keygate: status 200',
     ':authority and host differ via keygate: status 400',
     'a request carried whole in a body via keygate: status 200',
