@@ -20,7 +20,11 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import { localhostCert, startProxyFront } from './helpers/proxy-front.js';
+import { createProxy } from '../src/backend/proxy.js';
+import { startHttpsServer } from '../src/server/https-server.js';
 import { data, h2Exchange, headers, requestFields } from './helpers/h2-frames.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kg-h2-smuggle-'));
@@ -161,5 +165,39 @@ test('two Set-Cookie fields of the backend reach an h2 client as two, also on a 
   } finally {
     if (own) Object.defineProperty(proto, 'appendHeader', own);
     else delete proto.appendHeader;
+  }
+});
+
+test("keygate's own content-length wall, behind nghttp2's: a body longer or shorter than its content-length never completes at the backend", async () => {
+  // nghttp2 resets such a stream before keygate reads past the length, so this wall cannot be reached from the
+  // wire: the proxy gets a real h2 stream's request whose body is replaced by the test's bytes.
+  const proxy = createProxy({ target: () => ({ host: '127.0.0.1', port: backendPort }), requestTimeoutMs: 5_000 });
+  let body = '';
+  const server = await startHttpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    hsts: false,
+    tls: { keyPem: readFileSync(files.key, 'utf8'), certPem: readFileSync(files.cert, 'utf8'), chainPem: [] },
+    handler: (req, res) => {
+      const fake = Object.assign(new PassThrough(), { httpVersionMajor: 2, httpVersion: '2.0', rawHeaders: req.rawHeaders, headers: req.headers, method: req.method, url: req.url, socket: req.socket, stream: { endAfterHeaders: false } });
+      proxy.handle(fake as never, res);
+      setTimeout(() => fake.end(body), 50);
+    },
+  });
+  try {
+    for (const [what, sent] of [['longer', `hello${SMUGGLED}`], ['shorter', 'hel']] as const) {
+      body = sent;
+      parsed.length = 0;
+      wire.length = 0;
+      const ex = await h2Exchange(server.port, [headers(1, P('POST', '/a', [['content-length', '5']]).map(([n, v]) => [n, n === ':authority' ? `localhost:${server.port}` : v] as [string, string])), data(1, 'hello', true)], 1_000);
+      await new Promise((r) => setTimeout(r, 200));
+      const bytes = Buffer.concat(wire.flat()).toString('latin1');
+      assert.notEqual(ex.outcome(1), 'status 200', `${what}: ${ex.outcome(1)}`);
+      assert.deepEqual(parsed, [], `${what}: the backend completed no request`);
+      assert.doesNotMatch(bytes, /smuggled/, `${what}: nothing past the length was written`);
+    }
+  } finally {
+    proxy.close();
+    await server.close();
   }
 });
