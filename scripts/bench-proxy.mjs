@@ -701,7 +701,7 @@ function report(setups, meta) {
         ? { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: `keygate ÷ nginx: ${(kh2.rps / nh2.rps).toFixed(3)}× req/s, p99 ${(kh2.p99 / nh2.p99).toFixed(2)}×`, target: h2target }
         : { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: 'not measured', target: h2target },
     );
-    const m2 = 'proxy: keygate HTTP/2 (h2load) vs keygate HTTP/1.1 (wrk), same listener';
+    const m2 = `proxy: keygate HTTP/2 (h2load) vs keygate HTTP/1.1 (${meta.client}), same listener`;
     table.push(
       kh2.url && k.url
         ? { measure: m2, keygate: fmt(kh2), competitor: fmt(k), ratio: `h2 ÷ HTTP/1.1: ${(kh2.rps / k.rps).toFixed(3)}× req/s (different load tools)`, target: h2target }
