@@ -43,7 +43,7 @@ function raw(port: number, request: string): Promise<string> {
 }
 
 test('http2 on: ALPN h2 first, http/1.1 for clients that offer only it; a reload swaps the certificate and keeps h2', async () => {
-  const server = await startHttpsServer({ host: '127.0.0.1', port: 0, tls: first, handler: (_q, r) => void r.end('ok'), hsts: false });
+  const server = await startHttpsServer({ host: '127.0.0.1', port: 0, tls: first, handler: (_q, r) => void r.end('ok'), hsts: false, http2: true });
   try {
     assert.deepEqual(await negotiate(server.port, ['h2', 'http/1.1']), { alpn: 'h2', cn: 'first' });
     assert.deepEqual(await negotiate(server.port, ['http/1.1']), { alpn: 'http/1.1', cn: 'first' });
@@ -62,6 +62,49 @@ test('http2 off: ALPN offers http/1.1 only (an h2-only client gets no protocol a
     assert.equal((await negotiate(server.port, ['h2', 'http/1.1'])).alpn, 'http/1.1');
     const h2only = await negotiate(server.port, ['h2']).catch((err: Error) => ({ alpn: `refused: ${err.message}`, cn: '' }));
     assert.notEqual(h2only.alpn, 'h2');
+  } finally {
+    await server.close();
+  }
+});
+
+test('http2 not given: on for the proxy (a caller that takes upgrades), off for an in-process app', async () => {
+  const app = await startHttpsServer({ host: '127.0.0.1', port: 0, tls: first, handler: (_q, r) => void r.end('ok'), hsts: false });
+  const proxied = await startHttpsServer({ host: '127.0.0.1', port: 0, tls: first, handler: (_q, r) => void r.end('ok'), onUpgrade: (_q, socket) => socket.destroy(), hsts: false });
+  try {
+    assert.equal((await negotiate(app.port, ['h2', 'http/1.1'])).alpn, 'http/1.1');
+    assert.equal((await negotiate(proxied.port, ['h2', 'http/1.1'])).alpn, 'h2');
+  } finally {
+    await app.close();
+    await proxied.close();
+  }
+});
+
+test('an app that breaks on an h2 request (Express replaces the request prototype) gets a 500 per request, the process goes on', async () => {
+  // What Express does to every request: its own prototype, inheriting http.IncomingMessage's, whose _read
+  // reads a socket's parser an h2 request does not have.
+  const { IncomingMessage } = await import('node:http');
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+    Object.setPrototypeOf(req, Object.create(IncomingMessage.prototype));
+    req.resume();
+    setTimeout(() => {
+      if (!res.headersSent) res.end('late');
+    }, 200);
+  };
+  const errors: unknown[] = [];
+  const server = await startHttpsServer({ host: '127.0.0.1', port: 0, tls: first, handler, hsts: false, http2: true, onError: (e) => errors.push(e) });
+  try {
+    const http2 = await import('node:http2');
+    const status = await new Promise<number>((resolve, reject) => {
+      const c = http2.connect(`https://localhost:${server.port}`, { rejectUnauthorized: false });
+      const r = c.request({ ':path': '/' });
+      r.on('response', (h) => resolve(Number(h[':status'])));
+      r.on('error', reject);
+      r.on('close', () => c.close());
+      r.resume();
+      r.end();
+    });
+    assert.equal(status, 500);
+    assert.equal(errors.length, 1);
   } finally {
     await server.close();
   }

@@ -130,8 +130,12 @@ export interface ServerOptions {
   /** Cap on open connections; default MAX_TLS_CONNECTIONS. */
   readonly maxConnections?: number;
   /**
-   * ALPN h2 beside http/1.1 (config server.http2, default true); false: HTTP/1.1 only, on node:https as before.
-   * Defaults to true like the setting.
+   * ALPN h2 beside http/1.1 (config server.http2); false: HTTP/1.1 only, on node:https as before. When not given:
+   * on for the backend proxy (the caller that takes upgrades), which reads node:http2's compatibility objects
+   * itself; off for an in-process app, since Express (4 and 5) and connect-style apps replace the request's
+   * prototype with http.IncomingMessage's and break on an h2 request (Express 5.3: a TypeError in _read, emitted
+   * as an 'error' nobody listened to, ended the process). An in-process caller passes true for handlers written
+   * to keygate's handle(req, res, ctx) contract (the demo's), which work on both.
    */
   readonly http2?: boolean;
 }
@@ -226,7 +230,7 @@ function http2Options() {
 
 /** Starts the HTTPS server; resolves once it listens. */
 export async function startHttpsServer(options: ServerOptions): Promise<ServerHandle> {
-  const h2 = options.http2 ?? true;
+  const h2 = options.http2 ?? options.onUpgrade !== undefined;
   const headersTimeout = options.headersTimeoutMs ?? 10_000; // slowloris: whole header block within 10 s
   const keepAliveTimeout = 5_000;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -250,11 +254,15 @@ export async function startHttpsServer(options: ServerOptions): Promise<ServerHa
     watchRequestBody(req, res, options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS);
     const fail = (err: unknown): void => {
       options.onError?.(err);
+      if (res.destroyed) return;
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal server error\n');
       } else res.destroy();
     };
+    // An h2 request's stream error (an app that broke the compatibility object, a reset mid-body) is this
+    // request's 500 or cut, never an unhandled 'error' that ends the process.
+    if (isHttp2(req)) req.once('error', fail);
     // Called directly, not through a promise: no microtask per request for the common synchronous handler.
     try {
       const r = options.handler(req, res);
