@@ -114,3 +114,17 @@ test('programs by absolute path as either platform writes one: C:\\ on Windows t
     assert.equal(validateConfig({ server: { backend: { command: [bad], listen: 'fd', sameUser: true } } }).ok, false, bad);
   }
 });
+
+test('trust.owners takes uids and, for Windows, SIDs; a name or a malformed SID is refused', () => {
+  const ok = validateConfig({ trust: { owners: [1001, 'S-1-5-21-1004336348-1177238915-682003330-1001'] } });
+  assert.ok(ok.ok, JSON.stringify(ok));
+  if (ok.ok) {
+    assert.deepEqual(ok.config.trust.owners, [1001]);
+    assert.deepEqual(ok.config.trust.ownerSids, ['S-1-5-21-1004336348-1177238915-682003330-1001']);
+  }
+  for (const bad of ['DOMAIN\\deploy', 'S-1-5', 'S-1-5-21-x', 0]) {
+    const r = validateConfig({ trust: { owners: [bad] } });
+    assert.equal(r.ok, false, String(bad));
+    if (!r.ok) assert.match(r.errors.join('\n'), /trust\.owners: must be an array of uids .* or, on Windows, SIDs/);
+  }
+});

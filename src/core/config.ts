@@ -70,6 +70,8 @@ export interface Config {
     readonly anchors: 'refuse' | 'warn';
     /** uids besides root that may own anchors (e.g. the deploy user); never the service user. */
     readonly owners: readonly number[];
+    /** Windows: SIDs besides Administrators, SYSTEM and TrustedInstaller that may own and write anchors (trust.owners' "S-1-…" entries). */
+    readonly ownerSids: readonly string[];
   };
   /** The remo_serv-compatible admin channel (docs/admin.md); off when absent. Validated by src/admin/config.ts. */
   readonly admin?: AdminConfig;
@@ -126,7 +128,7 @@ export const DEFAULT_CONFIG: Config = {
   vault: { provider: 'cspm', alias: 'keygate', output: 'xml', timeoutMs: 30_000, maxOutputBytes: 64 * 1024, retries: 2, retryDelayMs: 2_000, retryMaxDelayMs: 30_000 },
   keystore: { path: 'keystore/keygate.p12', allowExpired: false, reloadMinIntervalMs: 10_000 },
   server: { host: '127.0.0.1', port: 8443, hsts: true, headersTimeoutMs: 10_000, bodyTimeoutMs: 60_000, http2: true },
-  trust: { anchors: 'refuse', owners: [] },
+  trust: { anchors: 'refuse', owners: [], ownerSids: [] },
 };
 
 export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] };
@@ -307,9 +309,17 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (command && !isAbsoluteProgram(command[0]!)) errors.push(`vault.command: the program ${JSON.stringify(command[0])} must be an absolute path (keygate does no PATH lookup)`);
   const t = isObj(raw['trust']) ? raw['trust'] : {};
   let owners: number[] = [];
+  let ownerSids: string[] = [];
+  // uids (POSIX) and SIDs (Windows: an account as Get-Acl's SDDL names it, "S-1-5-21-…-1001"; never a name, whose
+  // spelling depends on the system's language)
+  const SID_RE = /^S-1-\d{1,14}(-\d{1,10}){1,14}$/;
   if (t['owners'] !== undefined) {
-    if (!Array.isArray(t['owners']) || !t['owners'].every((u) => Number.isInteger(u) && (u as number) > 0)) errors.push('trust.owners: must be an array of uids (whole numbers above 0; root is always trusted)');
-    else owners = t['owners'] as number[];
+    if (!Array.isArray(t['owners']) || !t['owners'].every((u) => (Number.isInteger(u) && (u as number) > 0) || (typeof u === 'string' && SID_RE.test(u)))) {
+      errors.push('trust.owners: must be an array of uids (whole numbers above 0; root is always trusted) or, on Windows, SIDs such as "S-1-5-21-1004336348-1177238915-682003330-1001" (Get-LocalUser name | Select SID)');
+    } else {
+      owners = (t['owners'] as unknown[]).filter((u): u is number => typeof u === 'number');
+      ownerSids = (t['owners'] as unknown[]).filter((u): u is string => typeof u === 'string');
+    }
   }
   const entry = str(raw, 'entry', 'entry');
   if (entry !== undefined && (isAbsoluteProgram(entry) || entry.split(/[\\/]/).includes('..'))) errors.push('entry: must be a path inside the project (relative, no ..)');
@@ -349,7 +359,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       http2: bool(s, 'http2', 'server.http2', d.server.http2),
       acme: validateAcmeConfig(s['acme'], errors),
     },
-    trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners },
+    trust: { anchors: oneOf(t, 'anchors', 'trust.anchors', d.trust.anchors, ['refuse', 'warn'] as const), owners, ownerSids },
     admin: validateAdminConfig(raw['admin'], errors, warnings),
   };
   if (config.trust.anchors === 'warn') warnings.push('trust.anchors: "warn" lets keygate start with trust anchors others can write (dev only)');

@@ -185,3 +185,27 @@ test("findWindowsAnchorProblems judges an executable's folder by the stricter ru
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('trust.owners SIDs (a deploy account) may own and write anchors on Windows; the account keygate runs as may not', () => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'kg-acl-sid-')));
+  try {
+    const entry = join(root, 'app', 'dist', 'main.js');
+    mkdirSync(dirname(entry), { recursive: true });
+    writeFileSync(entry, 'x');
+    const anchors = [{ what: 'the main entry', path: entry }];
+    // the entry owned by ALICE (a deploy account), the rest as an administrator locked it down
+    const reader = (user: string) => (paths: readonly string[]) => ({
+      user,
+      userIsAdmin: false,
+      sddl: new Map(paths.map((p) => [p, p === entry ? FIXTURES.userOwned : p === '/' ? FIXTURES.driveRoot : FIXTURES.optLocked])),
+    });
+    assert.match(findWindowsAnchorProblems(anchors, reader(SVC)).join('\n'), new RegExp(`owned by ${ALICE}, not Administrators`));
+    assert.deepEqual(findWindowsAnchorProblems(anchors, reader(SVC), [ALICE]), []);
+    // keygate itself running as ALICE: naming it in trust.owners is refused, and its own file stays refused
+    const self = findWindowsAnchorProblems(anchors, reader(ALICE), [ALICE]).join('\n');
+    assert.match(self, new RegExp(`trust.owners names ${ALICE}, the account keygate runs as`));
+    assert.match(self, /the user keygate runs as/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

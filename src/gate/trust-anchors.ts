@@ -122,7 +122,12 @@ export function findWindowsAnchorProblems(anchors: readonly Anchor[], read: AclR
     }
     return problems;
   }
-  const rules = { user: reading.user, userIsAdmin: reading.userIsAdmin, trusted };
+  // The account keygate runs as may not be trusted by name either (as server.user may not be in trust.owners):
+  // an owner can rewrite the ACL, so the service could replace the code that checks it.
+  if (trusted.includes(reading.user) && !reading.userIsAdmin) {
+    problems.push(`trust.owners names ${reading.user}, the account keygate runs as: it could then own and rewrite its own trust anchors`);
+  }
+  const rules = { user: reading.user, userIsAdmin: reading.userIsAdmin, trusted: trusted.filter((sid) => sid !== reading.user) };
   for (const p of order) {
     const { mask, anchor, role } = judged.get(p)!;
     const sddl = reading.sddl.get(p);
@@ -168,7 +173,7 @@ export function checkTrustAnchors(ctx: Context, config: Config, base: string, wh
     ...entryPackageJsons(io.entry).map((path) => ({ what: "the entry's package.json", path })),
     ...(which.vaultClient === false ? [] : [{ what: 'the vault client', path: vaultClientPath(config.vault, base, io.env), executable: true }]),
   ];
-  const problems = process.platform === 'win32' ? findWindowsAnchorProblems(anchors) : findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
+  const problems = process.platform === 'win32' ? findWindowsAnchorProblems(anchors, undefined, config.trust.ownerSids) : findAnchorProblems(anchors, { uid: process.getuid?.() ?? 0, trustedUids: config.trust.owners });
   if (problems.length === 0) return;
   if (config.trust.anchors === 'warn') {
     for (const p of problems) log.warn(`TRUST ANCHOR NOT PROTECTED (dev: trust.anchors is "warn", production refuses): ${p}`, { gate: 'anchors' });
