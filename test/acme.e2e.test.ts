@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, relative } from 'node:path';
 import * as acme from 'acme-client';
@@ -40,6 +40,7 @@ function acmeProject(pebble: Pebble, names: string[], acmeSettings: Record<strin
       },
     },
   });
+  chmodSync(join(demo.dir, 'keystore/keygate-demo.p12'), 0o600); // as keystore csr writes it; a renewal keeps the mode
   return { demo, tmp: tempDir('kg-acme-tmp-'), pw: join(setup, 'ks.pw') };
 }
 
