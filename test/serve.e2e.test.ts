@@ -62,7 +62,7 @@ test('serves the page over real TLS after verify -> vault -> unlock -> listen', 
     assert.equal(hello.code, 0, hello.stderr);
     assert.match(hello.stdout, /Hello, &lt;b&gt;ops/);
     const css = curl(`https://127.0.0.1:${s.port}/static/style.css`, p.crt, ['-D', '-']);
-    assert.match(css.stdout, /HTTP\/1\.1 200/);
+    assert.match(css.stdout, /HTTP\/2 200/); // the hello page is keygate's own handler: h2 by ALPN (server.http2)
     assert.match(css.stdout, /strict-transport-security: max-age=63072000/i);
     assert.match(css.stdout, /text\/css/);
     assert.match(curl(`https://127.0.0.1:${s.port}/favicon.ico`, p.crt, ['-o', '/dev/null', '-w', '%{http_code}']).stdout, /200/);

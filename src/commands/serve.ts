@@ -32,6 +32,7 @@ import { vaultClientPath } from '../core/vault-client.js';
 import { fileExists, watchMtime } from '../adapters/files.js';
 import { askVault, fetchAndUnlock, logUnlocked, providerFor, warnExpiry } from '../gate/unlock.js';
 import { appHandler, helloHandler } from '../server/apps.js';
+import { isHttp2Ready } from '../server/request-handler.js';
 import type { GateCommand } from './common.js';
 import { ADMIN_VERSION, loadAdminMaterial } from '../admin/setup.js';
 import type { AdminServer } from '../admin/server.js';
@@ -366,6 +367,8 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
       onSecureConnection: clientAuth?.onConnection,
       onTlsClientError: clientAuth?.onTlsClientError,
       hsts: config.server.hsts,
+      // server.http2: the proxy, and in-process handlers written for keygate (not a whole Express app: request-handler.ts)
+      http2: config.server.http2 && (proxy !== undefined || isHttp2Ready(handler)),
       headersTimeoutMs: config.server.headersTimeoutMs,
       clientBodyTimeoutMs: config.server.bodyTimeoutMs,
       onError: (err) => log.error(`request failed: ${err instanceof KeygateError ? err.message : describeCause(err)}`, { gate: 'request' }),

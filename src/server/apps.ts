@@ -5,11 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KeygateError, describeCause } from '../errors.js';
 import type { Context } from '../context.js';
 import type { VerifiedTree } from './verified-tree.js';
-import type { RequestHandler } from './request-handler.js';
+import { markHttp2Ready, type RequestHandler } from './request-handler.js';
 import type { ClientIdentity } from './client-identity.js';
 
 export function helloHandler(tree: VerifiedTree, staticDir: string | undefined): RequestHandler {
-  return (req, res) => {
+  return markHttp2Ready((req, res) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -29,7 +29,7 @@ export function helloHandler(tree: VerifiedTree, staticDir: string | undefined):
       }
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-  };
+  });
 }
 
 const TYPES: Record<string, string> = {
@@ -83,8 +83,11 @@ export function appHandler(tree: VerifiedTree, file: string, staticDir: string |
   }
   const appCtx: AppContext = { staticFile: (name) => (staticDir ? tree.staticFile(staticDir, name) : undefined), log: appLogger(ctx.log) };
   // With client authentication a ctx per request (its connection's certificate); without, one shared ctx.
-  if (clientContext) return (req: IncomingMessage, res: ServerResponse) => handle(req, res, { ...appCtx, ...clientContext(req) }) as void;
-  return (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
+  const served: RequestHandler = clientContext
+    ? (req: IncomingMessage, res: ServerResponse) => handle(req, res, { ...appCtx, ...clientContext(req) }) as void
+    : (req: IncomingMessage, res: ServerResponse) => handle(req, res, appCtx) as void;
+  // keygate's own contract is written against the request/response API node:http2 mirrors; a whole app is not
+  return typeof mod === 'function' ? served : markHttp2Ready(served);
 }
 
 /**
