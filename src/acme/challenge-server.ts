@@ -31,6 +31,8 @@ export async function startChallengeResponder(host: string, port: number, log: (
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   server.keepAliveTimeout = 2_000;
+  // open to the internet on port 80 for months: a cap, so held sockets cannot take the TLS listener's descriptors
+  server.maxConnections = 64;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -96,18 +96,30 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
   const agent = new Agent({ keepAlive: false, ...(o.caPem ? { ca: o.caPem.toString('utf8') } : {}) });
   acme.axios.defaults.httpsAgent = agent;
   acme.axios.defaults.timeout = 30_000;
-  Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, { retryMaxAttempts: 1, retryDefaultDelay: 2 });
+  // No retry inside acme-client: its retry sleeps for whatever Retry-After the CA sends (hours on a 429) and
+  // cannot be cancelled; the backoff below is ours, logged, and stop() ends it.
+  Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, { retryMaxAttempts: 0 });
+  // stop() aborts every request in flight, so an order open at shutdown ends within its polling backoff (≤ ~10 s)
+  const aborter = new AbortController();
+  acme.axios.defaults.signal = aborter.signal;
+  // a CA's answer is a few KB: a bound on what a compromised or broken one can make this process hold
+  acme.axios.defaults.maxContentLength = 1024 * 1024;
   const httpHost = config.httpHost ?? o.host;
   const responder: ChallengeResponder = await startChallengeResponder(httpHost, config.httpPort, (m) => log.info(m, G));
   log.info(`ACME: answering http-01 challenges on ${responder.url} for ${config.domains.join(' ')}; CA ${config.directoryUrl}`, G);
 
   let served = describeServed(o.servedPem);
+  /** The certificate written by the last renewal until a reload is seen serving it (then undefined). */
+  let written: ServedCertificate | undefined;
+  let confirmTimer: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
   let failures = 0;
   let running: Promise<void> | undefined;
   let stopped = false;
   /** Set when the CA says the account is deactivated: the next attempt registers a new account key. */
   let newAccount = false;
+  /** An account key made for a first order that has not succeeded yet: reused by the retries, not registered anew each time. */
+  let unsavedAccountKey: string | undefined;
   /** Bumped when an attempt times out: a late answer of the abandoned attempt must not write the keystore. */
   let generation = 0;
 
@@ -123,10 +135,32 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     timer.unref();
   };
   const planFromServed = (): void => {
-    const due = nextRenewal(served, config, new Date());
+    const basis = written ?? served;
+    const planned = nextRenewal(basis, config, new Date());
+    // never again sooner than retryMinMs after a success (a certificate issued already due must not loop)
+    const floor = lastSuccess === undefined ? 0 : lastSuccess + config.retryMinMs;
+    const due = planned.at.getTime() < floor ? { at: new Date(floor), why: `${planned.why}; not sooner than server.acme.retryMinMs after the last renewal` } : planned;
     if (due.at.getTime() <= Date.now()) log.info(`ACME: ordering a certificate now: ${due.why}`, G);
-    else log.info(`ACME: next renewal ${due.at.toISOString()} (${due.why}); the certificate expires ${served.notAfter.toISOString()}`, G);
+    else log.info(`ACME: next renewal ${due.at.toISOString()} (${due.why}); the certificate expires ${basis.notAfter.toISOString()}`, G);
     schedule(due.at, due.why);
+  };
+
+  let lastSuccess: number | undefined;
+  const same = (a: ServedCertificate, b: ServedCertificate): boolean => a.notAfter.getTime() === b.notAfter.getTime() && a.notBefore.getTime() === b.notBefore.getTime();
+  /**
+   * The reload that follows a write may fail (the vault busy, a keystore that does not open): the renewed
+   * certificate is then in the keystore but not served. Until a reload is seen serving it, ask again, with a
+   * growing delay; the old certificate serves meanwhile.
+   */
+  const confirm = (delayMs: number): void => {
+    clearTimeout(confirmTimer);
+    confirmTimer = setTimeout(() => {
+      if (stopped || !written) return;
+      log.warn(`ACME: the renewed certificate (valid to ${written.notAfter.toISOString()}) is in the keystore but not served yet; reloading again`, G);
+      o.reload('ACME renewal, again');
+      confirm(Math.min(delayMs * 2, 15 * 60_000));
+    }, delayMs);
+    confirmTimer.unref();
   };
 
   const attempt = (why: string): Promise<void> => {
@@ -136,9 +170,12 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
       try {
         const leaf = await withTimeout(renewOnce(why, generation), config.orderTimeoutMs, () => generation++);
         failures = 0;
-        served = describeServed(leaf);
-        log.info(`ACME: renewed in ${Date.now() - t} ms: ${config.domains.join(' ')}, valid to ${served.notAfter.toISOString()}; reloading the TLS context`, G);
+        lastSuccess = Date.now();
+        written = describeServed(leaf);
+        unsavedAccountKey = undefined;
+        log.info(`ACME: renewed in ${Date.now() - t} ms: ${config.domains.join(' ')}, valid to ${written.notAfter.toISOString()}; reloading the TLS context`, G);
         o.reload('ACME renewal');
+        confirm(30_000);
         planFromServed();
       } catch (err) {
         failures++;
@@ -171,15 +208,16 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
       hint: 'check keystore.path in keygate.config.json and that the service user can read it',
     });
     const held = unlockKeystore(bytes, secret, { name: o.keystorePath, allowExpired: true, ...(o.alias !== undefined ? { alias: o.alias } : {}) });
-    let accountKeyPem = newAccount ? undefined : held.acmeAccountKeyPem;
+    let accountKeyPem = newAccount ? unsavedAccountKey : (held.acmeAccountKeyPem ?? unsavedAccountKey);
     const accountKeyIsNew = accountKeyPem === undefined;
     if (accountKeyPem === undefined) {
       accountKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      unsavedAccountKey = accountKeyPem;
       log.info(`ACME: registering a new account key (EC P-256, kept in the keystore as ${ACME_ACCOUNT_ALIAS})${newAccount ? ': the CA deactivated the previous account' : ''}`, G);
     }
     const key = createPrivateKey(held.keyPem);
     const csr = await e.createServerCsr([{ type: 'CN', value: config.domains[0]! }], key, config.domains.map((value) => ({ type: 'dns' as const, value })));
-    const client = new acme.Client({ directoryUrl: config.directoryUrl, accountKey: accountKeyPem, backoffAttempts: 10, backoffMin: 500, backoffMax: 5_000 });
+    const client = new acme.Client({ directoryUrl: config.directoryUrl, accountKey: accountKeyPem, backoffAttempts: 6, backoffMin: 500, backoffMax: 3_000 });
     let chainPem: string;
     try {
       await ensureAccount(client, accountKeyIsNew, config.email);
@@ -202,6 +240,7 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     } catch (err) {
       if (/deactivated/i.test(describeCause(err))) {
         newAccount = true;
+        unsavedAccountKey = undefined;
         throw new KeygateError('ACME_FAILED', `the CA says the ACME account is deactivated (${reasonOf(err)}); the next attempt registers a new account key`, { hint: 'none needed: the next attempt registers a new account (if the CA refuses new accounts too, ask its operator)' });
       }
       throw err;
@@ -244,13 +283,19 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     challengeUrl: responder.url,
     served: (pem) => {
       const next = describeServed(pem);
-      if (next.notAfter.getTime() === served.notAfter.getTime() && next.notBefore.getTime() === served.notBefore.getTime()) return;
+      if (written && same(next, written)) {
+        written = undefined;
+        clearTimeout(confirmTimer);
+      }
+      if (same(next, served)) return;
       served = next;
-      if (!running) planFromServed();
+      if (!running && !written) planFromServed();
     },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(confirmTimer);
+      aborter.abort();
       await responder.close();
     },
   };
@@ -279,6 +324,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promi
   let t: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
     t = setTimeout(() => (onTimeout(), reject(new KeygateError('ACME_FAILED', `the order did not finish within ${ms} ms (server.acme.orderTimeoutMs)`, { hint: 'check that the CA can reach the http-01 port' }))), ms);
+    t.unref(); // a timeout must not hold the process open at shutdown
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(t));
 }

@@ -42,7 +42,7 @@ test('doctor: the csr placeholder is a problem; an expired certificate gets the 
   }
 });
 
-test('doctor with server.acme: the placeholder and an expiring certificate are ACME\'s to replace, not a problem', { skip: noOpenssl }, () => {
+test('doctor with server.acme: the placeholder and a certificate due are ACME\'s to replace; one under 7 days or expired is a problem (renewals failing)', { skip: noOpenssl }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'kg-doc-acme-'));
   const acme = { directoryUrl: 'https://ca.example.com/acme/directory', domains: ['app.example.com'] };
   try {
@@ -51,9 +51,15 @@ test('doctor with server.acme: the placeholder and an expiring certificate are A
     assert.equal(p.status, 'ok', p.detail);
     assert.match(p.detail, /server\.acme \(https:\/\/ca\.example\.com\/acme\/directory, app\.example\.com\) orders a certificate at the first start/);
     const issued = certIn(dir, '/CN=app.example.com');
-    const due = certificateCheck(issued.keystore, new Date(issued.validTo.getTime() - 3 * 86_400_000), acme);
+    const due = certificateCheck(issued.keystore, new Date(issued.validTo.getTime() - 20 * 86_400_000), acme);
     assert.equal(due.status, 'ok');
     assert.match(due.detail, /renewed by server\.acme .*it is due: look for "ACME: renewal failed"/);
+    // under 7 days, or expired: the renewals have been failing, which monitoring (doctor --json) must see
+    for (const days of [3, -2]) {
+      const late = certificateCheck(issued.keystore, new Date(issued.validTo.getTime() - days * 86_400_000), acme);
+      assert.equal(late.status, 'problem', late.detail);
+      assert.match(late.fix ?? '', /ACME: renewal failed/);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

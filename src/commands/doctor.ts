@@ -381,8 +381,12 @@ export function certificateCheck(keystore: string, now = new Date(), acme?: Pick
   // and what to look at when it is late is the log's ACME lines.
   if (acme) {
     const by = `server.acme (${acme.directoryUrl}, ${acme.domains.join(' ')})`;
-    if (/keygate placeholder until keystore import/.test(cert.subject) || days < 0) {
-      return { check: 'certificate', status: 'ok', detail: `${what}: ${by} orders a certificate at the first start (the keystore's folder must be writable by the serving user: docs/certificates.md#acme)` };
+    if (/keygate placeholder until keystore import/.test(cert.subject)) {
+      return { check: 'certificate', status: 'ok', detail: `${what}: ${by} orders a certificate at the first start (the keystore's folder must be writable by the serving user, not checked here: docs/certificates.md#acme)` };
+    }
+    // ACME renews at 2/3 of the lifetime: a certificate this close to its end means the renewals have been failing
+    if (days < EXPIRY_URGENT_DAYS) {
+      return { check: 'certificate', status: 'problem', detail: `${what}: ${by} has not renewed it`, fix: 'read the service log\'s "ACME: renewal failed" lines (journalctl -u <service> | grep ACME) and fix what they name: docs/certificates.md#acme' };
     }
     return { check: 'certificate', status: 'ok', detail: `${what}: renewed by ${by} while serving${days < EXPIRY_WARN_DAYS ? '; it is due: look for "ACME: renewal failed" in the service log' : ''}` };
   }

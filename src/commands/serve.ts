@@ -294,6 +294,9 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   // ACME: the CA bundle for the ACME server's HTTPS from verified bytes, and the http-01 port free, before the vault.
   const acmeConfig = config.server.acme;
   const acmeCa = acmeConfig?.caFile !== undefined ? tree.read(resolve(base, acmeConfig.caFile)) : undefined;
+  if (acmeCa && !/-----BEGIN CERTIFICATE-----/.test(acmeCa.toString('latin1'))) {
+    throw new KeygateError('CONFIG_INVALID', `failed to read server.acme.caFile ${acmeConfig!.caFile}: no PEM certificate in it`, { hint: 'point server.acme.caFile at the PEM certificate(s) your ACME server\'s HTTPS chains to, then keygate generate-filelist && keygate pin' });
+  }
   checkTrustAnchors(ctx, config, base);
   await assertPortFree(host, port);
   if (acmeConfig) await assertPortFree(acmeConfig.httpHost ?? host, acmeConfig.httpPort);

@@ -128,3 +128,26 @@ test('trust.owners takes uids and, for Windows, SIDs; a name or a malformed SID 
     if (!r.ok) assert.match(r.errors.join('\n'), /trust\.owners: must be an array of uids .* or, on Windows, SIDs/);
   }
 });
+
+test('server.acme: required settings, https, DNS names only, its own port, and the account alias kept off the served entry', () => {
+  const base = { directoryUrl: 'https://ca.example.com/acme/directory', domains: ['shop.example.com'] };
+  const ok = validateConfig({ server: { acme: base } });
+  assert.ok(ok.ok, JSON.stringify(ok));
+  if (ok.ok) assert.deepEqual([ok.config.server.acme?.httpPort, Math.round((ok.config.server.acme?.renewAtFraction ?? 0) * 1000)], [80, 667]);
+  const problems = (acme: unknown, extra: Record<string, unknown> = {}): string => {
+    const r = validateConfig({ server: { acme, ...extra } });
+    return r.ok ? '' : r.errors.join('\n');
+  };
+  assert.match(problems({ domains: ['a.example.com'] }), /server\.acme\.directoryUrl: required/);
+  assert.match(problems({ ...base, directoryUrl: 'http://ca.example.com/dir' }), /must be https/);
+  assert.match(problems({ ...base, domains: ['*.example.com'] }), /server\.acme\.domains\[0\]: "\*\.example\.com" is not a DNS name/);
+  assert.match(problems({ ...base, domains: ['192.0.2.1x', 'a..b'] }), /domains\[1\]/);
+  assert.match(problems({ ...base, domains: ['a.example.com', 'A.example.com'] }), /lists a name twice/);
+  assert.match(problems({ ...base, challenge: 'dns-01' }), /must be "http-01"/);
+  assert.match(problems({ ...base, httpPort: 8443 }, { port: 8443 }), /server\.acme\.httpPort: 8443 is server\.port too/);
+  assert.match(problems({ ...base, retryMinMs: 5000, retryMaxMs: 1000 }), /retryMaxMs: must not be less than retryMinMs/);
+  assert.match(problems({ ...base, renewAtFraction: 1 }), /renewAtFraction: must be a number from 0\.01 to 0\.99/);
+  assert.match(problems({ ...base, bogus: 1 }), /server\.acme\.bogus: unknown setting/);
+  const alias = validateConfig({ server: { acme: base }, keystore: { alias: 'keygate-acme-account' } });
+  assert.ok(!alias.ok && alias.errors.some((e) => /keystore\.alias: keygate-acme-account is the ACME account key's entry/.test(e)));
+});

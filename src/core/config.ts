@@ -3,7 +3,7 @@
 
 import { validateAdminConfig, type AdminConfig } from '../admin/config.js';
 import { validateClientAuthConfig, type ClientAuthConfig } from '../server/client-auth-config.js';
-import { validateAcmeConfig, type AcmeConfig } from './acme-config.js';
+import { ACME_ACCOUNT_ALIAS, validateAcmeConfig, type AcmeConfig } from './acme-config.js';
 import { didYouMean } from './suggest.js';
 
 export interface Config {
@@ -366,6 +366,11 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (config.server.backend && config.server.handler) errors.push('server.backend: cannot be used together with server.handler (choose one way to run the app)');
   if (config.server.backend && config.server.staticDir) errors.push('server.backend: cannot be used together with server.staticDir (the backend serves its own files)');
   errors.push(...separationProblems(config));
+  const acme = config.server.acme;
+  if (acme && acme.httpPort === config.server.port && (acme.httpHost ?? config.server.host) === config.server.host) {
+    errors.push(`server.acme.httpPort: ${acme.httpPort} is server.port too; the http-01 listener needs a port of its own (80, where the CA connects)`);
+  }
+  if (acme && config.keystore.alias === ACME_ACCOUNT_ALIAS) errors.push(`keystore.alias: ${ACME_ACCOUNT_ALIAS} is the ACME account key's entry, never the served one`);
   if (config.keystore.allowExpired) warnings.push('keystore.allowExpired: an expired certificate will be served');
   if (config.server.host === '0.0.0.0' || config.server.host === '::') warnings.push(`server.host: ${config.server.host} listens on every interface`);
   return errors.length ? { ok: false, errors, warnings } : { ok: true, config, warnings };

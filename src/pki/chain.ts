@@ -126,7 +126,7 @@ export function planImport(input: {
     const next = certs.find((c) => c !== current && c !== leaf && !chain.includes(c) && issued(current, c));
     if (!next) {
       root = input.roots.find((r) => selfSigned(r) && issued(current, r));
-      if (!root && input.rootOptional && chain.length > 0) break;
+      if (!root && input.rootOptional) break; // the CA did not send its root (a one-tier CA: not even an intermediate)
       if (!root) {
         const missing = current === leaf && certs.length === 1 ? 'holds the certificate alone' : `ends at ${subjectOf(current)}`;
         throw new KeygateError('IMPORT_CHAIN_INCOMPLETE', `refused to import ${file}: the chain is incomplete: it ${missing}, issued by ${current.issuer.replace(/\n/g, ', ')}, which is neither in it nor a root given with --root`, {

@@ -3,7 +3,7 @@
 // what it writes, each checked by test/pki.e2e.test.ts: openssl pkcs12 -info, keytool -list, curl --cert-type
 // P12, Node's tls `pfx`, and keygate's own loader (src/adapters/keystore.ts).
 
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createPrivateKey, createPublicKey, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { pkcs12Kdf } from '../adapters/pkcs12-mac.js';
 import { bmpString, explicit, implicitPrimitive, int, nul, octets, oid, pem, seq, set } from '../core/der.js';
 import type { P12Profile } from './policy.js';
@@ -87,7 +87,9 @@ export function buildPkcs12(input: Pkcs12Input): Buffer {
   const keyBag = seq(oid(OID.shroudedKeyBag), explicit(0, seq(encKey.algorithm, octets(encKey.ciphertext))), leafAttrs);
   const extraBags = (input.extraKeys ?? []).map((k) => {
     const enc = encrypt(profile, password, k.keyPkcs8);
-    const attrs = set(seq(oid(OID.friendlyName), set(bmpString(k.alias))), seq(oid(OID.localKeyId), set(octets(createHash('sha256').update(k.keyPkcs8).digest()))));
+    // localKeyId from the public key (bag attributes are not encrypted: no digest of the private key in the file)
+    const spki = createPublicKey(createPrivateKey({ key: k.keyPkcs8, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+    const attrs = set(seq(oid(OID.friendlyName), set(bmpString(k.alias))), seq(oid(OID.localKeyId), set(octets(createHash('sha256').update(spki).digest()))));
     return seq(oid(OID.shroudedKeyBag), explicit(0, seq(enc.algorithm, octets(enc.ciphertext))), attrs);
   });
   const keyInfo = seq(oid(OID.data), explicit(0, octets(seq(keyBag, ...extraBags))));
