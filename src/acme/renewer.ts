@@ -15,6 +15,7 @@
 
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { Agent, request as httpsRequest } from 'node:https';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KeygateError, describeCause } from '../errors.js';
 import type { Context } from '../context.js';
@@ -203,6 +204,7 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     log.info(`ACME: renewing (${why})`, G);
     const secret = await o.askSecret();
     const [{ unlockKeystore }, e] = await Promise.all([import('../adapters/keystore.js'), import('../pki/engine.js')]);
+    const readStat = statSync(o.keystorePath);
     const bytes = readRegularFile(o.keystorePath, MAX_KEYSTORE_BYTES, 'keystore', {
       code: 'KEYSTORE_UNREADABLE',
       hint: 'check keystore.path in keygate.config.json and that the service user can read it',
@@ -263,7 +265,20 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
       throw new KeygateError('ACME_FAILED', `the CA issued a certificate valid ${plan.leaf.validFrom} to ${plan.leaf.validTo}, not now`, { hint: 'check this machine\'s clock' });
     }
     if (stopped || gen !== generation) throw new KeygateError('ACME_FAILED', 'the order was abandoned (stopped or timed out) before the keystore was written', { hint: 'none needed: the next attempt orders again' });
+    if (plan.chain.length > 8) throw new KeygateError('ACME_FAILED', `the CA returned a chain of ${plan.chain.length + 1} certificates`, { hint: 'check the ACME server: a chain is the certificate and a few issuers' });
+    if (plan.leaf.ca) throw new KeygateError('ACME_FAILED', 'the CA returned a CA certificate (CA:TRUE) as the server\'s certificate', { hint: 'check the ACME server\'s issuance profile' });
     const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), held.alias ?? 'keygate', secret, 'modern', [{ pem: accountKeyPem, alias: ACME_ACCOUNT_ALIAS }]);
+    // What the reload and the next start will open: opened here first, so a keystore that would not serve is never written.
+    if (p12.length > MAX_KEYSTORE_BYTES) throw new KeygateError('ACME_FAILED', `the new keystore would be ${p12.length} bytes, over the loader's limit`, { hint: 'check the chain the ACME server returns' });
+    const check = unlockKeystore(p12, secret, { name: 'the renewed keystore', ...(o.alias !== undefined ? { alias: o.alias } : {}) });
+    if (check.acmeAccountKeyPem === undefined || new X509Certificate(check.certPem).serialNumber !== plan.leaf.serialNumber) {
+      throw new KeygateError('INTERNAL', 'the renewed keystore does not open to the certificate just issued', { hint: 'report it: the keystore was not written' });
+    }
+    // Someone replaced the keystore while the order ran (keystore import, csr --force): theirs wins.
+    const now2 = statSync(o.keystorePath, { throwIfNoEntry: false });
+    if (!now2 || now2.ino !== readStat.ino || now2.mtimeMs !== readStat.mtimeMs || now2.size !== readStat.size) {
+      throw new KeygateError('ACME_FAILED', `${o.keystorePath} changed while the order ran; not overwriting it`, { hint: 'none needed: the next attempt starts from the keystore as it is now' });
+    }
     rewriteKeystore(o.keystorePath, p12); // the old file's owner, group and mode (at most 0640)
     // The leaf beside it, as keystore import writes one (doctor reads the expiry there, without the password).
     const crt = o.keystorePath.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt';
