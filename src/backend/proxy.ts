@@ -1098,15 +1098,18 @@ export function createProxy(options: ProxyOptions): Proxy {
     handle(req, res) {
       const t0 = options.onAccess ? process.hrtime.bigint() : 0n;
       if (options.onAccess) {
+        // Read now: on h2, req.socket is node:http2's per-stream proxy, which throws (ERR_HTTP2_SOCKET_UNBOUND)
+        // once the stream has closed, so at 'close' the line was never written (test/demo-flask.e2e.test.ts).
+        const remote = req.socket.remoteAddress ?? '';
+        const socket = res.socket;
         res.once('close', () => {
-          options.onAccess!({
-            method: req.method ?? '',
-            path: req.url ?? '',
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - t0) / 1e6,
-            remote: req.socket.remoteAddress ?? '',
-            bytes: (res.socket?.bytesWritten ?? 0) as number,
-          });
+          let bytes = 0;
+          try {
+            bytes = (socket?.bytesWritten ?? 0) as number;
+          } catch {
+            // the h2 stream's proxy socket, unbound after the close: no count
+          }
+          options.onAccess!({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6, remote, bytes });
         });
       }
       // Pipelining (RFC 9112 §9.3.2): Node's server hands over every request it has parsed, while the ones
