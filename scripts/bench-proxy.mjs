@@ -642,6 +642,8 @@ function report(setups, meta) {
   const by = Object.fromEntries(setups.map((s) => [s.key, s]));
   const k = by.keygate;
   const fmt = (s) => (s.url ? `${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms${Number.isNaN(s.cpuUs) ? '' : `, ${s.cpuUs.toFixed(0)} µs CPU/req`}` : `— (${s.note})`);
+  // A row with no target of its own: the ratio only when both setups ran.
+  const infoRow = (measure, a, b, target, ratio) => ({ measure, keygate: fmt(a), competitor: fmt(b), ratio: a.url && b.url ? ratio() : 'not measured', target });
   // One bench-table.mjs entry per peer: issue 11's targets (keygate ÷ nginx ≥ 0.7, ÷ Apache ≥ 1.0, req/s) with
   // met / not met; the direct backend is the ceiling, information only. A peer that could not run is a row
   // that says so and counts as not met: a missing measurement must not look like a met target.
@@ -669,11 +671,8 @@ function report(setups, meta) {
   // connection there, 0.48× the req/s). Information: no target of its own beyond "about the same".
   const sep = by.separated;
   if (sep) {
-    const measure = 'proxy: keygate separated vs keygate same-user (TLS, each its own backend)';
     table.push(
-      sep.url && k.url
-        ? { measure, keygate: fmt(sep), competitor: fmt(k), ratio: `separated ÷ same-user: ${(sep.rps / k.rps).toFixed(3)}× req/s, p99 ${(sep.p99 / k.p99).toFixed(2)}×`, target: '(information: the recommended deployment)' }
-        : { measure, keygate: fmt(sep), competitor: fmt(k), ratio: 'not measured', target: '(information: the recommended deployment)' },
+      infoRow('proxy: keygate separated vs keygate same-user (TLS, each its own backend)', sep, k, '(information: the recommended deployment)', () => `separated ÷ same-user: ${(sep.rps / k.rps).toFixed(3)}× req/s, p99 ${(sep.p99 / k.p99).toFixed(2)}×`),
     );
   }
   // What the second HTTP/1.1 client (the bodiless fast path) buys over node:http's, measured side by side
@@ -681,12 +680,8 @@ function report(setups, meta) {
   const cp = by['codec-pool'];
   const cn = by['codec-node'];
   if (cp && cn) {
-    const measure = "proxy codec: bodiless GETs, keygate's pool vs node:http's client (same proxy.ts, same backend, plain HTTP)";
-    const target = '(information: the fast path stays if it pays)';
     table.push(
-      cp.url && cn.url
-        ? { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: `pool ÷ node:http: ${(cp.rps / cn.rps).toFixed(3)}× req/s, ${(cp.cpuUs / cn.cpuUs).toFixed(2)}× CPU/req, p99 ${(cp.p99 / cn.p99).toFixed(2)}×`, target }
-        : { measure, keygate: fmt(cp), competitor: fmt(cn), ratio: 'not measured', target },
+      infoRow("proxy codec: bodiless GETs, keygate's pool vs node:http's client (same proxy.ts, same backend, plain HTTP)", cp, cn, '(information: the fast path stays if it pays)', () => `pool ÷ node:http: ${(cp.rps / cn.rps).toFixed(3)}× req/s, ${(cp.cpuUs / cn.cpuUs).toFixed(2)}× CPU/req, p99 ${(cp.p99 / cn.p99).toFixed(2)}×`),
     );
   }
   // HTTP/2 on the front (issue 32): keygate's h2 against nginx's h2, and keygate's h2 against its own HTTP/1.1
@@ -695,17 +690,9 @@ function report(setups, meta) {
   const nh2 = by['nginx-h2'];
   if (kh2 && nh2) {
     const h2target = '(information: issue 32)';
-    const m1 = 'proxy HTTP/2: keygate vs nginx (h2load, TLS, same backend)';
     table.push(
-      kh2.url && nh2.url
-        ? { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: `keygate ÷ nginx: ${(kh2.rps / nh2.rps).toFixed(3)}× req/s, p99 ${(kh2.p99 / nh2.p99).toFixed(2)}×`, target: h2target }
-        : { measure: m1, keygate: fmt(kh2), competitor: fmt(nh2), ratio: 'not measured', target: h2target },
-    );
-    const m2 = `proxy: keygate HTTP/2 (h2load) vs keygate HTTP/1.1 (${meta.client}), same listener`;
-    table.push(
-      kh2.url && k.url
-        ? { measure: m2, keygate: fmt(kh2), competitor: fmt(k), ratio: `h2 ÷ HTTP/1.1: ${(kh2.rps / k.rps).toFixed(3)}× req/s (different load tools)`, target: h2target }
-        : { measure: m2, keygate: fmt(kh2), competitor: fmt(k), ratio: 'not measured', target: h2target },
+      infoRow('proxy HTTP/2: keygate vs nginx (h2load, TLS, same backend)', kh2, nh2, h2target, () => `keygate ÷ nginx: ${(kh2.rps / nh2.rps).toFixed(3)}× req/s, p99 ${(kh2.p99 / nh2.p99).toFixed(2)}×`),
+      infoRow(`proxy: keygate HTTP/2 (h2load) vs keygate HTTP/1.1 (${meta.client}), same listener`, kh2, k, h2target, () => `h2 ÷ HTTP/1.1: ${(kh2.rps / k.rps).toFixed(3)}× req/s (different load tools)`),
     );
   }
   const rows = setups.map((s) => ({ group: 'proxy', name: s.name, runs: s.runs.map((r) => r.rps), p99: s.runs.map((r) => r.p99), note: s.note, tls: s.tls, errors: s.errors }));
