@@ -22,7 +22,7 @@ import type { Context } from '../context.js';
 import type { Secret } from '../adapters/secret.js';
 import { ACME_ACCOUNT_ALIAS, type AcmeConfig } from '../core/acme-config.js';
 import { MAX_KEYSTORE_BYTES, readRegularFile } from '../adapters/read-regular-file.js';
-import { rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
+import { besideKeystore, rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
 import { planImport, sanSet } from '../pki/chain.js';
 import { MAX_TIMER_MS, nextRenewal, retryDelay, type ServedCertificate } from './schedule.js';
 import { startChallengeResponder, type ChallengeResponder } from './challenge-server.js';
@@ -281,13 +281,11 @@ export async function startAcmeRenewer(o: AcmeRenewerOptions): Promise<AcmeRenew
     }
     rewriteKeystore(o.keystorePath, p12); // the old file's owner, group and mode (at most 0640)
     // The leaf beside it, as keystore import writes one (doctor reads the expiry there, without the password).
-    const crt = o.keystorePath.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt';
-    if (crt !== o.keystorePath) {
-      try {
-        writeAtomicIn(crt, plan.leaf.toString(), 0o644);
-      } catch (err) {
-        log.warn(`ACME: the certificate could not also be written to ${crt}: ${describeCause(err)} (the keystore holds it)`, G);
-      }
+    const crt = besideKeystore(o.keystorePath, '.crt');
+    try {
+      writeAtomicIn(crt, plan.leaf.toString(), 0o644);
+    } catch (err) {
+      log.warn(`ACME: the certificate could not also be written to ${crt}: ${describeCause(err)} (the keystore holds it)`, G);
     }
     log.info(`ACME: wrote ${o.keystorePath} (${dirname(o.keystorePath)}): ${plan.leaf.subject.replace(/\n/g, ', ')}, serial ${plan.leaf.serialNumber}, issued by ${plan.leaf.issuer.replace(/\n/g, ', ')}`, G);
     return plan.leaf.toString();

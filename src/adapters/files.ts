@@ -56,6 +56,14 @@ export function rewriteKeystore(file: string, data: Uint8Array): void {
   writeAtomic(file, data, old.mode & 0o640, { uid: old.uid, gid: old.gid });
 }
 
+/**
+ * A file keygate keeps beside a keystore: keystore/app.p12 → keystore/app.crt (the public certificate, what doctor
+ * reads the expiry from) or keystore/app.csr (the request); a name without .p12/.pfx/.keystore gets it appended.
+ */
+export function besideKeystore(keystore: string, ext: '.crt' | '.csr'): string {
+  return keystore.replace(/\.(p12|pfx|keystore)$/i, '') + ext;
+}
+
 /** writeAtomic into a folder made first (mkdir -p). */
 export function writeAtomicIn(file: string, data: string | Uint8Array, mode?: number): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -22,7 +22,7 @@ import { envelopePath, trustPath, type ReleaseInfo } from '../gate/release.js';
 import { entryPackageJsons, findAnchorProblems } from '../gate/trust-anchors.js';
 import { resolveIdentity, separationIdentities } from '../backend/identity.js';
 import { probeAsUser, type AsUser, type Denied, type Probe } from '../adapters/read-as-user.js';
-import { readWhole } from '../adapters/files.js';
+import { besideKeystore, readWhole } from '../adapters/files.js';
 import { CONFIG_FILE, renderHint, shellWord } from '../project.js';
 import { EXIT_EPILOGUE, INTEGRITY_FLAGS, envFrom, pathsFrom, withFlags, type Choose } from './common.js';
 
@@ -365,7 +365,7 @@ function backendCheck(config: Config, nodePath: string, manifestFile: string): D
 
 /** The .crt beside the keystore (keystore create and init --dev write one): its expiry, without the password. */
 export function certificateCheck(keystore: string, now = new Date(), acme?: Pick<AcmeConfig, 'domains' | 'directoryUrl'>): DoctorCheck {
-  const crt = keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt';
+  const crt = besideKeystore(keystore, '.crt');
   if (!existsSync(keystore)) return { check: 'certificate', status: 'problem', detail: `no keystore at ${keystore}`, fix: `keygate keystore create --out ${keystore} --password-file <file holding the password the vault has>` };
   if (!existsSync(crt)) return { check: 'certificate', status: 'unknown', detail: `expiry not checked: no ${crt} beside the keystore, and doctor never asks for the keystore's password` };
   let cert: X509Certificate;

@@ -11,7 +11,7 @@ import type { Secret } from '../adapters/secret.js';
 import { readPasswordFile } from '../adapters/password-file.js';
 import { readInput } from './pki/common.js';
 import { sha256 } from '../adapters/file-hash.js';
-import { fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
+import { besideKeystore, fileExists, readWhole, writeAtomicIn } from '../adapters/files.js';
 
 export interface KeystoreCreateArgs {
   readonly alias: string;
@@ -109,7 +109,7 @@ function createArgs(ctx: Context, a: Record<string, unknown>): KeystoreCreateArg
   return {
     subject: parseSubjectFlag(a['subject'] as string | undefined),
     out,
-    crt: resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? out.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt'),
+    crt: resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? besideKeystore(out, '.crt')),
     force: Boolean(a['force']),
     alias: a['alias'] as string,
     commonName: a['cn'] as string,

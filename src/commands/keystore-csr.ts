@@ -13,7 +13,7 @@ import type { Argv } from 'yargs';
 import { EXIT, KeygateError } from '../errors.js';
 import type { Handler } from '../context.js';
 import { readPasswordFile } from '../adapters/password-file.js';
-import { fileExists, writeAtomicIn } from '../adapters/files.js';
+import { besideKeystore, fileExists, writeAtomicIn } from '../adapters/files.js';
 import { keystorePasswordFromVault, onePasswordSource } from './keystore-vault.js';
 import { defaultOut, parseSubjectFlag } from './keystore-create.js';
 import type { Rdn, San } from '../pki/policy.js';
@@ -91,7 +91,7 @@ export const csrHandler: Handler = async (ctx, a) => {
   const out = resolve(ctx.io.cwd, (a['out'] as string | undefined) ?? defaultOut(ctx.io.cwd));
   const args: CsrArgs = {
     out,
-    csr: resolve(ctx.io.cwd, (a['csr'] as string | undefined) ?? out.replace(/\.(p12|pfx|keystore)$/i, '') + '.csr'),
+    csr: resolve(ctx.io.cwd, (a['csr'] as string | undefined) ?? besideKeystore(out, '.csr')),
     alias: a['alias'] as string,
     commonName: a['cn'] as string | undefined,
     subject: parseSubjectFlag(a['subject'] as string | undefined),

@@ -10,7 +10,7 @@ import type { Argv } from 'yargs';
 import { EXIT, KeygateError, describeCause } from '../errors.js';
 import type { Handler } from '../context.js';
 import { readPasswordFile } from '../adapters/password-file.js';
-import { readWhole, rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
+import { besideKeystore, readWhole, rewriteKeystore, writeAtomicIn } from '../adapters/files.js';
 import { keystorePasswordFromVault, onePasswordSource } from './keystore-vault.js';
 import { defaultOut } from './keystore-create.js';
 import { planImport, readCertificates, sanSet } from '../pki/chain.js';
@@ -59,7 +59,7 @@ export const importHandler: Handler = async (ctx, a) => {
   const p12 = e.makePkcs12(held.keyPem, plan.leaf.toString(), plan.chain.map((c) => c.toString()), entryAlias, secret, 'modern', extra);
   rewriteKeystore(keystore, p12); // keeps the old file's group and mode (at most 0640)
   // the leaf beside it, as keystore create writes one: public, and what doctor reads the expiry from (no password)
-  const crt = resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? keystore.replace(/\.(p12|pfx|keystore)$/i, '') + '.crt');
+  const crt = resolve(ctx.io.cwd, (a['crt'] as string | undefined) ?? besideKeystore(keystore, '.crt'));
   writeAtomicIn(crt, plan.leaf.toString(), 0o644);
   const expires = new Date(plan.leaf.validTo).toISOString();
   ctx.log.info(
