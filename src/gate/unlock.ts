@@ -165,9 +165,8 @@ const PLACEHOLDER = 'OU=keygate placeholder until keystore import';
  * from 30 days before it expires, a louder one from 7 days; a warning when it is keystore csr's placeholder.
  */
 export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; offThread?: boolean }, now: Date = new Date()): void {
-  const names = servedNames(m.certPem);
-  const days = Math.floor((m.notAfter.getTime() - now.getTime()) / 86_400_000);
-  ctx.log.info(`keystore unlocked: ${m.subject}${names ? ` [${names}]` : ''}, expires ${m.notAfter.toISOString()} (in ${Math.max(0, days)} days)`, {
+  const label = certificateLabel(m);
+  ctx.log.info(`keystore unlocked: ${label}, expires ${m.notAfter.toISOString()} (in ${Math.max(0, daysLeft(m, now))} days)`, {
     gate: 'keystore',
     alias: m.alias ?? null,
     keyType: m.keyType,
@@ -175,18 +174,25 @@ export function logUnlocked(ctx: Context, m: UnlockedKeystore & { ms?: number; o
     ...(m.offThread ? { thread: 'worker' } : {}),
   });
   warnExpiry(ctx, m, now);
-  const what = `the served certificate ${m.subject}${names ? ` [${names}]` : ''}`;
-  if (m.subject.includes(PLACEHOLDER)) ctx.log.warn(`${what} is the placeholder keystore csr made: import the certificate your CA issued (keygate keystore import), or let ACME replace it (server.acme)`, { gate: 'keystore' });
+  if (m.subject.includes(PLACEHOLDER)) ctx.log.warn(`the served certificate ${label} is the placeholder keystore csr made: import the certificate your CA issued (keygate keystore import), or let ACME replace it (server.acme)`, { gate: 'keystore' });
 }
+
+/** The served certificate as the log names it: its subject and its own DNS/IP names (not its CA's). */
+function certificateLabel(m: Pick<UnlockedKeystore, 'certPem' | 'subject'>): string {
+  const names = servedNames(m.certPem);
+  return `${m.subject}${names ? ` [${names}]` : ''}`;
+}
+
+const daysLeft = (m: Pick<UnlockedKeystore, 'notAfter'>, now: Date): number => Math.floor((m.notAfter.getTime() - now.getTime()) / 86_400_000);
 
 /**
  * The expiry warnings alone: from 30 days before the end, louder from 7. logUnlocked gives them at each start
  * and reload; serve repeats them twice a day, so a server that runs for months without a reload still says so.
  */
 export function warnExpiry(ctx: Context, m: Pick<UnlockedKeystore, 'certPem' | 'subject' | 'notAfter'>, now: Date = new Date(), when = ''): void {
-  const names = servedNames(m.certPem);
-  const days = Math.floor((m.notAfter.getTime() - now.getTime()) / 86_400_000);
-  const what = `${when}the served certificate ${m.subject}${names ? ` [${names}]` : ''}`;
+  const days = daysLeft(m, now);
+  if (days >= 30) return;
+  const what = `${when}the served certificate ${certificateLabel(m)}`;
   if (days < 7) ctx.log.warn(`${what} expires in ${Math.max(0, days)} days (${m.notAfter.toISOString()}): renew it now (docs/certificates.md)`, { gate: 'keystore', expiresInDays: Math.max(0, days) });
-  else if (days < 30) ctx.log.warn(`${what} expires in ${days} days (${m.notAfter.toISOString()}): renew it (docs/certificates.md)`, { gate: 'keystore', expiresInDays: days });
+  else ctx.log.warn(`${what} expires in ${days} days (${m.notAfter.toISOString()}): renew it (docs/certificates.md)`, { gate: 'keystore', expiresInDays: days });
 }
