@@ -413,6 +413,22 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
   io.onReload?.(() => reloads.request('SIGHUP'));
   // A keystore being rewritten changes its mtime more than once: the poll (every second) sees the last state.
   const stopWatching = watchMtime(keystorePath, 1000, () => reloads.request('keystore file changed'));
+  let admin: AdminServer | undefined;
+  let stopClientAuth: (() => void) | undefined;
+  // One way down for everything started after listening, for a start that fails half-way (ACME's listener, the
+  // admin channel) and for the stop: watchers and timers first, then drain (open requests still need the
+  // backend), then the backend's process group.
+  const teardown = async (): Promise<void> => {
+    stopWatching();
+    stopClientAuth?.();
+    reloads.stop();
+    clearInterval(expiryCheck);
+    await acme?.stop();
+    await admin?.close();
+    await server.close();
+    proxy?.close();
+    await backend?.stop();
+  };
   // ACME (docs/certificates.md#acme): the renewer orders when due and hands the keystore it wrote to the reload.
   if (acmeConfig) {
     try {
@@ -428,16 +444,11 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
         log,
       });
     } catch (err) {
-      stopWatching();
-      reloads.stop();
-      await server.close();
-      proxy?.close();
-      await backend?.stop();
+      await teardown();
       throw err instanceof KeygateError ? err : new KeygateError('SERVER_LISTEN_FAILED', `failed to listen for ACME http-01 challenges on ${acmeConfig.httpHost ?? host}:${acmeConfig.httpPort}: ${describeCause(err)}`, { hint: 'choose a free server.acme.httpPort in keygate.config.json' });
     }
   }
   // The admin channel (docs/admin.md): after the gate passed and the service listens; off unless configured.
-  let admin: AdminServer | undefined;
   if (config.admin && adminMaterial) {
     const b = backend;
     try {
@@ -468,18 +479,13 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
         },
       });
     } catch (err) {
-      stopWatching();
-      reloads.stop();
-      await acme?.stop();
-      await server.close();
-      proxy?.close();
-      await backend?.stop();
+      await teardown();
       throw err;
     }
     log.info(`admin channel listening on ${admin.url}`, { gate: 'admin', users: adminMaterial.users.size, serverKey: adminMaterial.serverFingerprint });
   }
   // CRLs: reloaded on the same SIGHUP and when a CRL file changes (no vault call, so not rate-limited).
-  const stopClientAuth = clientAuth?.listen(server, io.onReload);
+  stopClientAuth = clientAuth?.listen(server, io.onReload);
 
   await new Promise<void>((resolveStop) => {
     stopped.signal.addEventListener('abort', () => resolveStop(), { once: true });
@@ -487,17 +493,8 @@ async function serveTls(ctx: Context, g: Gated, flags: ServeFlags, role: Extract
     if (io.signal.aborted) return resolveStop();
     io.signal.addEventListener('abort', () => resolveStop(), { once: true });
   });
-  stopWatching();
-  stopClientAuth?.();
-  reloads.stop();
-  clearInterval(expiryCheck);
-  await acme?.stop();
   log.info('shutting down: draining open connections', { gate: 'shutdown' });
-  // Drain first (open requests still need the backend), then stop the backend's process group.
-  await admin?.close();
-  await server.close();
-  proxy?.close();
-  await backend?.stop();
+  await teardown();
   if (gaveUp) throw gaveUp;
   log.info('stopped', { gate: 'shutdown' });
   return EXIT.OK;
