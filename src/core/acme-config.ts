@@ -45,7 +45,8 @@ export const ACME_DEFAULTS = {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const P = 'server.acme';
-// A DNS name as a CA would issue it: letters, digits, hyphens, dots; a leading "*." for a wildcard (dns-01 only).
+// A DNS name as a CA would issue it: letters, digits, hyphens, dots. No "*." wildcard: only dns-01 proves one,
+// and keygate answers http-01 only.
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 /** Validates server.acme (undefined when absent); pushes every problem into errors. */
